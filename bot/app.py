@@ -1,0 +1,39 @@
+"""The ASGI application: one Starlette app with a route per caller (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from bot import metrics  # noqa: F401  (registers the product's metrics for /metrics)
+from bot.runtime import Runtime
+from bot.settings import Settings, load_settings
+from bot.web import health
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Starlette:
+    runtime = Runtime.start(settings)
+    routes = [
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/metrics", health.metrics, methods=["GET"]),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await runtime.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """The factory uvicorn's workers call: each worker process builds its own app."""
+    return create_app(load_settings())

@@ -1,0 +1,239 @@
+"""The `enrolbot` command: serve, db upgrade, catalog and users imports, secret new."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings, SettingsError, load_settings
+from handlers import catalog, users
+from handlers.csvfile import FileProblem, ImportSummary
+from handlers.organisations import default_organisation
+from store.db import make_engine, make_sessionmaker
+from store.schema import SchemaState, head_revision, schema_state, upgrade
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _where(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or "an in-memory SQLite database"
+    return f"{parsed.host or 'localhost'}/{parsed.database}"
+
+
+def _run_db(url: str, work: Callable[[], Awaitable[T]]) -> T:
+    """Run database work, turning an unreachable database into one line."""
+    try:
+        return asyncio.run(work())
+    except (OSError, ConnectionError) as exc:
+        raise click.ClickException(f"Cannot reach the database at {_where(url)}: {exc}") from None
+    except Exception as exc:
+        if type(exc).__module__.startswith(("sqlalchemy", "asyncpg", "sqlite3")):
+            raise click.ClickException(
+                f"The database at {_where(url)} refused: {str(exc).splitlines()[0]}"
+            ) from None
+        raise
+
+
+async def _prepare_schema(url: str, *, migrate_empty_sqlite: bool) -> str | None:
+    """Check the schema is current; migrate an empty SQLite file. A message if it was created."""
+    engine = make_engine(url)
+    try:
+        state, revision = await schema_state(engine)
+        if state is SchemaState.CURRENT:
+            return None
+        if state is SchemaState.EMPTY and migrate_empty_sqlite and url.startswith("sqlite"):
+            await upgrade(engine)
+            return f"Created the database schema in {_where(url)}."
+        if state is SchemaState.EMPTY:
+            raise click.ClickException(
+                f"The database at {_where(url)} has no tables yet: run `enrolbot db upgrade`."
+            )
+        if state is SchemaState.BEHIND:
+            raise click.ClickException(
+                f"The database schema is at revision {revision}, this enrolbot needs "
+                f"{head_revision()}: run `enrolbot db upgrade`."
+            )
+        raise click.ClickException(
+            f"The database at {_where(url)} holds tables enrolbot does not know "
+            f"(revision {revision or 'none'}); is DATABASE_URL pointing at the right database?"
+        )
+    finally:
+        await engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """enrolbot: enrol learners from Slack and Microsoft Teams.
+
+    Settings come from the environment or a .env file in the working directory
+    (DATABASE_URL, ENROLBOT_SECRET_KEY, SLACK_*, MICROSOFT_*; see the README).
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes."
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the bot's web service (Slack, Teams, deep links, /healthz, /metrics)."""
+    import uvicorn
+
+    settings = _settings()
+    try:
+        settings.require_secret_key()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        click.echo("Note: several workers share one SQLite file; PostgreSQL scales better.")
+    created = _run_db(
+        settings.database_url,
+        lambda: _prepare_schema(settings.database_url, migrate_empty_sqlite=True),
+    )
+    if created:
+        click.echo(created)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    click.echo(
+        f"enrolbot listening on http://{host}:{port} (database: {_where(settings.database_url)})"
+    )
+    uvicorn.run(
+        "bot.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        # Bolt and Bot Framework callers send their own identity; no proxy headers are trusted.
+        proxy_headers=False,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations this enrolbot needs (SQLite or PostgreSQL)."""
+    settings = _settings()
+
+    async def run() -> tuple[str | None, str]:
+        engine = make_engine(settings.database_url)
+        try:
+            _, before = await schema_state(engine)
+            await upgrade(engine)
+            _, after = await schema_state(engine)
+            return before, after or ""
+        finally:
+            await engine.dispose()
+
+    before, after = _run_db(settings.database_url, run)
+    where = _where(settings.database_url)
+    if before == after:
+        click.echo(f"The database at {where} is already at the current schema ({after}).")
+    else:
+        click.echo(f"Upgraded the database at {where} from {before or 'empty'} to {after}.")
+
+
+def _import(
+    path: Path, noun: str, importer: Callable[[AsyncSession, int, str], Awaitable[ImportSummary]]
+) -> None:
+    settings = _settings()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException(
+            f"{path}: not UTF-8 text; save the spreadsheet as CSV UTF-8."
+        ) from None
+
+    async def run() -> ImportSummary:
+        message = await _prepare_schema(settings.database_url, migrate_empty_sqlite=True)
+        if message:
+            click.echo(message)
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                org = await default_organisation(session)
+                return await importer(session, org.id, text)
+        finally:
+            await engine.dispose()
+
+    try:
+        summary = _run_db(settings.database_url, run)
+    except FileProblem as exc:
+        raise click.ClickException(f"{path}: {exc}; nothing was imported.") from None
+    click.echo(summary.describe(noun))
+
+
+@main.group("catalog")
+def catalog_group() -> None:
+    """Topics, articles and pathways."""
+
+
+@catalog_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def catalog_import(file: Path) -> None:
+    """Import items from FILE.csv: columns slug,kind,title[,source[,url]].
+
+    kind is topic, article or pathway; source is own (default) or library. New items get
+    their default enrolment link. Existing slugs are updated; nothing is written if any
+    row is wrong.
+    """
+    _import(file, "item", catalog.import_csv)
+
+
+@main.group("users")
+def users_group() -> None:
+    """Portal users."""
+
+
+@users_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def users_import(file: Path) -> None:
+    """Import users from FILE.csv: columns email,first_name,last_name[,type].
+
+    type is staff (default), client or prospect. Existing emails (compared without case)
+    are updated; nothing is written if any row is wrong.
+    """
+    _import(file, "user", users.import_csv)
+
+
+@main.group()
+def secret() -> None:
+    """Signing keys."""
+
+
+@secret.command("new")
+def secret_new() -> None:
+    """Print a fresh key for ENROLBOT_SECRET_KEY.
+
+    To rotate, put the new key first and keep the old one after a comma until the buttons
+    signed with it no longer matter: ENROLBOT_SECRET_KEY=new,old
+    """
+    click.echo(secrets.token_urlsafe(32))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

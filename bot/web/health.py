@@ -1,0 +1,33 @@
+"""GET /healthz for load balancers and GET /metrics for Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger(__name__)
+
+DATABASE_TIMEOUT_SECONDS = 3
+
+
+async def healthz(request: Request) -> JSONResponse:
+    runtime = request.app.state.runtime
+    try:
+        async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        # The reason names the failure, never the URL: it may carry a password.
+        reason = "database timed out" if isinstance(exc, TimeoutError) else "database unavailable"
+        log.warning("health check failed: %s (%s)", reason, type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

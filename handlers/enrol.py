@@ -1,0 +1,159 @@
+"""A click on an Enrol button or a deep link, whatever the platform: the whole decision.
+
+One transaction: identify the person, check the token, enrol once, count the use, audit.
+Retries of the same click (Slack re-sends, double clicks) find the enrolment already there,
+because the database's unique key on (user, item) decides, not a prior read.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import audit
+from handlers.identity import Account, ProfileLookup, identify
+from handlers.links import LinkState, check_token
+from handlers.signing import LinkSigner
+from store.models import (
+    CatalogItem,
+    Enrolment,
+    EnrolmentLink,
+    EnrolmentStatus,
+    Organisation,
+    User,
+    utcnow,
+)
+from store.upsert import insert_ignoring_conflict
+
+
+class Outcome(enum.StrEnum):
+    ENROLLED = "enrolled"
+    ALREADY_ENROLLED = "already_enrolled"
+    ALREADY_COMPLETED = "already_completed"
+    # the link
+    LINK_UNKNOWN = "link_unknown"
+    LINK_TAMPERED = "link_tampered"
+    LINK_EXPIRED = "link_expired"
+    LINK_DELETED = "link_deleted"
+    LINK_DISABLED = "link_disabled"
+    WRONG_ORGANISATION = "wrong_organisation"
+    # the person
+    GUEST = "guest"
+    EXTERNAL = "external"
+    BOT = "bot"
+    ACCOUNT_DEACTIVATED = "account_deactivated"
+    NO_EMAIL = "no_email"
+    NO_USER = "no_user"
+    USER_DEACTIVATED = "user_deactivated"
+
+    @property
+    def enrolled(self) -> bool:
+        return self is Outcome.ENROLLED
+
+
+_LINK_OUTCOME = {
+    LinkState.UNKNOWN: Outcome.LINK_UNKNOWN,
+    LinkState.TAMPERED: Outcome.LINK_TAMPERED,
+    LinkState.EXPIRED: Outcome.LINK_EXPIRED,
+    LinkState.DELETED: Outcome.LINK_DELETED,
+    LinkState.DISABLED: Outcome.LINK_DISABLED,
+    LinkState.WRONG_ORGANISATION: Outcome.WRONG_ORGANISATION,
+}
+
+
+@dataclass(frozen=True)
+class EnrolResult:
+    outcome: Outcome
+    item: CatalogItem | None = None
+    link: EnrolmentLink | None = None
+    user: User | None = None
+    email: str | None = None
+
+
+async def enrol_with_token(
+    session: AsyncSession,
+    *,
+    signer: LinkSigner,
+    organisation: Organisation,
+    token: str,
+    account: Account,
+    lookup: ProfileLookup,
+    bootstrap_admins: frozenset[str] = frozenset(),
+    channel: str | None = None,
+) -> EnrolResult:
+    """Enrol the account's person through the link in `token`; the caller commits."""
+    check = await check_token(session, signer, token, organisation.id)
+    if check.state is not LinkState.OK:
+        result = EnrolResult(_LINK_OUTCOME[check.state], check.item)
+        _audit(session, organisation, account, result, check.link_id, None, channel)
+        return result
+    link, item = check.link, check.item
+    assert link is not None and item is not None
+    person = await identify(
+        session, organisation, account, lookup, bootstrap_admins=bootstrap_admins
+    )
+    if person.refusal is not None:
+        result = EnrolResult(Outcome(person.refusal.value), item, link, person.user, person.email)
+        _audit(session, organisation, account, result, link.id, person.user, channel)
+        return result
+    user = person.user
+    assert user is not None
+    new_id = await insert_ignoring_conflict(
+        session,
+        Enrolment,
+        {
+            "user_id": user.id,
+            "item_id": item.id,
+            "status": EnrolmentStatus.ENROLLED,
+            "link_id": link.id,
+            "enrolled_at": utcnow(),
+        },
+    )
+    if new_id is not None:
+        await session.execute(
+            update(EnrolmentLink)
+            .where(EnrolmentLink.id == link.id)
+            .values(use_count=EnrolmentLink.use_count + 1)
+        )
+        outcome = Outcome.ENROLLED
+    else:
+        status = (
+            await session.execute(
+                select(Enrolment.status).where(
+                    Enrolment.user_id == user.id, Enrolment.item_id == item.id
+                )
+            )
+        ).scalar_one()
+        outcome = (
+            Outcome.ALREADY_COMPLETED
+            if status == EnrolmentStatus.COMPLETED
+            else Outcome.ALREADY_ENROLLED
+        )
+    result = EnrolResult(outcome, item, link, user, user.email)
+    _audit(session, organisation, account, result, link.id, user, channel)
+    return result
+
+
+def _audit(
+    session: AsyncSession,
+    organisation: Organisation,
+    account: Account,
+    result: EnrolResult,
+    link_id: int | None,
+    user: User | None,
+    channel: str | None,
+) -> None:
+    detail = {"channel": channel} if channel else {}
+    audit.record(
+        session,
+        organisation_id=organisation.id,
+        action=f"enrol.{result.outcome.value}",
+        actor=str(account),
+        actor_user_id=user.id if user else None,
+        item_id=result.item.id if result.item else None,
+        link_id=link_id,
+        **detail,
+    )

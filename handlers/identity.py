@@ -1,0 +1,210 @@
+"""Who is clicking: a platform account matched once to a portal user by verified email.
+
+Accounts are keyed by the platform's stable ids (Slack team + user id, Entra tenant + object id),
+never by display name. The platform's directory is asked once per person; what it said is kept,
+so later clicks need no lookup.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import audit
+from handlers.users import find_by_email, normalise_email
+from store.models import Identity, Organisation, Standing, User, UserStatus, UserType
+from store.upsert import insert_ignoring_conflict
+
+
+@dataclass(frozen=True)
+class Account:
+    """A platform account as the authenticated request names it."""
+
+    provider: str  # "slack", "teams"
+    tenant_key: str  # the Slack team or Entra tenant the bot is installed in
+    subject: str  # the platform's stable user id
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.tenant_key}:{self.subject}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the platform's directory says about an account."""
+
+    email: str | None
+    first_name: str = ""
+    last_name: str = ""
+    standing: Standing = Standing.MEMBER
+
+
+ProfileLookup = Callable[[], Awaitable[Profile]]
+
+
+class Refusal(enum.StrEnum):
+    GUEST = "guest"
+    EXTERNAL = "external"
+    BOT = "bot"
+    ACCOUNT_DEACTIVATED = "account_deactivated"
+    NO_EMAIL = "no_email"
+    NO_USER = "no_user"
+    USER_DEACTIVATED = "user_deactivated"
+
+
+_STANDING_REFUSAL = {
+    Standing.GUEST: Refusal.GUEST,
+    Standing.EXTERNAL: Refusal.EXTERNAL,
+    Standing.BOT: Refusal.BOT,
+    Standing.DEACTIVATED: Refusal.ACCOUNT_DEACTIVATED,
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    """The outcome of identifying an account: a portal user, or why there is none."""
+
+    identity: Identity
+    user: User | None
+    refusal: Refusal | None
+
+    @property
+    def email(self) -> str | None:
+        return self.user.email if self.user else self.identity.email
+
+
+async def identify(
+    session: AsyncSession,
+    organisation: Organisation,
+    account: Account,
+    lookup: ProfileLookup,
+    *,
+    bootstrap_admins: frozenset[str] = frozenset(),
+) -> Person:
+    """Match `account` to a portal user, calling `lookup` only if the account was never seen.
+
+    Members with no portal user are created as staff when the organisation provisions from SSO,
+    and so are the super admins named in the settings, so a fresh install can be administered.
+    """
+    identity = await _stored(session, account)
+    if identity is None:
+        profile = await lookup()
+        identity = await _store(session, account, profile)
+    refusal = _STANDING_REFUSAL.get(identity.standing)
+    if refusal is not None:
+        return Person(identity, None, refusal)
+    user = await session.get(User, identity.user_id) if identity.user_id else None
+    if user is None:
+        if not identity.email:
+            return Person(identity, None, Refusal.NO_EMAIL)
+        user = await find_by_email(session, organisation.id, identity.email)
+        if user is None and (organisation.sso_auto_provision or identity.email in bootstrap_admins):
+            user = await _provision(session, organisation, identity, account)
+        if user is None:
+            return Person(identity, None, Refusal.NO_USER)
+        identity.user_id = user.id
+        audit.record(
+            session,
+            organisation_id=organisation.id,
+            action="identity.linked",
+            actor=str(account),
+            actor_user_id=user.id,
+            email=identity.email,
+        )
+    if user.status != UserStatus.ACTIVE:
+        return Person(identity, user, Refusal.USER_DEACTIVATED)
+    return Person(identity, user, None)
+
+
+async def profile_changed(
+    session: AsyncSession, organisation: Organisation, account: Account, profile: Profile
+) -> bool:
+    """Record what the platform now says about a known account. A new email is noted, never
+    used to move the account to another portal user. True if anything changed."""
+    identity = await _stored(session, account)
+    if identity is None:
+        return False
+    email = normalise_email(profile.email) if profile.email else None
+    changed = False
+    if email != identity.email:
+        audit.record(
+            session,
+            organisation_id=organisation.id,
+            action="identity.email_changed",
+            actor=str(account),
+            actor_user_id=identity.user_id,
+            old=identity.email,
+            new=email,
+        )
+        identity.email = email
+        changed = True
+    if profile.standing != identity.standing:
+        identity.standing = profile.standing
+        changed = True
+    identity.first_name, identity.last_name = profile.first_name, profile.last_name
+    return changed
+
+
+async def _stored(session: AsyncSession, account: Account) -> Identity | None:
+    return (
+        await session.execute(
+            select(Identity).where(
+                Identity.provider == account.provider,
+                Identity.tenant_key == account.tenant_key,
+                Identity.subject == account.subject,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def _store(session: AsyncSession, account: Account, profile: Profile) -> Identity:
+    email = normalise_email(profile.email) if profile.email else None
+    # Two first clicks of one person at once: the unique key keeps one row, both use it.
+    await insert_ignoring_conflict(
+        session,
+        Identity,
+        {
+            "provider": account.provider,
+            "tenant_key": account.tenant_key,
+            "subject": account.subject,
+            "email": email,
+            "first_name": profile.first_name[:100],
+            "last_name": profile.last_name[:100],
+            "standing": profile.standing,
+        },
+    )
+    identity = await _stored(session, account)
+    assert identity is not None
+    return identity
+
+
+async def _provision(
+    session: AsyncSession, organisation: Organisation, identity: Identity, account: Account
+) -> User:
+    assert identity.email
+    await insert_ignoring_conflict(
+        session,
+        User,
+        {
+            "organisation_id": organisation.id,
+            "email": identity.email,
+            "first_name": identity.first_name,
+            "last_name": identity.last_name,
+            "type": UserType.STAFF,
+            "status": UserStatus.ACTIVE,
+        },
+    )
+    user = await find_by_email(session, organisation.id, identity.email)
+    assert user is not None
+    audit.record(
+        session,
+        organisation_id=organisation.id,
+        action="user.provisioned",
+        actor=str(account),
+        actor_user_id=user.id,
+        email=user.email,
+    )
+    return user

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from store.db import make_engine, make_sessionmaker
+from tests.support.databases import Databases, backends
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = ROOT.parent / "shared" / "schemas"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # PostgreSQL joins only when a server is given: no skipped twin hides anything.
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", backends())
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    dbs = Databases(tmp_path_factory.mktemp("databases"))
+    yield dbs
+    dbs.close()
+
+
+@pytest.fixture
+def db_url(databases: Databases, backend: str) -> Iterator[str]:
+    url = databases.fresh(backend)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def schemas() -> Path:
+    if not SCHEMAS.is_dir():
+        pytest.fail(f"the published schemas are missing: expected them at {SCHEMAS}")
+    return SCHEMAS
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests set what they need; a developer's own environment must not leak in."""
+    for name in list(os.environ):
+        if name.startswith(("ENROLBOT_", "SLACK_", "MICROSOFT_")) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)

@@ -1,0 +1,81 @@
+"""Running the real `enrolbot` command, as a user would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ENROLBOT = Path(sys.executable).parent / "enrolbot"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(**settings: str) -> dict[str, str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ENROLBOT_", "SLACK_", "MICROSOFT_")) and k != "DATABASE_URL"
+    }
+    return base | settings
+
+
+def enrolbot(
+    *args: str, cwd: Path, timeout: float = 60, **settings: str
+) -> subprocess.CompletedProcess:
+    if not ENROLBOT.exists():
+        raise AssertionError(f"{ENROLBOT} is missing: install the project (pip install -e .)")
+    return subprocess.run(
+        [str(ENROLBOT), *args],
+        cwd=cwd,
+        env=env(**settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+class Server:
+    """`enrolbot serve` in a child process, up once /healthz answers."""
+
+    def __init__(self, cwd: Path, *args: str, **settings: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(ENROLBOT), "serve", "--port", str(self.port), *args],
+            cwd=cwd,
+            env=env(**settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_healthy(self, timeout: float = 20) -> httpx.Response:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"enrolbot serve exited: {self.process.stdout.read()}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("enrolbot serve did not answer /healthz in time")
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            out, _ = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        return out

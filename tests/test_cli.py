@@ -1,0 +1,234 @@
+"""The `enrolbot` command as an admin runs it: real processes, real files, real databases."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from store.db import make_engine, make_sessionmaker
+from store.models import CatalogItem, EnrolmentLink, User
+from tests.support.processes import Server, enrolbot
+
+KEY = "test-key"
+
+
+def counts(url: str) -> dict[str, int]:
+    async def run() -> dict[str, int]:
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as s:
+                return {
+                    model.__tablename__: await s.scalar(select(func.count()).select_from(model))
+                    for model in (CatalogItem, EnrolmentLink, User)
+                }
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_secret_new_prints_a_fresh_key_each_time(tmp_path):
+    first, second = (enrolbot("secret", "new", cwd=tmp_path) for _ in range(2))
+    assert first.returncode == second.returncode == 0
+    assert len(first.stdout.strip()) >= 40 and first.stdout != second.stdout
+
+
+def test_help_names_every_command(tmp_path):
+    out = enrolbot("--help", cwd=tmp_path).stdout
+    for command in ("serve", "db", "catalog", "users", "secret"):
+        assert command in out
+    assert "slug,kind,title[,source" in enrolbot("catalog", "import", "--help", cwd=tmp_path).stdout
+    assert (
+        "email,first_name,last_name[,type]"
+        in enrolbot("users", "import", "--help", cwd=tmp_path).stdout
+    )
+
+
+def test_catalog_import_creates_items_with_default_links_and_reimport_changes_nothing(
+    tmp_path, db_url
+):
+    csv = tmp_path / "catalog.csv"
+    csv.write_text(
+        "slug,kind,title,source\n"
+        "safety-101,topic,Safety 101,own\n"
+        "privacy,article,Privacy basics,library\n"
+        "onboarding,pathway,Onboarding,\n"
+    )
+    first = enrolbot("catalog", "import", str(csv), cwd=tmp_path, DATABASE_URL=db_url)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "Imported items: 3 created, 0 updated."
+    assert counts(db_url) == {"catalog_item": 3, "enrolment_link": 3, "portal_user": 0}
+    again = enrolbot("catalog", "import", str(csv), cwd=tmp_path, DATABASE_URL=db_url)
+    assert again.stdout.strip() == "Nothing changed: 3 items already up to date."
+    csv.write_text("safety-101,topic,Safety 101 (2027)\n")  # no header: documented column order
+    renamed = enrolbot("catalog", "import", str(csv), cwd=tmp_path, DATABASE_URL=db_url)
+    assert renamed.stdout.strip() == "Imported items: 0 created, 1 updated."
+    assert counts(db_url)["enrolment_link"] == 3
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [
+        (
+            "slug,kind,title\na,topic,A\nb,course,B\n",
+            "line 3: kind 'course' is not one of topic, article, pathway",
+        ),
+        (
+            "slug,kind,title\na,topic,A\nb,topic,B\na,article,Again\n",
+            "line 4: slug 'a' is already on line 2",
+        ),
+        ("slug,kind,title\nA B,topic,Spaces\n", "line 2: slug 'A B' must be lowercase"),
+        ("slug,kind,title\na,topic,\n", "line 2: title is empty"),
+        (
+            "slug,kind,title,source\na,topic,A,borrowed\n",
+            "line 2: source 'borrowed' is not one of own, library",
+        ),
+        ("slug,kind,title,colour\n", "line 1: unknown column 'colour'"),
+        ("slug,kind,title\na,topic\n", "line 2: expected 3 to 5 columns"),
+        ("slug,kind,title\n", "the file has no rows to import"),
+    ],
+)
+def test_a_bad_catalog_row_aborts_with_its_line_and_writes_nothing(tmp_path, db_url, rows, error):
+    csv = tmp_path / "catalog.csv"
+    csv.write_text(rows)
+    result = enrolbot("catalog", "import", str(csv), cwd=tmp_path, DATABASE_URL=db_url)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == f"Error: {csv}: {error}" + result.stderr.strip().split(error, 1)[1]
+    )
+    assert result.stderr.strip().endswith("nothing was imported.")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert counts(db_url)["catalog_item"] == 0
+
+
+def test_users_import_upserts_by_email_without_case(tmp_path, db_url):
+    csv = tmp_path / "users.csv"
+    csv.write_text(
+        "email,first_name,last_name,type\nAnn@Example.com,Ann,Lee,staff\nbo@example.com,Bo,Chan,client\n"
+    )
+    assert enrolbot(
+        "users", "import", str(csv), cwd=tmp_path, DATABASE_URL=db_url
+    ).stdout.strip() == ("Imported users: 2 created, 0 updated.")
+    csv.write_text(
+        "email,first_name,last_name\nann@example.COM,Ann,Lee-Smith\nbo@example.com,Bo,Chan\n"
+    )
+    result = enrolbot("users", "import", str(csv), cwd=tmp_path, DATABASE_URL=db_url)
+    # Bo's type goes back to the default, staff, because the file says nothing else.
+    assert result.stdout.strip() == "Imported users: 0 created, 2 updated."
+    assert counts(db_url)["portal_user"] == 2
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [
+        (
+            "email,first_name,last_name\nann@example.com,Ann,Lee\nnot-an-email,X,Y\n",
+            "line 3: 'not-an-email' is not a valid email address",
+        ),
+        (
+            "email,first_name,last_name\nann@example.com,Ann,Lee\nANN@example.com,Ann,L\n",
+            "line 3: ann@example.com is already on line 2",
+        ),
+        (
+            "email,first_name,last_name,type\nann@example.com,Ann,Lee,boss\n",
+            "line 2: type 'boss' is not one of staff, client, prospect",
+        ),
+    ],
+)
+def test_a_bad_user_row_aborts_with_its_line_and_writes_nothing(tmp_path, db_url, rows, error):
+    csv = tmp_path / "users.csv"
+    csv.write_text(rows)
+    result = enrolbot("users", "import", str(csv), cwd=tmp_path, DATABASE_URL=db_url)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: {csv}: {error}; nothing was imported."
+    assert counts(db_url)["portal_user"] == 0
+
+
+def test_a_missing_file_and_a_non_utf8_file_get_one_line(tmp_path):
+    missing = enrolbot("users", "import", "nope.csv", cwd=tmp_path)
+    assert missing.returncode == 2 and "'nope.csv' does not exist" in missing.stderr
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("email,first_name,last_name\nzoe@example.com,Zoë,Ng\n".encode("latin-1"))
+    result = enrolbot("users", "import", str(latin), cwd=tmp_path)
+    assert result.returncode == 1 and "not UTF-8 text" in result.stderr
+
+
+def test_serve_refuses_without_a_key_and_says_how_to_make_one(tmp_path):
+    result = enrolbot("serve", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: ENROLBOT_SECRET_KEY is not set: make one with `enrolbot secret new` and "
+        "export ENROLBOT_SECRET_KEY=<that key> (or put it in .env)."
+    )
+    assert not (tmp_path / "enrolbot.db").exists()
+
+
+def test_a_malformed_database_url_is_one_line_not_a_traceback(tmp_path):
+    result = enrolbot("serve", cwd=tmp_path, ENROLBOT_SECRET_KEY=KEY, DATABASE_URL="postgres:/x::y")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: DATABASE_URL is not a database URL")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_database_is_one_line(tmp_path):
+    url = "postgresql://nobody@127.0.0.1:1/none"
+    result = enrolbot("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Cannot reach the database at 127.0.0.1/none")
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_fresh_directory_creates_the_sqlite_schema_and_is_healthy(tmp_path):
+    server = Server(tmp_path, ENROLBOT_SECRET_KEY=KEY)
+    try:
+        response = server.wait_healthy()
+        assert (response.status_code, response.json()) == (200, {"status": "ok"})
+        metrics = __import__("httpx").get(f"{server.url}/metrics")
+        assert metrics.status_code == 200 and "enrolbot_clicks_total" in metrics.text
+    finally:
+        out = server.stop()
+    assert "Created the database schema in ./enrolbot.db." in out
+    assert (tmp_path / "enrolbot.db").exists()
+
+
+def test_serve_is_healthy_on_a_migrated_database(tmp_path, db_url):
+    server = Server(tmp_path, ENROLBOT_SECRET_KEY=KEY, DATABASE_URL=db_url)
+    try:
+        assert server.wait_healthy().status_code == 200
+    finally:
+        out = server.stop()
+    assert "Created the database schema" not in out
+
+
+def test_db_upgrade_migrates_an_empty_database_and_then_has_nothing_to_do(
+    tmp_path, databases, backend
+):
+    url = databases.empty(backend)
+    try:
+        if backend == "postgresql":
+            # serve never creates a schema on a server database by itself
+            refused = enrolbot("serve", cwd=tmp_path, ENROLBOT_SECRET_KEY=KEY, DATABASE_URL=url)
+            assert refused.returncode == 1
+            assert refused.stderr.strip().endswith("has no tables yet: run `enrolbot db upgrade`.")
+        first = enrolbot("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+        assert first.returncode == 0, first.stderr
+        assert "from empty to" in first.stdout
+        again = enrolbot("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+        assert "already at the current schema" in again.stdout
+    finally:
+        databases.drop(url)
+
+
+def test_serve_refuses_a_database_of_an_unknown_schema(tmp_path, db_url):
+    async def stamp() -> None:
+        engine = make_engine(db_url)
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff'")
+        await engine.dispose()
+
+    asyncio.run(stamp())
+    result = enrolbot("serve", cwd=tmp_path, ENROLBOT_SECRET_KEY=KEY, DATABASE_URL=db_url)
+    assert result.returncode == 1
+    assert "holds tables enrolbot does not know (revision ffff)" in result.stderr

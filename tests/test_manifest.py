@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import yaml
+
+from tests.conftest import ROOT
+
+
+def test_slack_manifest_is_valid_and_points_everything_at_one_url(schemas):
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    schema = json.loads((schemas / "slack-app-manifest.schema.1.0.0.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(manifest)
+    urls = {
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        manifest["settings"]["interactivity"]["request_url"],
+        *(c["url"] for c in manifest["features"]["slash_commands"]),
+    }
+    assert urls == {"https://enrolbot.example.com/slack/events"}
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/enrol"]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "users:read",
+        "users:read.email",
+        "im:write",
+    }

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_run_on_a_local_sqlite_file():
+    settings = Settings(_env_file=None)
+    assert settings.database_url == "sqlite+aiosqlite:///./enrolbot.db"
+    assert settings.public_url == "http://127.0.0.1:8000"
+    assert settings.slack_enabled is False and settings.teams_enabled is False
+
+
+def test_plain_urls_get_the_async_driver(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:pw@db.internal/enrol")
+    assert (
+        load_settings(_env_file=None).database_url
+        == "postgresql+asyncpg://bot:pw@db.internal/enrol"
+    )
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///./x.db")
+    assert load_settings(_env_file=None).database_url == "sqlite+aiosqlite:///./x.db"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("not a url", "DATABASE_URL is not a database URL"),
+        ("mysql://root@localhost/x", "DATABASE_URL uses 'mysql'"),
+    ],
+)
+def test_a_wrong_database_url_is_one_clear_line(monkeypatch, value, says):
+    monkeypatch.setenv("DATABASE_URL", value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith(says)
+    assert "\n" not in str(caught.value)
+
+
+def test_keys_are_listed_newest_first_and_blanks_are_ignored(monkeypatch):
+    monkeypatch.setenv("ENROLBOT_SECRET_KEY", " new , old ,")
+    assert load_settings(_env_file=None).secret_keys == ["new", "old"]
+
+
+@pytest.mark.parametrize("value", ["", " , "])
+def test_an_empty_secret_says_how_to_make_one(monkeypatch, value):
+    monkeypatch.setenv("ENROLBOT_SECRET_KEY", value)
+    with pytest.raises(SettingsError, match="enrolbot secret new"):
+        load_settings(_env_file=None).require_secret_key()
+
+
+def test_admins_compare_without_case(monkeypatch):
+    monkeypatch.setenv("ENROLBOT_ADMINS", "Boss@Example.com, hr@example.com")
+    assert load_settings(_env_file=None).admin_emails == {"boss@example.com", "hr@example.com"}
