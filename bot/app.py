@@ -23,10 +23,22 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
     ]
+    slack = None
+    if settings.slack_enabled:
+        from bot.slack.app import SlackEndpoint
+
+        slack = SlackEndpoint(runtime)
+        routes.append(Route("/slack/events", slack.events, methods=["POST"]))
+    else:
+        log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if slack:
+            await slack.start()
         yield
+        if slack:
+            await slack.close()
         await runtime.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)

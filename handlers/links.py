@@ -62,6 +62,14 @@ def add_default_link(session: AsyncSession, item: CatalogItem) -> EnrolmentLink:
     return link
 
 
+def ensure_accepts_extra_links(item: CatalogItem) -> None:
+    if item.kind == ItemKind.PATHWAY:
+        raise LinkError(
+            f"{item.title} is a pathway, and pathways have only their default link; "
+            "post or share that one instead."
+        )
+
+
 async def create_link(
     session: AsyncSession,
     item: CatalogItem,
@@ -70,11 +78,7 @@ async def create_link(
     notes: str | None,
     created_by_user_id: int | None,
 ) -> EnrolmentLink:
-    if item.kind == ItemKind.PATHWAY:
-        raise LinkError(
-            f"{item.title} is a pathway, and pathways have only their default link; "
-            "post or share that one instead."
-        )
+    ensure_accepts_extra_links(item)
     label = (label or "").strip() or None
     notes = (notes or "").strip() or None
     if label and len(label) > LABEL_MAX:

@@ -1,0 +1,117 @@
+"""What every Slack listener needs: who is asking, the handler's context, and how to answer.
+
+Listeners stay a few lines each: they call into here and into handlers/.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.runtime import Runtime
+from bot.slack import blocks, directory
+from bot.slack.client import Replies, error_code
+from handlers.commands import CommandContext
+from handlers.identity import Account, identify
+from handlers.organisations import default_organisation
+from handlers.replies import (
+    ConfirmLinkDelete,
+    EnrolButton,
+    LinkCreated,
+    Notice,
+    PostProblem,
+    Reply,
+    post_failed,
+    posted,
+)
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "slack"
+COMMAND = "/enrol"
+
+_POST_PROBLEMS = {
+    "not_in_channel": PostProblem.NOT_IN_CHANNEL,
+    "channel_not_found": PostProblem.NOT_IN_CHANNEL,
+    "is_archived": PostProblem.ARCHIVED,
+}
+
+
+class Slack:
+    def __init__(self, runtime: Runtime, client: AsyncWebClient) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.replies = Replies()
+
+    async def command_context(
+        self, session: AsyncSession, team_id: str, user_id: str, home_team: str | None
+    ) -> CommandContext:
+        """Identify who typed a command or pressed an admin button, for handlers.commands."""
+        settings = self.runtime.settings
+        org = await default_organisation(session)
+        account = Account(PROVIDER, team_id, user_id)
+        person = await identify(
+            session,
+            org,
+            account,
+            directory.lookup(self.client, user_id, team_id, home_team),
+            bootstrap_admins=settings.admin_emails,
+        )
+
+        async def lookup_profile(subject: str):
+            return await directory.lookup(self.client, subject, team_id)()
+
+        return CommandContext(
+            session=session,
+            organisation=org,
+            account=account,
+            caller=person,
+            signer=self.runtime.signer,
+            public_url=settings.public_url,
+            bootstrap_admins=settings.admin_emails,
+            prefix=COMMAND,
+            lookup_profile=lookup_profile,
+        )
+
+    async def post_button(self, button: EnrolButton, here_id: str, here_name: str) -> Notice:
+        """Post an Enrol button message; say where it went, or why it could not."""
+        channel = button.channel or here_id
+        name = button.channel_name if button.channel else here_name
+        where = f"#{name}" if name and name != "directmessage" else "this conversation"
+        try:
+            await self.client.chat_postMessage(channel=channel, **blocks.enrol_message(button))
+        except SlackApiError as exc:
+            problem = _POST_PROBLEMS.get(error_code(exc))
+            if problem is None:
+                raise
+            return post_failed(problem, where)
+        return posted(button, where)
+
+    async def answer(self, response_url: str, reply: Reply) -> None:
+        await self.replies.send(response_url, render(reply))
+
+    async def tell(self, channel_id: str | None, user_id: str, reply: Reply) -> None:
+        """An ephemeral message where there is no response_url (after a modal): in the
+        channel the command came from, or else in a direct message."""
+        message = render(reply)
+        message.pop("response_type"), message.pop("replace_original")
+        if channel_id:
+            try:
+                await self.client.chat_postEphemeral(channel=channel_id, user=user_id, **message)
+                return
+            except SlackApiError as exc:
+                log.info("ephemeral message failed (%s); sending a DM", error_code(exc))
+        await self.client.chat_postMessage(channel=user_id, **message)
+
+
+def render(reply: Reply) -> dict:
+    if isinstance(reply, LinkCreated):
+        return blocks.link_created(reply)
+    if isinstance(reply, ConfirmLinkDelete):
+        return blocks.confirm_delete(reply)
+    if isinstance(reply, Notice):
+        return blocks.notice(reply)
+    raise TypeError(f"no Slack rendering for {type(reply).__name__}")

@@ -1,0 +1,42 @@
+"""The Slack side: a Bolt AsyncApp behind POST /slack/events. Bolt checks every request's
+signature and timestamp before any listener runs."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.runtime import Runtime
+from bot.slack.adapter import Slack
+from bot.slack.client import web_client
+from bot.slack.listeners import actions, commands, events, views
+
+
+class SlackEndpoint:
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        self.slack = Slack(runtime, client)
+        app = AsyncApp(
+            signing_secret=settings.slack_signing_secret,
+            client=client,
+            logger=logging.getLogger("bot.slack.bolt"),
+        )
+        for listeners in (commands, actions, views, events):
+            listeners.register(app, self.slack)
+        self.handler = AsyncSlackRequestHandler(app)
+
+    async def start(self) -> None:
+        await self.slack.replies.start()
+        # One HTTP session for the Web API too, rather than one per call.
+        self.slack.client.session = self.slack.replies.session
+
+    async def close(self) -> None:
+        await self.slack.replies.close()
+
+    async def events(self, request: Request) -> Response:
+        return await self.handler.handle(request)

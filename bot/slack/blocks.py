@@ -1,0 +1,170 @@
+"""Block Kit for every reply, built from handlers' plain replies with slack_sdk's models, which
+check Slack's limits as they serialise. Pure functions: no network, no database."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from handlers.links import LABEL_MAX, NOTES_MAX
+from handlers.replies import (
+    AskLinkDetails,
+    ConfirmLinkDelete,
+    EnrolButton,
+    LinkCreated,
+    Notice,
+    Tone,
+)
+
+SECTION_LIMIT = 3000  # characters of text in one section block
+MESSAGE_BLOCKS = 50
+
+ENROL_ACTION = "enrol"
+DELETE_CONFIRM_ACTION = "link_delete_confirm"
+DELETE_CANCEL_ACTION = "link_delete_cancel"
+LINK_FORM = "link_create"
+
+_TONE = {Tone.SUCCESS: ":white_check_mark: ", Tone.ERROR: ":warning: ", Tone.INFO: ""}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters in mrkdwn: what users typed must not become markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def _chunks(lines: tuple[str, ...], room: int) -> list[SectionBlock]:
+    """Lines packed into as few sections as Slack allows, cut with a count if they overflow."""
+    blocks: list[SectionBlock] = []
+    current: list[str] = []
+    size = 0
+    for n, line in enumerate(lines):
+        line = escape(line)[:SECTION_LIMIT]
+        if current and size + len(line) + 1 > SECTION_LIMIT:
+            if len(blocks) == room - 1:
+                current.append(f"… and {len(lines) - n} more")
+                break
+            blocks.append(_section("\n".join(current)))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        blocks.append(_section("\n".join(current)[:SECTION_LIMIT]))
+    return blocks
+
+
+def notice(reply: Notice) -> dict:
+    """An ephemeral message: `response_type` and `replace_original` for response_url posts."""
+    blocks: list[Block] = []
+    text = _TONE[reply.tone] + escape(reply.text)
+    if reply.heading:
+        text = f"*{escape(reply.heading)}*\n{text}"
+    blocks.append(_section(text[:SECTION_LIMIT]))
+    blocks.extend(_chunks(reply.lines, MESSAGE_BLOCKS - 1))
+    return _message(reply.text, blocks)
+
+
+def link_created(reply: LinkCreated) -> dict:
+    label = f" ({escape(reply.label)})" if reply.label else ""
+    blocks = [
+        _section(
+            f"{_TONE[Tone.SUCCESS]}Link {reply.link_id} for {escape(reply.item_title)}{label} is "
+            f"ready:\n{reply.url}"
+        ),
+        ContextBlock(elements=[MarkdownTextObject(text=escape(reply.post_hint))]),
+    ]
+    return _message(f"Link {reply.link_id} is ready: {reply.url}", blocks)
+
+
+def confirm_delete(reply: ConfirmLinkDelete) -> dict:
+    blocks = [
+        _section(f"*{escape(reply.question)}*\n{escape(reply.consequence)}"),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text=f"Delete link {reply.link_id}",
+                    action_id=DELETE_CONFIRM_ACTION,
+                    value=str(reply.link_id),
+                    style="danger",
+                ),
+                ButtonElement(
+                    text="Cancel", action_id=DELETE_CANCEL_ACTION, value=str(reply.link_id)
+                ),
+            ]
+        ),
+    ]
+    return _message(reply.question, blocks)
+
+
+def enrol_message(button: EnrolButton) -> dict:
+    """The channel message learners click: title, kind and the Enrol button with the token."""
+    lines = [f"*{escape(button.title)}*", f"{button.kind.capitalize()} · click Enrol to join"]
+    blocks = [
+        _section("\n".join(lines)),
+        ActionsBlock(
+            block_id=f"enrol-{button.link_id}",
+            elements=[
+                ButtonElement(
+                    text="Enrol", action_id=ENROL_ACTION, value=button.token, style="primary"
+                )
+            ],
+        ),
+    ]
+    return {"text": button.text, "blocks": [b.to_dict() for b in blocks]}
+
+
+def link_form(ask: AskLinkDetails, channel_id: str | None) -> dict:
+    """The modal that asks for a new link's label and notes."""
+    view = View(
+        type="modal",
+        callback_id=LINK_FORM,
+        title=PlainTextObject(text="New enrolment link"),
+        submit=PlainTextObject(text="Create link"),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=json.dumps({"item": ask.item_slug, "channel": channel_id}),
+        blocks=[
+            _section(f"A new link for *{escape(ask.item_title)}*."),
+            InputBlock(
+                block_id="label",
+                label="Label",
+                hint="Where or for whom the link is used, e.g. “Intranet” or “Q3 email”.",
+                element=PlainTextInputElement(action_id="value", max_length=LABEL_MAX),
+            ),
+            InputBlock(
+                block_id="notes",
+                label="Notes",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id="value",
+                    multiline=True,
+                    max_length=NOTES_MAX,
+                    initial_value=ask.notes or None,
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def _message(fallback: str, blocks: list[Block]) -> dict:
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": fallback[:3000],
+        "blocks": [b.to_dict() for b in blocks],
+    }

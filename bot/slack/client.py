@@ -1,0 +1,73 @@
+"""Talking to Slack: the Web API client and `response_url` replies, both retrying what Slack
+asks to be retried (connection errors, 429 with Retry-After, 5xx)."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10
+
+
+def _retry_handlers() -> list:
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def error_code(exc: SlackApiError) -> str:
+    """Slack's error code (`channel_not_found`...), or "" when the answer was not Slack's JSON."""
+    data = exc.response.data
+    return data.get("error", "") if isinstance(data, dict) else ""
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return AsyncWebClient(
+        token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=_retry_handlers()
+    )
+
+
+class Replies:
+    """Posts to the `response_url` of a command or click over one shared HTTP session."""
+
+    def __init__(self) -> None:
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self.session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    async def send(self, response_url: str, message: dict) -> bool:
+        client = AsyncWebhookClient(
+            url=response_url,
+            session=self.session,
+            timeout=TIMEOUT_SECONDS,
+            retry_handlers=_retry_handlers(),
+        )
+        try:
+            response = await client.send_dict(message)
+        except Exception:
+            log.exception("could not reply through response_url")
+            return False
+        if response.status_code != 200:
+            log.error("response_url answered %s: %s", response.status_code, response.body[:200])
+            return False
+        return True

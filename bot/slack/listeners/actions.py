@@ -1,0 +1,77 @@
+"""Button clicks: Enrol (learners), and the confirm/cancel of a link deletion (admins)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+
+from bot import metrics
+from bot.slack import blocks, directory
+from bot.slack.adapter import PROVIDER, Slack, render
+from handlers import commands
+from handlers.enrol import enrol_with_token
+from handlers.identity import Account
+from handlers.organisations import default_organisation
+from handlers.replies import SOMETHING_WENT_WRONG, Notice, click_reply
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, slack: Slack) -> None:
+    runtime = slack.runtime
+
+    @app.action(blocks.ENROL_ACTION)
+    async def enrol_clicked(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
+        await ack()
+        started = time.perf_counter()
+        user = body["user"]
+        account = Account(PROVIDER, context.team_id, user["id"])
+        token = (body.get("actions") or [{}])[0].get("value") or ""
+        lookup = directory.lookup(slack.client, user["id"], context.team_id, user.get("team_id"))
+        try:
+            async with runtime.transaction() as session:
+                result = await enrol_with_token(
+                    session,
+                    signer=runtime.signer,
+                    organisation=await default_organisation(session),
+                    token=token,
+                    account=account,
+                    lookup=lookup,
+                    bootstrap_admins=runtime.settings.admin_emails,
+                    channel=(body.get("channel") or {}).get("id"),
+                )
+            reply = click_reply(result)
+            metrics.CLICKS.labels("slack", result.outcome.value).inc()
+        except Exception:
+            log.exception("enrol click failed (user %s)", user["id"])
+            metrics.CLICKS.labels("slack", "error").inc()
+            reply = SOMETHING_WENT_WRONG
+        metrics.CLICK_SECONDS.observe(time.perf_counter() - started)
+        await slack.answer(body["response_url"], reply)
+
+    @app.action(blocks.DELETE_CONFIRM_ACTION)
+    async def delete_confirmed(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
+        await ack()
+        value = (body.get("actions") or [{}])[0].get("value") or ""
+        try:
+            async with runtime.transaction() as session:
+                ctx = await slack.command_context(
+                    session, context.team_id, body["user"]["id"], body["user"].get("team_id")
+                )
+                reply = await commands.confirm_link_delete(ctx, value)
+        except Exception:
+            log.exception("link deletion failed (user %s)", body["user"]["id"])
+            reply = SOMETHING_WENT_WRONG
+        message = render(reply)
+        message["replace_original"] = True  # the question is answered: replace it
+        await slack.replies.send(body["response_url"], message)
+
+    @app.action(blocks.DELETE_CANCEL_ACTION)
+    async def delete_cancelled(ack: AsyncAck, body: dict) -> None:
+        await ack()
+        value = (body.get("actions") or [{}])[0].get("value") or "?"
+        message = blocks.notice(Notice(f"Kept link {value}; nothing changed."))
+        message["replace_original"] = True
+        await slack.replies.send(body["response_url"], message)

@@ -1,0 +1,25 @@
+"""Events: a member's profile changed in Slack (email, guest status, deactivation)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+
+from bot.slack import directory
+from bot.slack.adapter import PROVIDER, Slack
+from handlers.identity import Account, profile_changed
+from handlers.organisations import default_organisation
+
+
+def register(app: AsyncApp, slack: Slack) -> None:
+    @app.event("user_change")
+    async def user_changed(event: dict, context: AsyncBoltContext) -> None:
+        # Slack retries an event it thinks was lost; recording the same profile twice is a no-op.
+        user = event["user"]
+        async with slack.runtime.transaction() as session:
+            org = await default_organisation(session)
+            await profile_changed(
+                session,
+                org,
+                Account(PROVIDER, context.team_id, user["id"]),
+                directory.profile_of(user, context.team_id),
+            )

@@ -1,0 +1,189 @@
+"""What the bot answers, as plain data: each platform adapter renders it (Block Kit, Adaptive
+Cards). Every sentence a user reads is written here, once."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from handlers.enrol import EnrolResult, Outcome
+
+
+class Tone(enum.StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to the person who asked: a sentence or two, and perhaps a list."""
+
+    text: str
+    tone: Tone = Tone.INFO
+    lines: tuple[str, ...] = ()
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkCreated:
+    link_id: int
+    item_title: str
+    label: str | None
+    url: str
+    post_hint: str
+
+
+@dataclass(frozen=True)
+class ConfirmLinkDelete:
+    link_id: int
+    question: str
+    consequence: str
+
+
+@dataclass(frozen=True)
+class AskLinkDetails:
+    """Ask for a new link's label and notes in a form (a Slack modal, a Teams card)."""
+
+    item_slug: str
+    item_title: str
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrolButton:
+    """A message with an Enrol button, to post in a channel."""
+
+    channel: str | None  # the platform's channel id; None: where the command was typed
+    channel_name: str | None
+    link_id: int
+    token: str
+    title: str
+    kind: str
+    url: str | None = None
+    label: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.title} ({self.kind}): click Enrol to join."
+
+
+Reply = Notice | LinkCreated | ConfirmLinkDelete | AskLinkDetails | EnrolButton
+
+
+# What a learner reads after a click. A refusal says what to do next.
+_CLICK_TEXT = {
+    Outcome.ENROLLED: "You're enrolled in {title}.",
+    Outcome.ALREADY_ENROLLED: "You're already enrolled in {title}, so nothing changed.",
+    Outcome.ALREADY_COMPLETED: (
+        "You've already completed {title}. Your completion stands and nothing changed."
+    ),
+    Outcome.LINK_DISABLED: (
+        "This link is currently disabled. Ask your training admin to reactivate it, "
+        "or for another link."
+    ),
+    Outcome.LINK_DELETED: (
+        "This link has been deleted and no longer works. Ask your training admin for a current one."
+    ),
+    Outcome.LINK_UNKNOWN: (
+        "This enrolment link isn't valid. Ask your training admin for a current one."
+    ),
+    Outcome.LINK_TAMPERED: (
+        "This enrolment link isn't valid: it may have been changed or cut short. "
+        "Ask your training admin for a current one."
+    ),
+    Outcome.LINK_EXPIRED: (
+        "This enrolment link has expired. Ask your training admin for a current one."
+    ),
+    Outcome.WRONG_ORGANISATION: (
+        "This enrolment link belongs to another organisation, so it can't enrol you here. "
+        "Ask your own training admin for a link."
+    ),
+    Outcome.GUEST: (
+        "Guest accounts can't use internal enrolment links. Ask your training admin for a "
+        "self-registration link instead."
+    ),
+    Outcome.EXTERNAL: (
+        "This button is for members of the organisation that posted it. If you'd like this "
+        "training, ask your own organisation's training admin."
+    ),
+    Outcome.BOT: "Bot accounts can't enrol in training.",
+    Outcome.ACCOUNT_DEACTIVATED: (
+        "Your account is deactivated, so it can't enrol. Contact your workspace admin."
+    ),
+    Outcome.NO_EMAIL: (
+        "I can't see the email address on your account, so I can't match you to your training "
+        "account. Ask your workspace admin to let enrolbot read members' email addresses, then "
+        "click again."
+    ),
+    Outcome.NO_USER: (
+        "There's no training account for {email}. Ask your training admin to add you, then "
+        "click again."
+    ),
+    Outcome.USER_DEACTIVATED: (
+        "Your training account ({email}) is deactivated. Ask your training admin to reactivate "
+        "it, then click again."
+    ),
+}
+
+_CLICK_TONE = {
+    Outcome.ENROLLED: Tone.SUCCESS,
+    Outcome.ALREADY_ENROLLED: Tone.INFO,
+    Outcome.ALREADY_COMPLETED: Tone.INFO,
+}
+
+
+def click_reply(result: EnrolResult) -> Notice:
+    title = result.item.title if result.item else "this training"
+    text = _CLICK_TEXT[result.outcome].format(title=title, email=result.email or "your email")
+    lines: tuple[str, ...] = ()
+    if (
+        result.outcome in (Outcome.ENROLLED, Outcome.ALREADY_ENROLLED)
+        and result.item
+        and result.item.url
+    ):
+        lines = (f"Open it: {result.item.url}",)
+    return Notice(text, _CLICK_TONE.get(result.outcome, Tone.ERROR), lines)
+
+
+SOMETHING_WENT_WRONG = Notice(
+    "Sorry, something went wrong on our side and nothing was changed. Please try again in a "
+    "moment; if it keeps happening, tell your training admin.",
+    Tone.ERROR,
+)
+
+
+class PostProblem(enum.StrEnum):
+    NOT_IN_CHANNEL = "not_in_channel"
+    ARCHIVED = "archived"
+
+
+def posted(button: EnrolButton, where: str) -> Notice:
+    label = f" ({button.label})" if button.label else ""
+    return Notice(
+        f"Posted the Enrol button for {button.title}{label} in {where}, using link "
+        f"{button.link_id}.",
+        Tone.SUCCESS,
+    )
+
+
+def post_failed(problem: PostProblem, where: str, bot_name: str = "enrolbot") -> Notice:
+    if problem is PostProblem.ARCHIVED:
+        return Notice(
+            f"{where} is archived, so I can't post there; pick another channel.", Tone.ERROR
+        )
+    return Notice(
+        f"I can't post in {where}: invite me there first (`/invite @{bot_name}`), then try again.",
+        Tone.ERROR,
+    )
+
+
+def label_problem(label: str, taken_by: int | None, limit: int) -> str | None:
+    """Why a label typed in the new-link form can't be used, or None if it can."""
+    if not label.strip():
+        return "Give the link a label, so you can tell it apart from the item's other links."
+    if len(label.strip()) > limit:
+        return f"Keep the label to {limit} characters."
+    if taken_by is not None:
+        return f"Link {taken_by} already has this label; choose another."
+    return None

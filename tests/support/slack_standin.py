@@ -1,0 +1,190 @@
+"""A stand-in for Slack's Web API and `response_url`, served over real HTTP.
+
+It keeps a directory of users the test controls, records every call, and can be told to fail
+the next calls of a method (429 with Retry-After, 500) to prove the bot retries.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+TEAM = "T0ACME"
+OTHER_TEAM = "T0OTHER"
+BOT_USER = "U0BOT"
+
+
+def member(uid: str, email: str | None, first: str, last: str, **flags: Any) -> dict:
+    profile = {"first_name": first, "last_name": last, "real_name": f"{first} {last}"}
+    if email is not None:
+        profile["email"] = email
+    return {
+        "id": uid,
+        "team_id": flags.pop("team_id", TEAM),
+        "name": first.lower(),
+        "deleted": False,
+        "is_bot": False,
+        "profile": profile,
+        **flags,
+    }
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class SlackStandIn:
+    users: dict[str, dict] = field(default_factory=dict)
+    # channel id -> {"private": bool, "member": bool, "archived": bool}
+    channels: dict[str, dict] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    responses: dict[str, list[dict]] = field(default_factory=dict)
+    failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Condition()
+        self._next_response = 0
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                Route("/response/{rid}", self._response, methods=["POST"]),
+            ]
+        )
+
+    # What the test controls -------------------------------------------------------------
+
+    def add_user(self, user: dict) -> None:
+        self.users[user["id"]] = user
+
+    def add_channel(
+        self, cid: str, *, private: bool = False, member: bool = True, archived: bool = False
+    ) -> None:
+        self.channels[cid] = {"private": private, "member": member, "archived": archived}
+
+    def fail_next(
+        self, method: str, status: int, body: dict | None = None, headers: dict | None = None
+    ) -> None:
+        self.failures.setdefault(method, []).append((status, body or {"ok": False}, headers or {}))
+
+    def new_response_url(self) -> str:
+        with self._lock:
+            self._next_response += 1
+            rid = str(self._next_response)
+            self.responses[rid] = []
+        return f"{self.url}/response/{rid}"
+
+    def wait_response(self, response_url: str, count: int = 1, timeout: float = 10) -> list[dict]:
+        """The messages posted to one response_url, once `count` have arrived."""
+        rid = response_url.rsplit("/", 1)[1]
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self.responses[rid]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no reply on {response_url} within {timeout}s")
+                self._lock.wait(left)
+            return list(self.responses[rid])
+
+    def calls_of(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_call(self, method: str, count: int = 1, timeout: float = 10) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len([c for c in self.calls if c.method == method]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{method} was not called {count} time(s) in {timeout}s")
+                self._lock.wait(left)
+            return [c for c in self.calls if c.method == method]
+
+    # The fake Slack -----------------------------------------------------------------------
+
+    async def _response(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        with self._lock:
+            self.responses[request.path_params["rid"]].append(body)
+            self._lock.notify_all()
+        return Response("ok")
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        raw = await request.body()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            args = json.loads(raw or b"{}")
+        else:
+            args = dict(parse_qsl(raw.decode()))
+        args |= dict(request.query_params)
+        if request.headers.get("authorization") != "Bearer xoxb-test-token":
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        with self._lock:
+            self.calls.append(Call(method, args))
+            self._lock.notify_all()
+            failure = (
+                (self.failures.get(method) or [None]).pop(0) if self.failures.get(method) else None
+            )
+        if failure:
+            status, body, headers = failure
+            return JSONResponse(body, status_code=status, headers=headers)
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return JSONResponse({"ok": False, "error": "unknown_method"})
+        return JSONResponse(handler(args))
+
+    def _auth_test(self, args: dict) -> dict:
+        return {
+            "ok": True,
+            "team_id": TEAM,
+            "team": "Acme",
+            "user_id": BOT_USER,
+            "bot_id": "B0BOT",
+            "url": "https://acme.slack.com/",
+        }
+
+    def _users_info(self, args: dict) -> dict:
+        user = self.users.get(args.get("user", ""))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _channel_problem(self, channel: str) -> str | None:
+        info = self.channels.get(channel)
+        if info is None:
+            return "channel_not_found"
+        if info["archived"]:
+            return "is_archived"
+        if not info["member"] and info["private"]:
+            return "channel_not_found"
+        return None
+
+    def _chat_postMessage(self, args: dict) -> dict:
+        channel = args.get("channel", "")
+        if channel.startswith("U"):
+            return {"ok": True, "channel": "D" + channel, "ts": "1.1"}
+        problem = self._channel_problem(channel)
+        if problem:
+            return {"ok": False, "error": problem}
+        return {"ok": True, "channel": channel, "ts": f"{time.time():.6f}"}
+
+    def _chat_postEphemeral(self, args: dict) -> dict:
+        problem = self._channel_problem(args.get("channel", ""))
+        if problem or not self.channels[args["channel"]]["member"]:
+            return {"ok": False, "error": problem or "not_in_channel"}
+        return {"ok": True, "message_ts": "1.2"}
+
+    def _views_open(self, args: dict) -> dict:
+        return {"ok": True, "view": {"id": "V1"}}

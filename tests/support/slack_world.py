@@ -1,0 +1,286 @@
+"""A Slack workspace for end-to-end tests: the real enrolbot app over HTTP, Slack's stand-in
+beside it, and a driver that types commands and clicks buttons as Slack would send them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import create_app
+from bot.settings import Settings
+from handlers.catalog import create_item
+from handlers.organisations import default_organisation
+from store.models import Enrolment, EnrolmentStatus, ItemKind, User, UserStatus
+from tests.support.servers import ServedApp
+from tests.support.slack_standin import OTHER_TEAM, TEAM, SlackStandIn, member
+from tests.support.syncdb import SyncDB
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+PUBLIC_URL = "https://enrol.acme.test"
+
+ADMIN = "U0BOSS"
+ANN = "U0ANN"
+
+DIRECTORY = [
+    member(ADMIN, "boss@acme.test", "Bo", "Boss"),
+    member(ANN, "Ann@Acme.test", "Ann", "Lee"),
+    member("U0DONE", "done@acme.test", "Dan", "Done"),
+    member("U0NEW", "new@acme.test", "Nia", "New"),
+    member("U0OFF", "off@acme.test", "Ola", "Off"),
+    member("U0NOMAIL", None, "Noe", "Mail"),
+    member("U0GUEST", "guest@partner.test", "Gus", "Guest", is_restricted=True),
+    member(
+        "U0SCG", "scg@partner.test", "Sam", "Single", is_restricted=True, is_ultra_restricted=True
+    ),
+    member("U0STRANGER", "x@other.test", "Stu", "Stranger", is_stranger=True, team_id=OTHER_TEAM),
+    member("U0GONE", "gone@acme.test", "Gil", "Gone", deleted=True),
+    member("U0ROBOT", None, "Robo", "Bot", is_bot=True),
+]
+
+
+@dataclass
+class Clicked:
+    status: int
+    reply: dict
+
+    @property
+    def text(self) -> str:
+        return self.reply["blocks"][0]["text"]["text"]
+
+
+class SlackWorld:
+    def __init__(self, db_url: str, *, auto_provision: bool = False, **settings: str) -> None:
+        self.db = SyncDB(db_url)
+        self.slack = SlackStandIn()
+        for user in DIRECTORY:
+            self.slack.add_user(user)
+        self.slack.add_channel("C0OPS")
+        self.slack.add_channel("C0GENERAL")
+        self.slack.add_channel("C0SECRET", private=True, member=False)
+        self.slack.add_channel("C0OLD", archived=True)
+        self._standin = ServedApp(self.slack.app)
+        self._settings = (
+            dict(
+                DATABASE_URL=db_url,
+                ENROLBOT_SECRET_KEY="test-key",
+                ENROLBOT_PUBLIC_URL=PUBLIC_URL,
+                ENROLBOT_ADMINS="boss@acme.test",
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+            )
+            | settings
+        )
+        self._seed(auto_provision)
+
+    def __enter__(self) -> SlackWorld:
+        self._standin.__enter__()
+        self.slack.url = self._standin.url
+        app = create_app(
+            Settings(_env_file=None, SLACK_API_URL=f"{self._standin.url}/api/", **self._settings)
+        )
+        self._bot = ServedApp(app).__enter__()
+        self.http = httpx.Client(base_url=self._bot.url, timeout=15)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+        self._bot.__exit__()
+        self._standin.__exit__()
+
+    def _seed(self, auto_provision: bool) -> None:
+        async def seed(session: AsyncSession) -> None:
+            org = await default_organisation(session)
+            org.sso_auto_provision = auto_provision
+            safety = await create_item(
+                session,
+                org.id,
+                slug="safety-101",
+                kind=ItemKind.TOPIC,
+                title="Safety 101",
+                url="https://learn.acme.test/safety-101",
+            )
+            await create_item(
+                session, org.id, slug="privacy", kind=ItemKind.ARTICLE, title="Privacy basics"
+            )
+            await create_item(
+                session, org.id, slug="onboarding", kind=ItemKind.PATHWAY, title="Onboarding"
+            )
+            people = {
+                email: User(
+                    organisation_id=org.id,
+                    email=email,
+                    first_name=first,
+                    last_name=last,
+                    status=UserStatus.DEACTIVATED if first == "Ola" else UserStatus.ACTIVE,
+                )
+                for email, first, last in [
+                    ("ann@acme.test", "Ann", "Lee"),
+                    ("done@acme.test", "Dan", "Done"),
+                    ("off@acme.test", "Ola", "Off"),
+                ]
+            }
+            session.add_all(people.values())
+            await session.flush()
+            session.add(
+                Enrolment(
+                    user_id=people["done@acme.test"].id,
+                    item_id=safety.id,
+                    status=EnrolmentStatus.COMPLETED,
+                )
+            )
+
+        self.db.run(seed)
+
+    # Sending what Slack sends -------------------------------------------------------------------
+
+    def signed_post(
+        self,
+        body: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        headers: dict | None = None,
+    ) -> httpx.Response:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = (
+            "v0="
+            + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        )
+        return self.http.post(
+            "/slack/events",
+            content=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": signature,
+                **(headers or {}),
+            },
+        )
+
+    def command(self, user: str, text: str, channel: str = "C0GENERAL") -> dict:
+        """Type `/enrol TEXT`; the reply the user sees."""
+        response_url = self.slack.new_response_url()
+        response = self.command_request(user, text, channel, response_url)
+        assert response.status_code == 200, response.text
+        return self.slack.wait_response(response_url)[0]
+
+    def command_request(
+        self, user: str, text: str, channel: str, response_url: str, **extra: str
+    ) -> httpx.Response:
+        form = {
+            "token": "legacy",
+            "team_id": TEAM,
+            "team_domain": "acme",
+            "channel_id": channel,
+            "channel_name": channel.lower(),
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/enrol",
+            "text": text,
+            "api_app_id": "A0ENROL",
+            "response_url": response_url,
+            "trigger_id": f"trigger-{time.time()}",
+            **extra,
+        }
+        return self.signed_post(urlencode(form))
+
+    def interaction(self, payload: dict, **kw) -> httpx.Response:
+        return self.signed_post(urlencode({"payload": json.dumps(payload)}), **kw)
+
+    def press(
+        self,
+        user: str,
+        action_id: str,
+        value: str,
+        *,
+        team: str = TEAM,
+        channel: str = "C0OPS",
+        **kw,
+    ) -> tuple[httpx.Response, str]:
+        response_url = self.slack.new_response_url()
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "acme"},
+            "user": {"id": user, "team_id": team, "username": user.lower()},
+            "api_app_id": "A0ENROL",
+            "token": "legacy",
+            "trigger_id": "trigger",
+            "channel": {"id": channel},
+            "container": {"type": "message", "channel_id": channel},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return self.interaction(payload, **kw), response_url
+
+    def click(self, user: str, token: str, **kw) -> Clicked:
+        """Click an Enrol button carrying `token`; what the clicker sees."""
+        response, response_url = self.press(user, "enrol", token, **kw)
+        assert response.status_code == 200, response.text
+        return Clicked(response.status_code, self.slack.wait_response(response_url)[0])
+
+    def submit_form(self, user: str, view: dict, label: str, notes: str = "") -> httpx.Response:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A0ENROL",
+            "trigger_id": "trigger",
+            "view": {
+                **view,
+                "id": "V1",
+                "state": {
+                    "values": {
+                        "label": {"value": {"type": "plain_text_input", "value": label}},
+                        "notes": {"value": {"type": "plain_text_input", "value": notes or None}},
+                    }
+                },
+            },
+        }
+        return self.interaction(payload)
+
+    # Reading what people saw ----------------------------------------------------------------------
+
+    def posted_button(self, channel: str = "C0OPS") -> str:
+        """Post the Safety 101 button as the admin; the token in its Enrol button."""
+        self.command(ADMIN, f"post safety-101 <#{channel}|ops>")
+        message = self.slack.calls_of("chat.postMessage")[-1].args
+        blocks = (
+            json.loads(message["blocks"])
+            if isinstance(message["blocks"], str)
+            else message["blocks"]
+        )
+        return blocks[1]["elements"][0]["value"]
+
+
+def text_of(message: dict) -> str:
+    """All the text a person reads in a message, blocks and all."""
+    parts: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                parts.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.get("blocks", []))
+    return "\n".join(parts)
