@@ -72,4 +72,4 @@ async def listed(session: AsyncSession, organisation_id: int) -> list[tuple[User
         .where(AdminGrant.organisation_id == organisation_id)
         .order_by(User.email)
     )
-    return [(user, role) for user, role in rows.tuples()]
+    return [(user, role) for user, role in rows]

@@ -244,16 +244,14 @@ async def _items(ctx: CommandContext, args: list[str]) -> Notice:
             return Notice(f"No item's slug or title contains “{query}”.")
         return Notice("The catalog is empty. Import items with `enrolbot catalog import FILE.csv`.")
     counts = dict(
-        (
-            await ctx.session.execute(
-                select(EnrolmentLink.item_id, func.count())
-                .where(
-                    EnrolmentLink.item_id.in_([i.id for i in items]),
-                    EnrolmentLink.deleted_at.is_(None),
-                )
-                .group_by(EnrolmentLink.item_id)
+        await ctx.session.execute(
+            select(EnrolmentLink.item_id, func.count())
+            .where(
+                EnrolmentLink.item_id.in_([i.id for i in items]),
+                EnrolmentLink.deleted_at.is_(None),
             )
-        ).tuples()
+            .group_by(EnrolmentLink.item_id)
+        )
     )
     lines = [
         f"`{i.slug}` · {i.kind.value} · {i.title} · {_plural(counts.get(i.id, 0), 'link')}"

@@ -52,7 +52,7 @@ class SyncDB:
                 .join(CatalogItem, CatalogItem.id == Enrolment.item_id)
                 .order_by(User.email, CatalogItem.slug)
             )
-            return [(e, s, st.value) for e, s, st in rows.tuples()]
+            return [(e, s, st.value) for e, s, st in rows]
 
         return self.run(work)
 
