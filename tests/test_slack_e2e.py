@@ -360,7 +360,7 @@ def test_link_delete_asks_first_and_the_confirm_button_deletes(world):
     assert (confirm["style"], confirm["value"]) == ("danger", "1")
     assert world.db.count(EnrolmentLink, EnrolmentLink.deleted_at.is_not(None)) == 0
 
-    cancelled, url = world.press(ADMIN, "link_delete_cancel", "1")
+    _, url = world.press(ADMIN, "link_delete_cancel", "1")
     assert text_of(world.slack.wait_response(url)[0]) == "Kept link 1; nothing changed."
 
     # A learner pressing a leaked confirm button changes nothing.
