@@ -12,7 +12,7 @@ from starlette.routing import Route
 from bot import metrics  # noqa: F401  (registers the product's metrics for /metrics)
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
-from bot.web import health
+from bot.web import deeplink, health
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
+        Route("/enrol/{token}", deeplink.enrol_page, methods=["GET"]),
     ]
     slack = None
     if settings.slack_enabled:

@@ -54,7 +54,7 @@ class Outcome(enum.StrEnum):
         return self is Outcome.ENROLLED
 
 
-_LINK_OUTCOME = {
+LINK_OUTCOME = {
     LinkState.UNKNOWN: Outcome.LINK_UNKNOWN,
     LinkState.TAMPERED: Outcome.LINK_TAMPERED,
     LinkState.EXPIRED: Outcome.LINK_EXPIRED,
@@ -87,7 +87,7 @@ async def enrol_with_token(
     """Enrol the account's person through the link in `token`; the caller commits."""
     check = await check_token(session, signer, token, organisation.id)
     if check.state is not LinkState.OK:
-        result = EnrolResult(_LINK_OUTCOME[check.state], check.item)
+        result = EnrolResult(LINK_OUTCOME[check.state], check.item)
         _audit(session, organisation, account, result, check.link_id, None, channel)
         return result
     link, item = check.link, check.item

@@ -506,3 +506,21 @@ def test_an_email_change_in_slack_is_recorded_and_does_not_move_the_account(worl
     ann = world.db.scalar(select(User).where(User.email == "ann@acme.test"))
     assert identity.user_id == ann.id  # still Ann's, though the email now names Dan
     assert world.db.count(Enrolment) == 2
+
+
+def test_a_deep_link_opened_in_a_browser_names_the_item_or_says_why_it_fails(world):
+    created = world.command(ADMIN, 'link create safety-101 --label "Email"')
+    url = next(
+        line
+        for line in text_of(created).splitlines()
+        if line.startswith("https://enrol.acme.test/enrol/")
+    )
+    path = url.removeprefix("https://enrol.acme.test")
+    page = world.http.get(path)
+    assert page.status_code == 200 and "<h1>Safety 101</h1>" in page.text
+    world.command(ADMIN, "link deactivate 4")
+    disabled = world.http.get(path)
+    assert disabled.status_code == 403 and "This link is currently disabled." in disabled.text
+    world.command(ADMIN, "link delete 4 --yes")
+    assert world.http.get(path).status_code == 410
+    assert world.http.get("/enrol/not-a-token").status_code == 404
