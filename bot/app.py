@@ -10,9 +10,12 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from bot import metrics  # noqa: F401  (registers the product's metrics for /metrics)
+from bot.email import EmailDelivery, SmtpSettings
 from bot.runtime import Runtime
+from bot.scheduler import Scheduler
 from bot.settings import Settings, load_settings
 from bot.web import deeplink, health
+from handlers.outbox import Channel, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +36,32 @@ def create_app(settings: Settings) -> Starlette:
     else:
         log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on")
 
+    channels: dict[str, Channel] = {}
+    if slack:
+        channels["slack"] = slack.delivery_channel()
+    if settings.smtp_url:
+        channels["email"] = Channel(EmailDelivery(SmtpSettings(settings.smtp_url)).send, 200)
+    delivery = Delivery(runtime.sessions, channels)
+    scheduler = (
+        Scheduler(delivery, settings.delivery_seconds) if settings.delivery_seconds else None
+    )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if slack:
             await slack.start()
+        if scheduler:
+            scheduler.start()
         yield
+        if scheduler:
+            scheduler.stop()
         if slack:
             await slack.close()
         await runtime.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.delivery = delivery
     return app
 
 

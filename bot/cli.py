@@ -220,6 +220,69 @@ def users_import(file: Path) -> None:
     _import(file, "user", users.import_csv)
 
 
+@main.group("org")
+def org_group() -> None:
+    """The organisation's settings."""
+
+
+@org_group.command("show")
+def org_show() -> None:
+    """Print the organisation's name, primary admin email and SSO auto-provisioning."""
+    _org(None, None, None)
+
+
+@org_group.command("set")
+@click.option("--name", help="The organisation's name.")
+@click.option("--primary-admin-email", help="Gets every self-enrolment alert by email; '' clears.")
+@click.option(
+    "--sso-auto-provision/--no-sso-auto-provision",
+    default=None,
+    help="Create a staff user for an unknown member of the workspace when they click Enrol.",
+)
+def org_set(
+    name: str | None, primary_admin_email: str | None, sso_auto_provision: bool | None
+) -> None:
+    """Change the organisation's settings."""
+    if name is None and primary_admin_email is None and sso_auto_provision is None:
+        raise click.UsageError(
+            "say what to change: --name, --primary-admin-email or --sso-auto-provision"
+        )
+    _org(name, primary_admin_email, sso_auto_provision)
+
+
+def _org(name: str | None, email: str | None, provision: bool | None) -> None:
+    settings = _settings()
+    if email:
+        email = users.normalise_email(email)
+        if email is None:
+            raise click.ClickException("--primary-admin-email is not an email address.")
+
+    async def run() -> list[str]:
+        message = await _prepare_schema(settings.database_url, migrate_empty_sqlite=True)
+        if message:
+            click.echo(message)
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                org = await default_organisation(session)
+                if name is not None:
+                    org.name = name
+                if email is not None:
+                    org.primary_admin_email = email or None
+                if provision is not None:
+                    org.sso_auto_provision = provision
+                return [
+                    f"name: {org.name}",
+                    f"primary admin email: {org.primary_admin_email or '(none)'}",
+                    f"SSO auto-provisioning: {'on' if org.sso_auto_provision else 'off'}",
+                ]
+        finally:
+            await engine.dispose()
+
+    for line in _run_db(settings.database_url, run):
+        click.echo(line)
+
+
 @main.group()
 def secret() -> None:
     """Signing keys."""

@@ -37,11 +37,15 @@ class Settings(BaseSettings):
     admins: str = Field("", validation_alias="ENROLBOT_ADMINS")
     link_max_age_days: int = Field(0, ge=0, validation_alias="ENROLBOT_LINK_MAX_AGE_DAYS")
 
+    smtp_url: str = Field("", validation_alias="SMTP_URL")
+    delivery_seconds: float = Field(1.0, ge=0, validation_alias="ENROLBOT_DELIVERY_SECONDS")
+
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
     slack_client_id: str = Field("", validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: str = Field("", validation_alias="SLACK_CLIENT_SECRET")
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_timeout_seconds: float = Field(10, gt=0, validation_alias="SLACK_TIMEOUT_SECONDS")
 
     microsoft_app_id: str = Field("", validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: str = Field("", validation_alias="MICROSOFT_APP_PASSWORD")
@@ -70,6 +74,13 @@ class Settings(BaseSettings):
                 f"DATABASE_URL uses '{url.drivername}', but enrolbot runs on SQLite or PostgreSQL"
             )
         return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("SMTP_URL must start with smtp:// or smtps://")
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -6,7 +6,7 @@ import difflib
 import re
 from typing import TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import csvfile
@@ -50,8 +50,14 @@ async def search_items(
     """Items whose slug or title contains the query, and how many match in all."""
     where = [CatalogItem.organisation_id == organisation_id]
     if query:
-        pattern = f"%{query.lower()}%"
-        where.append(or_(CatalogItem.slug.ilike(pattern), CatalogItem.title.ilike(pattern)))
+        # autoescape: a % or _ the admin typed is a character, not a wildcard
+        text = query.lower()
+        where.append(
+            or_(
+                func.lower(CatalogItem.slug).contains(text, autoescape=True),
+                func.lower(CatalogItem.title).contains(text, autoescape=True),
+            )
+        )
     items = list(
         (
             await session.execute(select(CatalogItem).where(*where).order_by(CatalogItem.slug))

@@ -15,7 +15,7 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import admins, audit, catalog, links
+from handlers import admins, alerts, audit, catalog, links
 from handlers.identity import Account, Person, Profile, identify
 from handlers.replies import (
     AskLinkDetails,
@@ -23,19 +23,31 @@ from handlers.replies import (
     EnrolButton,
     LinkCreated,
     Notice,
+    PostProblem,
     Reply,
     Tone,
     label_problem,
+    post_failed,
 )
 from handlers.signing import LinkSigner
 from handlers.users import find_by_email, normalise_email
-from store.models import AdminRole, CatalogItem, EnrolmentLink, Organisation, User
+from store.models import (
+    AdminRole,
+    CatalogItem,
+    DigestMode,
+    EnrolmentLink,
+    NotificationSubscription,
+    Organisation,
+    User,
+)
 
 ITEMS_SHOWN = 50
 T = TypeVar("T")
 
-# Chat clients turn straight quotes into curly ones; people mean the straight kind.
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+# Chat clients turn straight quotes into curly ones; people mean the straight kind. A lone ’ is
+# an apostrophe (Bob’s), so curly single quotes count only when an opening one is there too.
+_DOUBLE_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
+_SINGLE_QUOTES = str.maketrans({"‘": "'", "’": "'"})
 # Slack sends a picked channel as <#C123|name>; a typed #name is passed on for the platform.
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|([^>]*))?>$|^#([\w.-]+)$")
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -56,6 +68,11 @@ class CommandContext:
     bootstrap_admins: frozenset[str]
     prefix: str  # how the platform's users start a command: "/enrol" or "enrol"
     lookup_profile: Callable[[str], Awaitable[Profile]]  # a mentioned person's profile, by id
+    # Where the command was typed, and whether the bot may post in a channel (by id).
+    channel_id: str | None = None
+    channel_name: str | None = None
+    check_channel: Callable[[str], Awaitable[PostProblem | None]] | None = None
+    admin_destination: str | None = None  # how to reach the caller privately later
     role: AdminRole | None = None
 
     def usage(self, form: str) -> str:
@@ -65,7 +82,10 @@ class CommandContext:
 def split(text: str) -> list[str]:
     """Words as a shell splits them, so labels with spaces can be quoted."""
     try:
-        return shlex.split(text.translate(_QUOTES))
+        text = text.translate(_DOUBLE_QUOTES)
+        if "‘" in text:
+            text = text.translate(_SINGLE_QUOTES)
+        return shlex.split(text)
     except ValueError:
         raise CommandError(
             'A quote is left open: close it, e.g. --label "Team intranet".'
@@ -108,12 +128,18 @@ def _need(positional: list[str], count: int, what: str, usage: str) -> None:
         )
 
 
+_LINK_ID = re.compile(r"^[0-9]{1,18}$")
+_LARGEST_ID = 2**31 - 1  # the id column's range on PostgreSQL
+
+
 def _link_id(word: str, ctx: CommandContext) -> int:
-    if not word.isdigit():
+    if not _LINK_ID.match(word):
         raise CommandError(
             f"`{word}` isn't a link id. {ctx.usage('link list ITEM')} shows an item's links, "
             "each line starting with its id."
         )
+    if int(word) > _LARGEST_ID:
+        raise links.LinkError(f"There is no link {word}.")
     return int(word)
 
 
@@ -243,16 +269,15 @@ async def _items(ctx: CommandContext, args: list[str]) -> Notice:
         if query:
             return Notice(f"No item's slug or title contains “{query}”.")
         return Notice("The catalog is empty. Import items with `enrolbot catalog import FILE.csv`.")
-    counts = dict(
-        await ctx.session.execute(
-            select(EnrolmentLink.item_id, func.count())
-            .where(
-                EnrolmentLink.item_id.in_([i.id for i in items]),
-                EnrolmentLink.deleted_at.is_(None),
-            )
-            .group_by(EnrolmentLink.item_id)
+    rows = await ctx.session.execute(
+        select(EnrolmentLink.item_id, func.count())
+        .where(
+            EnrolmentLink.item_id.in_([i.id for i in items]),
+            EnrolmentLink.deleted_at.is_(None),
         )
+        .group_by(EnrolmentLink.item_id)
     )
+    counts = {item_id: n for item_id, n in rows}
     lines = [
         f"`{i.slug}` · {i.kind.value} · {i.title} · {_plural(counts.get(i.id, 0), 'link')}"
         for i in items
@@ -299,6 +324,11 @@ async def create_link_reply(
     ctx: CommandContext, item: CatalogItem, label: str, notes: str, user: User
 ) -> LinkCreated:
     """Create an extra link and say where it can be used (the command and the form share it)."""
+    taken = await duplicate_label(ctx.session, item, label) if label.strip() else None
+    if taken is not None:
+        raise CommandError(
+            f"Link {taken.id} already has the label “{label.strip()}”; choose another."
+        )
     link = await links.create_link(
         ctx.session, item, label=label, notes=notes, created_by_user_id=user.id
     )
@@ -431,8 +461,8 @@ async def _post(ctx: CommandContext, args: list[str]) -> EnrolButton:
     elif len(positional) > 2:
         _need(positional, 2, "", usage)
     target = positional[0]
-    if target.isdigit():
-        link = await links.get_link(ctx.session, ctx.organisation.id, int(target))
+    if _LINK_ID.match(target):
+        link = await links.get_link(ctx.session, ctx.organisation.id, _link_id(target, ctx))
         item = await ctx.session.get(CatalogItem, link.item_id)
         assert item is not None
     else:
@@ -478,6 +508,8 @@ async def _admin(ctx: CommandContext, args: list[str]) -> Notice:
         role = AdminRole.STANDARD if opts.get("standard") else AdminRole.SUPER
         if target.email.lower() in ctx.bootstrap_admins:
             return Notice(f"{target.email} is a super admin through ENROLBOT_ADMINS already.")
+        if target.id == me.id:
+            raise CommandError("You can't change your own role; ask another super admin.")
         before = await admins.grant(ctx.session, target, role, granted_by=me)
         if before == role:
             return Notice(f"{target.email} is already a {role.value} admin; nothing changed.")
@@ -530,8 +562,123 @@ async def _person(ctx: CommandContext, word: str) -> User:
 
 
 async def _notify(ctx: CommandContext, args: list[str]) -> Notice:
-    _require_admin(ctx, "manage self-enrolment alerts")
-    raise CommandError("Self-enrolment alerts are not available in this version yet.")
+    usage = ctx.usage("notify ITEM|all [#channel] [--off] [--digest hourly|daily] [--email EMAIL]")
+    user = _require_admin(ctx, "manage self-enrolment alerts")
+    positional, opts = _options(args, {"digest", "email"}, {"off"}, usage)
+    if not positional:
+        if opts:
+            raise CommandError(f"Tell me which item, or all: {usage}.")
+        return await _notify_list(ctx)
+    if len(positional) > 2:
+        _need(positional, 2, "", usage)
+    target = positional[0]
+    item = (
+        None
+        if target.lower() == "all"
+        else await catalog.get_item(ctx.session, ctx.organisation.id, target)
+    )
+    what = "every item" if item is None else item.title
+    mode = DigestMode.INSTANT
+    if "digest" in opts:
+        if opts.get("off"):
+            raise CommandError("--off and --digest don't go together: --off stops the alerts.")
+        try:
+            mode = DigestMode(str(opts["digest"]).lower())
+        except ValueError:
+            raise CommandError(f"--digest takes hourly or daily: {usage}.") from None
+    if "email" in opts:
+        if len(positional) > 1:
+            raise CommandError("Give either a channel or --email, not both.")
+        email = normalise_email(str(opts["email"]))
+        if email is None:
+            raise CommandError(f"`{opts['email']}` isn't an email address.")
+        where, key, channel_name = email, {"email": email}, None
+    else:
+        channel_id, channel_name = ctx.channel_id, ctx.channel_name
+        if len(positional) == 2:
+            match = _CHANNEL.match(positional[1])
+            if match is None or not match.group(1):
+                raise CommandError(
+                    f"`{positional[1]}` isn't a channel I can find: pick it from the # "
+                    "suggestions as you type."
+                )
+            channel_id, channel_name = match.group(1), match.group(2) or match.group(1)
+        if not channel_id:
+            raise CommandError(f"Tell me which channel: {usage}.")
+        where = f"#{channel_name}" if channel_name else "this channel"
+        key = {
+            "provider": ctx.account.provider,
+            "tenant_key": ctx.account.tenant_key,
+            "channel_id": channel_id,
+        }
+    existing = await alerts.find_subscription(
+        ctx.session, ctx.organisation.id, item.id if item else None, **key
+    )
+    if opts.get("off"):
+        if existing is None:
+            return Notice(f"{where} gets no alerts for {what}; nothing changed.")
+        await ctx.session.delete(existing)
+        _record(ctx, "notify.off", item_id=item.id if item else None, destination=where)
+        return Notice(f"{where} no longer gets self-enrolment alerts for {what}.", Tone.SUCCESS)
+    if "channel_id" in key and ctx.check_channel is not None:
+        problem = await ctx.check_channel(key["channel_id"])
+        if problem is not None:
+            failed = post_failed(problem, where)
+            raise CommandError(failed.text + " Nothing was subscribed.")
+    how = _mode_text(mode)
+    if existing is not None and existing.disabled_at is None and existing.mode == mode:
+        return Notice(f"{where} already gets {how} for {what}; nothing changed.")
+    if existing is None:
+        existing = NotificationSubscription(
+            organisation_id=ctx.organisation.id, item_id=item.id if item else None, **key
+        )
+        ctx.session.add(existing)
+    existing.mode = mode
+    existing.channel_name = (key.get("channel_id") and channel_name) or None
+    existing.created_by_user_id = user.id
+    existing.admin_destination = ctx.admin_destination
+    existing.disabled_at = existing.disabled_reason = None
+    await ctx.session.flush()
+    _record(ctx, "notify.on", item_id=item.id if item else None, destination=where, mode=mode.value)
+    return Notice(f"{where} now gets {how} when people enrol themselves in {what}.", Tone.SUCCESS)
+
+
+async def _notify_list(ctx: CommandContext) -> Notice:
+    if not ctx.channel_id:
+        raise CommandError("Tell me which item, or all.")
+    subs = await alerts.subscriptions_for(
+        ctx.session,
+        ctx.organisation.id,
+        provider=ctx.account.provider,
+        tenant_key=ctx.account.tenant_key,
+        channel_id=ctx.channel_id,
+    )
+    lines = []
+    for sub, item in subs:
+        what = item.title if item else "every item"
+        where = f"to {sub.email}" if sub.email else "here"
+        line = f"{what} · {_mode_text(sub.mode)} {where}"
+        if sub.disabled_at:
+            line += f" · stopped: {sub.disabled_reason}"
+        lines.append(line)
+    if not lines:
+        return Notice(
+            "This channel gets no self-enrolment alerts. "
+            f"{ctx.usage('notify ITEM|all')} subscribes it."
+        )
+    if ctx.organisation.primary_admin_email:
+        lines.append(
+            f"every item · instant alerts to {ctx.organisation.primary_admin_email} (primary admin)"
+        )
+    return Notice("Self-enrolment alerts:", lines=tuple(lines))
+
+
+def _mode_text(mode: DigestMode) -> str:
+    return {
+        DigestMode.INSTANT: "instant alerts",
+        DigestMode.HOURLY: "an hourly digest",
+        DigestMode.DAILY: "a daily digest",
+    }[mode]
 
 
 def _link_name(link: EnrolmentLink, item: CatalogItem) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import audit
+from handlers import alerts, audit
 from handlers.identity import Account, ProfileLookup, identify
 from handlers.links import LinkState, check_token
 from handlers.signing import LinkSigner
@@ -113,6 +113,7 @@ async def enrol_with_token(
         },
     )
     if new_id is not None:
+        await alerts.enqueue_self_enrolment(session, organisation, user, item, link, utcnow())
         await session.execute(
             update(EnrolmentLink)
             .where(EnrolmentLink.id == link.id)

@@ -292,9 +292,28 @@ class NotificationSubscription(Base):
     tenant_key: Mapped[str | None] = mapped_column(String(64))
     channel_id: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    channel_name: Mapped[str | None] = mapped_column(String(200))
     mode: Mapped[DigestMode] = mapped_column(_enum(DigestMode, "digest_mode"), default="instant")
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))
+    # Where to tell the admin who subscribed if the channel stops taking messages.
+    admin_destination: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when delivery failed for good (channel archived, bot removed): no more alerts go there.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeliveryLane(Base):
+    """One per destination (a channel, an inbox): who is sending to it now, and when the next
+    message may go. Claiming the lane with a conditional UPDATE is what keeps two workers from
+    sending the same rows, and what holds a channel to one message a second."""
+
+    __tablename__ = "delivery_lane"
+
+    destination: Mapped[str] = mapped_column(String(400), primary_key=True)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxMessage(Base):
@@ -313,7 +332,6 @@ class OutboxMessage(Base):
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

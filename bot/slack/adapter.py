@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.runtime import Runtime
 from bot.slack import blocks, directory
 from bot.slack.client import Replies, error_code
+from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
 from handlers.identity import Account, identify
 from handlers.organisations import default_organisation
@@ -47,7 +48,13 @@ class Slack:
         self.replies = Replies()
 
     async def command_context(
-        self, session: AsyncSession, team_id: str, user_id: str, home_team: str | None
+        self,
+        session: AsyncSession,
+        team_id: str,
+        user_id: str,
+        home_team: str | None,
+        channel_id: str | None = None,
+        channel_name: str | None = None,
     ) -> CommandContext:
         """Identify who typed a command or pressed an admin button, for handlers.commands."""
         settings = self.runtime.settings
@@ -74,7 +81,32 @@ class Slack:
             bootstrap_admins=settings.admin_emails,
             prefix=COMMAND,
             lookup_profile=lookup_profile,
+            channel_id=channel_id,
+            channel_name=channel_name if channel_name != "directmessage" else None,
+            check_channel=self.check_channel,
+            admin_destination=channel_destination(PROVIDER, team_id, user_id),
         )
+
+    async def check_channel(self, channel_id: str) -> PostProblem | None:
+        """Whether the bot can post in a channel: public ones always (chat:write.public),
+        private ones only once it has been invited."""
+        try:
+            info = (await self.client.conversations_info(channel=channel_id))["channel"]
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code in ("channel_not_found", "not_in_channel"):
+                return PostProblem.NOT_IN_CHANNEL
+            if code == "missing_scope":  # an install made before the scope was added
+                log.warning("conversations.info needs channels:read and groups:read; not checked")
+                return None
+            raise
+        if info.get("is_archived"):
+            return PostProblem.ARCHIVED
+        if (info.get("is_private") or info.get("is_im") or info.get("is_mpim")) and not info.get(
+            "is_member"
+        ):
+            return PostProblem.NOT_IN_CHANNEL
+        return None
 
     async def post_button(self, button: EnrolButton, here_id: str, here_name: str) -> Notice:
         """Post an Enrol button message; say where it went, or why it could not."""

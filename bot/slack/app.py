@@ -13,13 +13,16 @@ from starlette.responses import Response
 from bot.runtime import Runtime
 from bot.slack.adapter import Slack
 from bot.slack.client import web_client
+from bot.slack.delivery import MAX_BATCH, SlackDelivery
 from bot.slack.listeners import actions, commands, events, views
+from handlers.outbox import Channel
 
 
 class SlackEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
-        client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        timeout = settings.slack_timeout_seconds
+        client = web_client(settings.slack_bot_token, settings.slack_api_url, timeout=timeout)
         self.slack = Slack(runtime, client)
         app = AsyncApp(
             signing_secret=settings.slack_signing_secret,
@@ -30,10 +33,18 @@ class SlackEndpoint:
             listeners.register(app, self.slack)
         self.handler = AsyncSlackRequestHandler(app)
 
+        self.outbox_client = web_client(
+            settings.slack_bot_token, settings.slack_api_url, retry=False, timeout=timeout
+        )
+
+    def delivery_channel(self) -> Channel:
+        return Channel(SlackDelivery(self.outbox_client).send, MAX_BATCH)
+
     async def start(self) -> None:
         await self.slack.replies.start()
         # One HTTP session for the Web API too, rather than one per call.
         self.slack.client.session = self.slack.replies.session
+        self.outbox_client.session = self.slack.replies.session
 
     async def close(self) -> None:
         await self.slack.replies.close()

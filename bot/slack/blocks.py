@@ -53,9 +53,10 @@ def _chunks(lines: tuple[str, ...], room: int) -> list[SectionBlock]:
     blocks: list[SectionBlock] = []
     current: list[str] = []
     size = 0
+    room_for_marker = 40  # "… and 123,456 more" must always fit
     for n, line in enumerate(lines):
-        line = escape(line)[:SECTION_LIMIT]
-        if current and size + len(line) + 1 > SECTION_LIMIT:
+        line = escape(line)[: SECTION_LIMIT - room_for_marker]
+        if current and size + len(line) + 1 > SECTION_LIMIT - room_for_marker:
             if len(blocks) == room - 1:
                 current.append(f"… and {len(lines) - n} more")
                 break
@@ -125,7 +126,7 @@ def enrol_message(button: EnrolButton) -> dict:
             ],
         ),
     ]
-    return {"text": button.text, "blocks": [b.to_dict() for b in blocks]}
+    return {"text": escape(button.text), "blocks": [b.to_dict() for b in blocks]}
 
 
 def link_form(ask: AskLinkDetails, channel_id: str | None) -> dict:
@@ -153,7 +154,7 @@ def link_form(ask: AskLinkDetails, channel_id: str | None) -> dict:
                     action_id="value",
                     multiline=True,
                     max_length=NOTES_MAX,
-                    initial_value=ask.notes or None,
+                    initial_value=(ask.notes or "")[:NOTES_MAX] or None,
                 ),
             ),
         ],
@@ -165,6 +166,64 @@ def _message(fallback: str, blocks: list[Block]) -> dict:
     return {
         "response_type": "ephemeral",
         "replace_original": False,
-        "text": fallback[:3000],
+        "text": escape(fallback)[:3000],
         "blocks": [b.to_dict() for b in blocks],
     }
+
+
+def alert_message(kind: str, payloads: list[dict], total_due: int) -> dict:
+    """Self-enrolment alerts for one channel: one alert, a combined list, or a digest."""
+    if kind == "notice":
+        text = payloads[0]["text"]
+        return {"text": text[:3000], "blocks": [_section(escape(text)[:SECTION_LIMIT]).to_dict()]}
+    if kind.startswith("digest:"):
+        period = kind.split(":", 1)[1]
+        heading = f"*{period.capitalize()} digest: {_count(len(payloads), 'self-enrolment')}*"
+        per_item: dict[str, int] = {}
+        for p in payloads:
+            per_item[p["item"]] = per_item.get(p["item"], 0) + 1
+        counts = " · ".join(f"{escape(t)}: {n}" for t, n in sorted(per_item.items()))
+        head = [_section(f"{heading}\n{counts}"[:SECTION_LIMIT])]
+    elif len(payloads) == 1:
+        p = payloads[0]
+        text = (
+            f"*{escape(p['person'])}* ({p['user_type']}) enrolled themselves in "
+            f"*{escape(p['item'])}* through {escape(p['link'])} at {_time(p['at'])} UTC."
+        )
+        return {"text": _plain(p), "blocks": [_section(text).to_dict()]}
+    else:
+        head = [_section(f"*{_count(len(payloads), 'self-enrolment')}*")]
+    lines = tuple(
+        f"{p['person']} ({p['user_type']}) · {p['item']} · {p['link']} · {_time(p['at'])}"
+        for p in payloads
+    )
+    body = _chunks(lines, MESSAGE_BLOCKS - len(head) - 1)
+    more = []
+    if total_due > len(payloads):
+        rest = total_due - len(payloads)
+        more = [
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Showing {len(payloads)} of {total_due}; the other {rest} follow "
+                        "in the next message."
+                    )
+                ]
+            )
+        ]
+    summary = f"{_count(total_due, 'self-enrolment')}: " + ", ".join(
+        p["person"] for p in payloads[:20]
+    )
+    return {"text": summary[:3000], "blocks": [b.to_dict() for b in head + body + more]}
+
+
+def _plain(p: dict) -> str:
+    return f"{p['person']} enrolled themselves in {p['item']} ({p['link']})."
+
+
+def _time(iso: str) -> str:
+    return iso[11:16]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")

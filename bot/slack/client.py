@@ -34,11 +34,16 @@ def error_code(exc: SlackApiError) -> str:
     return data.get("error", "") if isinstance(data, dict) else ""
 
 
-def web_client(token: str, base_url: str) -> AsyncWebClient:
+def web_client(
+    token: str, base_url: str, *, retry: bool = True, timeout: float = TIMEOUT_SECONDS
+) -> AsyncWebClient:
+    """A Web API client. The outbox's client does not retry by itself: it reschedules, so a
+    Retry-After never holds a delivery worker."""
     if not base_url.endswith("/"):
         base_url += "/"
+    handlers = _retry_handlers() if retry else []
     return AsyncWebClient(
-        token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=_retry_handlers()
+        token=token, base_url=base_url, timeout=max(1, round(timeout)), retry_handlers=handlers
     )
 
 

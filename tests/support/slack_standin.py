@@ -6,6 +6,7 @@ the next calls of a method (429 with Retry-After, 500) to prove the bot retries.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -42,6 +43,7 @@ def member(uid: str, email: str | None, first: str, last: str, **flags: Any) -> 
 class Call:
     method: str
     args: dict[str, Any]
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -132,13 +134,16 @@ class SlackStandIn:
         if request.headers.get("authorization") != "Bearer xoxb-test-token":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         with self._lock:
-            self.calls.append(Call(method, args))
+            self.calls.append(Call(method, args, time.monotonic()))
             self._lock.notify_all()
             failure = (
                 (self.failures.get(method) or [None]).pop(0) if self.failures.get(method) else None
             )
         if failure:
             status, body, headers = failure
+            if status == 0:  # hang past the client's timeout, then answer as if nothing happened
+                await asyncio.sleep(body["seconds"])
+                return JSONResponse({"ok": False, "error": "timed out"}, status_code=504)
             return JSONResponse(body, status_code=status, headers=headers)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
@@ -179,6 +184,21 @@ class SlackStandIn:
         if problem:
             return {"ok": False, "error": problem}
         return {"ok": True, "channel": channel, "ts": f"{time.time():.6f}"}
+
+    def _conversations_info(self, args: dict) -> dict:
+        cid = args.get("channel", "")
+        info = self.channels.get(cid)
+        if info is None or (info["private"] and not info["member"]):
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "ok": True,
+            "channel": {
+                "id": cid,
+                "is_private": info["private"],
+                "is_member": info["member"],
+                "is_archived": info["archived"],
+            },
+        }
 
     def _chat_postEphemeral(self, args: dict) -> dict:
         problem = self._channel_problem(args.get("channel", ""))

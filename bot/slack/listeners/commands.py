@@ -15,16 +15,26 @@ from handlers.replies import SOMETHING_WENT_WRONG, AskLinkDetails, EnrolButton
 log = logging.getLogger(__name__)
 
 
+def unescape(text: str) -> str:
+    """Slack sends &, < and > that people typed as entities; mentions arrive as real <...>."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def register(app: AsyncApp, slack: Slack) -> None:
     @app.command("/enrol")
     async def enrol_command(ack: AsyncAck, body: dict) -> None:
         await ack()  # answer within Slack's 3 seconds; the reply follows on response_url
-        text = body.get("text") or ""
+        text = unescape(body.get("text") or "")
         metrics.COMMANDS.labels("slack", (text.split() or ["help"])[0].lower()[:20]).inc()
         try:
             async with slack.runtime.transaction() as session:
                 ctx = await slack.command_context(
-                    session, body["team_id"], body["user_id"], body.get("user_team")
+                    session,
+                    body["team_id"],
+                    body["user_id"],
+                    body.get("user_team"),
+                    body.get("channel_id"),
+                    body.get("channel_name"),
                 )
                 reply = await commands.run(ctx, text)
             if isinstance(reply, AskLinkDetails):

@@ -1,0 +1,163 @@
+"""Self-enrolment alerts: who subscribed where, and the outbox rows a self-enrolment leaves.
+
+The rows are written in the enrolment's own transaction, so an alert exists exactly when the
+enrolment does; handlers.outbox delivers them later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import (
+    CatalogItem,
+    DigestMode,
+    EnrolmentLink,
+    NotificationSubscription,
+    Organisation,
+    OutboxMessage,
+    User,
+)
+
+ALERT = "alert"
+NOTICE = "notice"  # a plain sentence to an admin, e.g. that a channel stopped taking alerts
+
+
+def channel_destination(provider: str, tenant_key: str, channel_id: str) -> str:
+    return f"{provider}:{tenant_key}:{channel_id}"
+
+
+def email_destination(address: str) -> str:
+    return f"email:{address.lower()}"
+
+
+def kind_for(mode: DigestMode) -> str:
+    return ALERT if mode is DigestMode.INSTANT else f"digest:{mode.value}"
+
+
+def period_end(mode: DigestMode, at: datetime) -> datetime:
+    """When the digest holding an enrolment made at `at` is due: the next hour or midnight, UTC."""
+    if mode is DigestMode.HOURLY:
+        return at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if mode is DigestMode.DAILY:
+        return at.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return at
+
+
+def facts(user: User, item: CatalogItem, link: EnrolmentLink, at: datetime) -> dict:
+    """What an alert says, kept as plain data so each platform can render it its own way."""
+    return {
+        "person": user.full_name,
+        "email": user.email,
+        "user_type": user.type.value,
+        "item": item.title,
+        "slug": item.slug,
+        "link_id": link.id,
+        "link": link.label or ("default link" if link.is_default else f"link {link.id}"),
+        "at": at.isoformat(),
+    }
+
+
+async def enqueue_self_enrolment(
+    session: AsyncSession,
+    organisation: Organisation,
+    user: User,
+    item: CatalogItem,
+    link: EnrolmentLink,
+    at: datetime,
+) -> int:
+    """Outbox rows for every subscribed channel and inbox, and the primary admin's inbox; one
+    row per destination even when both the item and "all" are subscribed there."""
+    subscriptions = (
+        await session.execute(
+            select(NotificationSubscription).where(
+                NotificationSubscription.organisation_id == organisation.id,
+                NotificationSubscription.disabled_at.is_(None),
+                or_(
+                    NotificationSubscription.item_id == item.id,
+                    NotificationSubscription.item_id.is_(None),
+                ),
+            )
+        )
+    ).scalars()
+    wanted: dict[str, DigestMode] = {}
+    for sub in subscriptions:
+        if sub.channel_id:
+            destination = channel_destination(
+                sub.provider or "", sub.tenant_key or "", sub.channel_id
+            )
+        else:
+            destination = email_destination(sub.email or "")
+        # Where both an instant and a digest subscription cover the item, instant wins.
+        if wanted.get(destination) is not DigestMode.INSTANT:
+            wanted[destination] = sub.mode
+    if organisation.primary_admin_email:
+        wanted[email_destination(organisation.primary_admin_email)] = DigestMode.INSTANT
+    payload = facts(user, item, link, at)
+    for destination, mode in wanted.items():
+        session.add(
+            OutboxMessage(
+                organisation_id=organisation.id,
+                kind=kind_for(mode),
+                destination=destination,
+                payload=payload,
+                not_before=period_end(mode, at),
+                attempts=0,
+            )
+        )
+    return len(wanted)
+
+
+async def find_subscription(
+    session: AsyncSession,
+    organisation_id: int,
+    item_id: int | None,
+    *,
+    provider: str | None = None,
+    tenant_key: str | None = None,
+    channel_id: str | None = None,
+    email: str | None = None,
+) -> NotificationSubscription | None:
+    where = [
+        NotificationSubscription.organisation_id == organisation_id,
+        NotificationSubscription.item_id.is_(None)
+        if item_id is None
+        else NotificationSubscription.item_id == item_id,
+    ]
+    if email is not None:
+        where.append(NotificationSubscription.email == email.lower())
+    else:
+        where += [
+            NotificationSubscription.provider == provider,
+            NotificationSubscription.tenant_key == tenant_key,
+            NotificationSubscription.channel_id == channel_id,
+        ]
+    return (await session.execute(select(NotificationSubscription).where(*where))).scalar()
+
+
+async def subscriptions_for(
+    session: AsyncSession,
+    organisation_id: int,
+    *,
+    provider: str,
+    tenant_key: str,
+    channel_id: str,
+) -> list[tuple[NotificationSubscription, CatalogItem | None]]:
+    """A channel's subscriptions, and the email ones, with their items (None: every item)."""
+    rows = await session.execute(
+        select(NotificationSubscription, CatalogItem)
+        .outerjoin(CatalogItem, CatalogItem.id == NotificationSubscription.item_id)
+        .where(
+            NotificationSubscription.organisation_id == organisation_id,
+            or_(
+                (NotificationSubscription.provider == provider)
+                & (NotificationSubscription.tenant_key == tenant_key)
+                & (NotificationSubscription.channel_id == channel_id),
+                NotificationSubscription.email.is_not(None),
+            ),
+        )
+        .order_by(NotificationSubscription.id)
+    )
+    return [(sub, item) for sub, item in rows]
