@@ -26,4 +26,8 @@ def test_slack_manifest_is_valid_and_points_everything_at_one_url(schemas):
         "users:read",
         "users:read.email",
         "im:write",
+        "channels:read",
+        "groups:read",
     }
+    # Slack sends the events the bot listens for only when they are subscribed.
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["user_change"]

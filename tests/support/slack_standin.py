@@ -44,6 +44,7 @@ class Call:
     method: str
     args: dict[str, Any]
     at: float = 0.0  # time.monotonic() when it arrived
+    failed: bool = False  # answered with a scripted failure
 
 
 @dataclass
@@ -134,11 +135,9 @@ class SlackStandIn:
         if request.headers.get("authorization") != "Bearer xoxb-test-token":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         with self._lock:
-            self.calls.append(Call(method, args, time.monotonic()))
+            failure = self.failures[method].pop(0) if self.failures.get(method) else None
+            self.calls.append(Call(method, args, time.monotonic(), failed=failure is not None))
             self._lock.notify_all()
-            failure = (
-                (self.failures.get(method) or [None]).pop(0) if self.failures.get(method) else None
-            )
         if failure:
             status, body, headers = failure
             if status == 0:  # hang past the client's timeout, then answer as if nothing happened

@@ -256,6 +256,24 @@ class SlackWorld:
 
     # Reading what people saw ----------------------------------------------------------------------
 
+    def messages_to(self, channel: str) -> list[dict]:
+        """What the bot posted in a channel (or a DM, by user id), in order."""
+        return [
+            c.args
+            for c in self.slack.calls_of("chat.postMessage")
+            if c.args["channel"] == channel and not c.failed
+        ]
+
+    def wait_messages(self, channel: str, count: int, timeout: float = 15) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages_to(channel)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{channel} got {len(self.messages_to(channel))} messages, not {count}, in {timeout}s"
+                )
+            time.sleep(0.05)
+        return self.messages_to(channel)
+
     def posted_button(self, channel: str = "C0OPS") -> str:
         """Post the Safety 101 button as the admin; the token in its Enrol button."""
         self.command(ADMIN, f"post safety-101 <#{channel}|ops>")
