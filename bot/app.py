@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -35,10 +36,33 @@ def create_app(settings: Settings) -> Starlette:
         routes.append(Route("/slack/events", slack.events, methods=["POST"]))
     else:
         log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on")
+    teams_http = None
+    teams = None
+    if settings.teams_enabled:
+        # Imported only when on: msal and its HTTP stack cost start-up time.
+        from bot.teams.auth import BotFrameworkAuth
+        from bot.teams.connector import Connector
+        from bot.teams.endpoint import TeamsEndpoint
+
+        teams_http = httpx.AsyncClient(timeout=10)
+        connector = Connector(settings, teams_http)
+        auth = BotFrameworkAuth(
+            settings.microsoft_app_id, settings.botframework_openid_metadata, teams_http
+        )
+        teams = TeamsEndpoint(runtime, auth, connector)
+        routes.append(Route("/api/messages", teams.messages, methods=["POST"]))
+    else:
+        log.info("Teams is off: set the MICROSOFT_APP_* settings to turn it on")
 
     channels: dict[str, Channel] = {}
     if slack:
         channels["slack"] = slack.delivery_channel()
+    if teams:
+        from bot.teams.delivery import MAX_BATCH, TeamsDelivery
+
+        channels["teams"] = Channel(
+            TeamsDelivery(teams.connector, runtime.sessions).send, MAX_BATCH
+        )
     if settings.smtp_url:
         channels["email"] = Channel(EmailDelivery(SmtpSettings(settings.smtp_url)).send, 200)
     delivery = Delivery(runtime.sessions, channels)
@@ -57,6 +81,8 @@ def create_app(settings: Settings) -> Starlette:
             scheduler.stop()
         if slack:
             await slack.close()
+        if teams_http:
+            await teams_http.aclose()
         await runtime.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)

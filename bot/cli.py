@@ -283,6 +283,34 @@ def _org(name: str | None, email: str | None, provision: bool | None) -> None:
         click.echo(line)
 
 
+@main.group("teams")
+def teams_group() -> None:
+    """Microsoft Teams."""
+
+
+@teams_group.command("package")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("enrolbot-teams.zip"),
+    show_default=True,
+    help="Where to write the zip.",
+)
+def teams_package(out: Path) -> None:
+    """Write the Teams app package (manifest.json and icons) with MICROSOFT_APP_ID filled in,
+    to upload in Teams (Apps, Manage your apps, Upload an app) or the Teams admin center."""
+    from bot.teams import package
+
+    settings = _settings()
+    if not settings.microsoft_app_id:
+        raise click.ClickException("MICROSOFT_APP_ID is not set: the package names the bot by it.")
+    try:
+        package.write(out, settings.microsoft_app_id, settings.public_url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
+
+
 @main.group()
 def secret() -> None:
     """Signing keys."""

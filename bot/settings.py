@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     microsoft_authority_host: str = Field(
         "https://login.microsoftonline.com", validation_alias="MICROSOFT_AUTHORITY_HOST"
     )
+    microsoft_ca_bundle: str = Field("", validation_alias="MICROSOFT_CA_BUNDLE")
     botframework_openid_metadata: str = Field(
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
         validation_alias="BOTFRAMEWORK_OPENID_METADATA",
@@ -104,7 +105,9 @@ class Settings(BaseSettings):
 
     @property
     def teams_enabled(self) -> bool:
-        return bool(self.microsoft_app_id and self.microsoft_app_password)
+        return bool(
+            self.microsoft_app_id and self.microsoft_app_password and self.microsoft_app_tenant_id
+        )
 
     def require_secret_key(self) -> None:
         if not self.secret_keys:

@@ -22,6 +22,7 @@ from store.models import (
     Enrolment,
     EnrolmentLink,
     EnrolmentStatus,
+    Identity,
     Organisation,
     User,
     utcnow,
@@ -158,3 +159,41 @@ def _audit(
         link_id=link_id,
         **detail,
     )
+
+
+async def state_of(
+    session: AsyncSession,
+    *,
+    signer: LinkSigner,
+    organisation: Organisation,
+    token: str,
+    account: Account,
+) -> EnrolResult | None:
+    """A known person's enrolment in the token's item, without changing anything: for platforms
+    that show each person their own state on a shared message. None when there is nothing to
+    show (an unknown person, or not enrolled)."""
+    check = await check_token(session, signer, token, organisation.id)
+    if check.state is not LinkState.OK or check.item is None:
+        return None
+    row = (
+        await session.execute(
+            select(Enrolment.status, User)
+            .join(User, User.id == Enrolment.user_id)
+            .join(Identity, Identity.user_id == User.id)
+            .where(
+                Enrolment.item_id == check.item.id,
+                Identity.provider == account.provider,
+                Identity.tenant_key == account.tenant_key,
+                Identity.subject == account.subject,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    status, user = row
+    outcome = (
+        Outcome.ALREADY_COMPLETED
+        if status == EnrolmentStatus.COMPLETED
+        else Outcome.ALREADY_ENROLLED
+    )
+    return EnrolResult(outcome, check.item, check.link, user, user.email)

@@ -187,3 +187,21 @@ def label_problem(label: str, taken_by: int | None, limit: int) -> str | None:
     if taken_by is not None:
         return f"Link {taken_by} already has this label; choose another."
     return None
+
+
+ANONYMOUS = Notice(
+    "Anonymous participants can't enrol. Join with your organisation's account, then click again.",
+    Tone.ERROR,
+)
+NOT_OUR_ORGANISATION = Notice(
+    "I only serve the organisation that installed me; ask your own training admin for training.",
+    Tone.ERROR,
+)
+POST_HERE_ONLY = Notice(
+    "In Teams, send `enrol post ITEM` in the channel or chat where the card should appear.",
+    Tone.ERROR,
+)
+
+
+def kept_link(link_id: str) -> Notice:
+    return Notice(f"Kept link {link_id}; nothing changed.")

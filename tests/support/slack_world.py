@@ -11,13 +11,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import create_app
 from bot.settings import Settings
-from handlers.catalog import create_item
-from handlers.organisations import default_organisation
-from store.models import Enrolment, EnrolmentStatus, ItemKind, User, UserStatus
+from tests.support import seed
 from tests.support.servers import ServedApp
 from tests.support.slack_standin import OTHER_TEAM, TEAM, SlackStandIn, member
 from tests.support.syncdb import SyncDB
@@ -96,48 +93,7 @@ class SlackWorld:
         self._standin.__exit__()
 
     def _seed(self, auto_provision: bool) -> None:
-        async def seed(session: AsyncSession) -> None:
-            org = await default_organisation(session)
-            org.sso_auto_provision = auto_provision
-            safety = await create_item(
-                session,
-                org.id,
-                slug="safety-101",
-                kind=ItemKind.TOPIC,
-                title="Safety 101",
-                url="https://learn.acme.test/safety-101",
-            )
-            await create_item(
-                session, org.id, slug="privacy", kind=ItemKind.ARTICLE, title="Privacy basics"
-            )
-            await create_item(
-                session, org.id, slug="onboarding", kind=ItemKind.PATHWAY, title="Onboarding"
-            )
-            people = {
-                email: User(
-                    organisation_id=org.id,
-                    email=email,
-                    first_name=first,
-                    last_name=last,
-                    status=UserStatus.DEACTIVATED if first == "Ola" else UserStatus.ACTIVE,
-                )
-                for email, first, last in [
-                    ("ann@acme.test", "Ann", "Lee"),
-                    ("done@acme.test", "Dan", "Done"),
-                    ("off@acme.test", "Ola", "Off"),
-                ]
-            }
-            session.add_all(people.values())
-            await session.flush()
-            session.add(
-                Enrolment(
-                    user_id=people["done@acme.test"].id,
-                    item_id=safety.id,
-                    status=EnrolmentStatus.COMPLETED,
-                )
-            )
-
-        self.db.run(seed)
+        self.db.run(seed.organisation(auto_provision))
 
     # Sending what Slack sends -------------------------------------------------------------------
 

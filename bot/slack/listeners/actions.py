@@ -14,7 +14,7 @@ from handlers import commands
 from handlers.enrol import enrol_with_token
 from handlers.identity import Account
 from handlers.organisations import default_organisation
-from handlers.replies import SOMETHING_WENT_WRONG, Notice, click_reply
+from handlers.replies import SOMETHING_WENT_WRONG, click_reply, kept_link
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,6 @@ def register(app: AsyncApp, slack: Slack) -> None:
     async def delete_cancelled(ack: AsyncAck, body: dict) -> None:
         await ack()
         value = (body.get("actions") or [{}])[0].get("value") or "?"
-        message = blocks.notice(Notice(f"Kept link {value}; nothing changed."))
+        message = blocks.notice(kept_link(value))
         message["replace_original"] = True
         await slack.replies.send(body["response_url"], message)

@@ -1,0 +1,669 @@
+"""What every benchmark shares: starting the real processes, seeding a database, signing clicks
+as Slack signs them, a load generator, and printing figures beside their targets.
+
+Every server runs as a real process on loopback: `enrolbot serve` (the product), the Slack Web
+API stand-in (bench.standin, built on tests/support/slack_standin.py) and, for comparison, a
+minimal Bolt app (bench.minimal_app). The benchmark script itself is the load generator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+ENROLBOT = Path(sys.executable).parent / "enrolbot"
+
+SIGNING_SECRET = "bench-signing-secret"
+BOT_TOKEN = "xoxb-test-token"  # the token the Slack stand-in accepts
+SECRET_KEY = "bench-secret-key-0123456789abcdef"
+TEAM = "T0ACME"
+ADMIN_ID = "U0BOSS"
+ADMIN_EMAIL = "boss@acme.test"
+CLICK_CHANNEL = "C0CLICKS"
+ALERT_CHANNEL = "C0ALERTS"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# Sizes ------------------------------------------------------------------------------------------
+
+
+def knob(name: str, default: float) -> float:
+    """A size from the environment (BENCH_...), for longer or shorter runs."""
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def scale() -> float:
+    """BENCH_SCALE multiplies every benchmark's duration and size (default 1)."""
+    return knob("BENCH_SCALE", 1.0)
+
+
+# People and clicks ------------------------------------------------------------------------------
+
+
+def user_id(n: int) -> str:
+    return f"UB{n:07d}"
+
+
+def email_of(n: int) -> str:
+    return f"bench{n}@acme.test"
+
+
+def signature(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(body: str) -> dict[str, str]:
+    """Headers as Slack sends them, signed now (Bolt refuses timestamps over 5 minutes old)."""
+    ts = str(int(time.time()))
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature(body, ts),
+    }
+
+
+def click_body(user: str, token: str, response_url: str, channel: str = CLICK_CHANNEL) -> str:
+    """A `block_actions` payload for a click on an Enrol button, form-encoded as Slack posts it."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "acme"},
+        "user": {"id": user, "team_id": TEAM, "username": user.lower(), "name": user.lower()},
+        "api_app_id": "A0ENROL",
+        "token": "legacy",
+        "trigger_id": f"trigger-{uuid.uuid4().hex[:12]}",
+        "channel": {"id": channel, "name": "clicks"},
+        "container": {"type": "message", "channel_id": channel, "message_ts": "1.1"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "enrol",
+                "block_id": "enrol",
+                "value": token,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def command_body(user: str, text: str, channel: str, response_url: str) -> str:
+    """A `/enrol TEXT` slash command, as Slack posts it."""
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": TEAM,
+            "team_domain": "acme",
+            "channel_id": channel,
+            "channel_name": channel.lower(),
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/enrol",
+            "text": text,
+            "api_app_id": "A0ENROL",
+            "response_url": response_url,
+            "trigger_id": f"trigger-{uuid.uuid4().hex[:12]}",
+        }
+    )
+
+
+# Processes --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def process_tree(pid: int) -> list[int]:
+    tree, out, todo = _children(), [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(tree.get(p, []))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, in MB (10^6 bytes)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total / 1e6
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Proc:
+    """A server process we started, its output in a log file, up once `ready_path` answers."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    port: int
+    ready_path: str = "/healthz"
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    ready_at: float = 0.0
+    log_path: Path = field(default_factory=Path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, timeout: float = 30) -> Proc:
+        self.log_path = self.cwd / f"{self.name}-{self.port}.log"
+        log = self.log_path.open("w")
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited:\n{self.log()[-3000:]}")
+                try:
+                    if client.get(self.url + self.ready_path).status_code == 200:
+                        self.ready_at = time.monotonic()
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.005)
+        raise RuntimeError(f"{self.name} was not ready in {timeout}s:\n{self.log()[-3000:]}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ENROLBOT_", "SLACK_", "MICROSOFT_", "SMTP_")) and k != "DATABASE_URL"
+    }
+    base["PYTHONPATH"] = str(REPO)
+    return base | settings
+
+
+def standin(workdir: Path, *, users_delay: float = 0.0) -> Proc:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.standin", "--port", str(port)]
+    argv += ["--users-delay", str(users_delay)]
+    return Proc("standin", argv, clean_env(), workdir, port, "/bench/stats")
+
+
+def enrolbot_settings(db_url: str, standin_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": db_url,
+        "ENROLBOT_SECRET_KEY": SECRET_KEY,
+        "ENROLBOT_PUBLIC_URL": "https://enrol.acme.test",
+        "ENROLBOT_ADMINS": ADMIN_EMAIL,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": f"{standin_url}/api/",
+        **extra,
+    }
+
+
+def enrolbot_serve(workdir: Path, settings: dict[str, str], *args: str) -> Proc:
+    port = free_port()
+    argv = [str(ENROLBOT), "serve", "--port", str(port), *args]
+    return Proc("enrolbot", argv, clean_env(**settings), workdir, port)
+
+
+def minimal_app(workdir: Path, standin_url: str) -> Proc:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.minimal_app", "--port", str(port)]
+    env = clean_env(
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=f"{standin_url}/api/",
+    )
+    return Proc("minimal", argv, env, workdir, port)
+
+
+def run_enrolbot(workdir: Path, settings: dict[str, str], *args: str) -> str:
+    """Run an `enrolbot` command (db upgrade...) as a user would; its output."""
+    done = subprocess.run(
+        [str(ENROLBOT), *args],
+        cwd=workdir,
+        env=clean_env(**settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"enrolbot {' '.join(args)} failed: {done.stdout}{done.stderr}")
+    return done.stdout.strip()
+
+
+@contextmanager
+def workdir(prefix: str) -> Iterator[Path]:
+    """A scratch folder for databases and logs; BENCH_KEEP=1 keeps it (its path is printed)."""
+    if os.environ.get("BENCH_KEEP"):
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        print(f"   keeping logs and databases in {path}", flush=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as d:
+        yield Path(d)
+
+
+_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Exit)\w*): ?(.{0,100})")
+
+
+def log_problems(proc: Proc) -> dict[str, int]:
+    """The exceptions a server logged, by type and the start of the message, with counts."""
+    found: dict[str, int] = {}
+    for row in proc.log().splitlines():
+        match = _EXCEPTION.match(row)
+        if match:
+            key = f"{match.group(1)}: {match.group(2)}"
+            found[key] = found.get(key, 0) + 1
+    return found
+
+
+def show_problems(proc: Proc) -> None:
+    problems = log_problems(proc)
+    if not problems:
+        print(f"  {proc.name} logged no exceptions", flush=True)
+        return
+    print(f"  exceptions {proc.name} logged (count, type: message):", flush=True)
+    for key, count in sorted(problems.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"    {count:>6}  {key}", flush=True)
+
+
+@contextmanager
+def running(*procs: Proc) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for p in reversed(procs):
+            p.stop()
+
+
+def standin_stats(standin_url: str, **params: str) -> dict:
+    return httpx.get(f"{standin_url}/bench/stats", params=params, timeout=30).json()
+
+
+def standin_reset(standin_url: str) -> None:
+    httpx.post(f"{standin_url}/bench/reset", timeout=30)
+
+
+def wait_replies(standin_url: str, count: int, timeout: float) -> dict:
+    """Wait until the stand-in has received `count` response_url posts (or time runs out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = standin_stats(standin_url)
+        if stats["responses"]["count"] >= count or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.2)
+
+
+# Database ---------------------------------------------------------------------------------------
+
+
+async def seed(
+    db_url: str,
+    *,
+    users: int,
+    items: int,
+    warm: bool,
+    first_user: int = 0,
+) -> list[str]:
+    """Items (each with its default link, made by the product's own handler), portal users and,
+    when `warm`, their Slack identities as a first click would have stored them. The tokens of
+    the items' Enrol buttons."""
+    from sqlalchemy import insert, select
+
+    from handlers.catalog import create_item
+    from handlers.links import default_link, token_for
+    from handlers.organisations import default_organisation
+    from handlers.signing import LinkSigner
+    from store.db import make_engine, make_sessionmaker
+    from store.models import (
+        CatalogItem,
+        Identity,
+        ItemKind,
+        Standing,
+        User,
+        UserStatus,
+        UserType,
+    )
+
+    signer = LinkSigner([SECRET_KEY])
+    engine = make_engine(db_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            org = await default_organisation(session)
+            tokens = []
+            for j in range(items):
+                slug = f"bench-{j}"
+                item = (
+                    await session.execute(select(CatalogItem).where(CatalogItem.slug == slug))
+                ).scalar()
+                if item is None:
+                    item = await create_item(
+                        session,
+                        org.id,
+                        slug=slug,
+                        kind=ItemKind.TOPIC,
+                        title=f"Bench topic {j}",
+                        url=f"https://learn.acme.test/bench-{j}",
+                    )
+                tokens.append(token_for(signer, await default_link(session, item)))
+            numbers = range(first_user, first_user + users)
+            step = 2000
+            for start in range(0, len(numbers), step):
+                chunk = numbers[start : start + step]
+                await session.execute(
+                    insert(User),
+                    [
+                        {
+                            "organisation_id": org.id,
+                            "email": email_of(n),
+                            "first_name": "Bench",
+                            "last_name": f"User{n}",
+                            "type": UserType.STAFF,
+                            "status": UserStatus.ACTIVE,
+                        }
+                        for n in chunk
+                    ],
+                )
+                if not warm:
+                    continue
+                ids = dict(
+                    (
+                        await session.execute(
+                            select(User.email, User.id).where(
+                                User.email.in_([email_of(n) for n in chunk])
+                            )
+                        )
+                    ).all()
+                )
+                await session.execute(
+                    insert(Identity),
+                    [
+                        {
+                            "provider": "slack",
+                            "tenant_key": TEAM,
+                            "subject": user_id(n),
+                            "user_id": ids[email_of(n)],
+                            "email": email_of(n),
+                            "first_name": "Bench",
+                            "last_name": f"User{n}",
+                            "standing": Standing.MEMBER,
+                        }
+                        for n in chunk
+                    ],
+                )
+            return tokens
+    finally:
+        await engine.dispose()
+
+
+async def db_scalar(db_url: str, statement) -> object:
+    from store.db import make_engine, make_sessionmaker
+
+    engine = make_engine(db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await session.scalar(statement)
+    finally:
+        await engine.dispose()
+
+
+def pg_admin_url() -> str:
+    return os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def pg_execute(statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_admin_url())
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+# Load -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    start: float  # monotonic: when the request was sent (open loop: when it was due)
+    latency: float  # seconds until the HTTP answer (the ack)
+    status: int
+
+
+@dataclass
+class LoadResult:
+    samples: list[Sample]
+    began: float
+    ended: float
+
+    @property
+    def ok(self) -> list[Sample]:
+        return [s for s in self.samples if s.status == 200]
+
+    @property
+    def errors(self) -> int:
+        return len(self.samples) - len(self.ok)
+
+    @property
+    def rps(self) -> float:
+        return len(self.ok) / max(self.ended - self.began, 1e-9)
+
+    def pct(self, p: float) -> float:
+        return percentile([s.latency for s in self.ok], p)
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+BodyMaker = Callable[[int], str]
+
+
+async def _send(session: aiohttp.ClientSession, url: str, body: str) -> int:
+    async with session.post(url, data=body.encode(), headers=signed_headers(body)) as response:
+        await response.read()
+        return response.status
+
+
+def _connector(limit: int) -> aiohttp.TCPConnector:
+    return aiohttp.TCPConnector(limit=limit, force_close=False, ttl_dns_cache=None)
+
+
+async def closed_loop(
+    url: str, make_body: BodyMaker, *, concurrency: int, seconds: float, first: int = 0
+) -> LoadResult:
+    """`concurrency` clients each sending the next click as soon as the last was acked."""
+    samples: list[Sample] = []
+    counter = iter(range(first, first + 10**9))
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=_connector(concurrency), timeout=timeout) as s:
+        began = time.monotonic()
+        deadline = began + seconds
+
+        async def client() -> None:
+            while time.monotonic() < deadline:
+                body = make_body(next(counter))
+                t = time.monotonic()
+                try:
+                    status = await _send(s, url, body)
+                except (aiohttp.ClientError, TimeoutError):
+                    status = 0
+                samples.append(Sample(t, time.monotonic() - t, status))
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        ended = time.monotonic()
+    return LoadResult(samples, began, ended)
+
+
+async def open_loop(
+    url: str, make_body: BodyMaker, *, rate: float, seconds: float, first: int = 0
+) -> LoadResult:
+    """Clicks sent at a steady `rate` whatever the answers do (no coordinated omission: each
+    latency counts from when its click was due, not from when it was sent)."""
+    samples: list[Sample] = []
+    timeout = aiohttp.ClientTimeout(total=30)
+    total = round(rate * seconds)
+    async with aiohttp.ClientSession(connector=_connector(1000), timeout=timeout) as s:
+        began = time.monotonic() + 0.05
+
+        async def one(i: int, due: float) -> None:
+            body = make_body(first + i)
+            try:
+                status = await _send(s, url, body)
+            except (aiohttp.ClientError, TimeoutError):
+                status = 0
+            samples.append(Sample(due, time.monotonic() - due, status))
+
+        tasks = []
+        for i in range(total):
+            due = began + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, due)))
+        await asyncio.gather(*tasks)
+        ended = max(began + total / rate, time.monotonic())
+    return LoadResult(samples, began, ended)
+
+
+# Printing ---------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def line(label: str, value: str, target: str = "", ok: bool | None = None) -> None:
+    mark = "" if ok is None else f"  [{verdict(ok)}]"
+    tgt = f"   target {target}" if target else ""
+    print(f"  {label:<46} {value:>14}{tgt}{mark}", flush=True)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for row in Path("/proc/cpuinfo").read_text().splitlines():
+            if row.startswith("model name"):
+                model = row.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, "
+        f"load average {load:.2f} at start"
+    )
+
+
+def header(title: str) -> None:
+    print(f"== {title}", flush=True)
+    print(f"   machine: {machine()}", flush=True)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")

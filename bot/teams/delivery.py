@@ -1,0 +1,60 @@
+"""Sending outbox batches to Teams channels and chats as Adaptive Cards, with the connector's
+429 and Retry-After honoured by the outbox's rescheduling."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.teams import cards
+from bot.teams.connector import Connector, ConnectorError
+from handlers.outbox import Batch, Result, SendOutcome
+from store.models import TeamsConversation
+
+MAX_BATCH = 100  # facts per card, within a Teams message's size
+RETRY_STATUSES = {0, 408, 412, 429, 500, 502, 503, 504}
+
+
+class TeamsDelivery:
+    def __init__(self, connector: Connector, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.connector = connector
+        self.sessions = sessions
+
+    async def _where(self, tenant: str, target: str) -> tuple[str, str] | None:
+        """(service URL, conversation id) for a channel or chat, or a person's DM ("dm:29:...")."""
+        async with self.sessions() as session:
+            if target.startswith("dm:"):
+                user = target.removeprefix("dm:")
+                row = await session.scalar(
+                    select(TeamsConversation).where(TeamsConversation.user_id == user)
+                )
+                if row is not None:
+                    return row.service_url, row.conversation_id
+                any_row = await session.scalar(
+                    select(TeamsConversation)
+                    .where(TeamsConversation.tenant_id == tenant)
+                    .order_by(TeamsConversation.updated_at.desc())
+                    .limit(1)
+                )
+                if any_row is None:
+                    return None
+                conversation = await self.connector.personal_conversation(
+                    any_row.service_url, tenant, user
+                )
+                return any_row.service_url, conversation
+            row = await session.get(TeamsConversation, target)
+            return (row.service_url, row.conversation_id) if row else None
+
+    async def send(self, batch: Batch) -> SendOutcome:
+        _, tenant, target = batch.destination.split(":", 2)
+        content = cards.alert_card(batch.kind, batch.payloads, batch.total_due)
+        try:
+            where = await self._where(tenant, target)
+            if where is None:
+                return SendOutcome(Result.FAILED, "no Teams conversation known for it")
+            await self.connector.send(where[0], where[1], cards.message(content, "Self-enrolments"))
+        except ConnectorError as exc:
+            if exc.status in RETRY_STATUSES:
+                return SendOutcome(Result.RETRY, str(exc)[:200], exc.retry_after)
+            return SendOutcome(Result.FAILED, f"Teams answered {exc.status}")
+        return SendOutcome.sent()

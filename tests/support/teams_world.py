@@ -1,0 +1,285 @@
+"""A Teams tenant for end-to-end tests: the real enrolbot app over HTTP, with the Bot
+Framework's keys, its connector and Entra ID standing in beside it, and a driver that sends
+what Teams sends."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+import jsonschema
+
+from bot.app import create_app
+from bot.settings import Settings
+from tests.support import seed
+from tests.support.servers import ServedApp
+from tests.support.syncdb import SyncDB
+from tests.support.teams_standin import (
+    APP_ID,
+    OTHER_TENANT,
+    TENANT,
+    BotFrameworkKeys,
+    Connector,
+    EntraId,
+)
+
+CHANNEL = "19:ops@thread.tacv2"
+BOT = f"28:{APP_ID}"
+SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "schemas"
+
+
+def member(key: str, email: str | None, first: str, last: str, **extra: object) -> dict:
+    m = {
+        "id": f"29:{key}",
+        "objectId": f"aad-{key}",
+        "name": f"{first} {last}",
+        "givenName": first,
+        "surname": last,
+        "userRole": "user",
+        "tenantId": TENANT,
+    }
+    if email:
+        m["email"] = email
+        m["userPrincipalName"] = email
+    return m | extra
+
+
+DIRECTORY = {
+    "admin": member("boss", "boss@acme.test", "Bo", "Boss"),
+    "ann": member("ann", "Ann@Acme.test", "Ann", "Lee"),
+    "done": member("done", "done@acme.test", "Dan", "Done"),
+    "new": member("new", "new@acme.test", "Nia", "New"),
+    "off": member("off", "off@acme.test", "Ola", "Off"),
+    "nomail": member("nomail", None, "Noe", "Mail"),
+    "guest": member(
+        "guest",
+        "guest@partner.test",
+        "Gus",
+        "Guest",
+        userRole="guest",
+        userPrincipalName="guest_partner.test#EXT#@acme.onmicrosoft.com",
+    ),
+    "external": member("ext", "x@other.test", "Stu", "Stranger", tenantId=OTHER_TENANT),
+    "anon": {"id": "29:anon", "name": "Anon1 (Guest)", "userRole": "anonymous", "tenantId": TENANT},
+}
+
+
+def card_text(content: dict) -> str:
+    """Every TextBlock and fact a person reads on a card, markdown bold removed."""
+    parts: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "TextBlock":
+                parts.append(node["text"])
+            if node.get("type") == "FactSet":
+                parts.extend(f"{f['title']}: {f['value']}" for f in node["facts"])
+            for value in node.values():
+                if isinstance(value, (dict, list)):
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(content.get("body", []))
+    return re.sub(r"\*\*", "", "\n".join(parts))
+
+
+class TeamsWorld:
+    def __init__(
+        self, db_url: str, workdir: Path, *, auto_provision: bool = False, **settings: str
+    ) -> None:
+        self.db = SyncDB(db_url)
+        self.db.run(seed.organisation(auto_provision))
+        self.keys = BotFrameworkKeys()
+        self.connector = Connector()
+        for m in DIRECTORY.values():
+            self.connector.add_member(m)
+        self.entra = EntraId(workdir)
+        self._servers = [
+            ServedApp(self.keys.app),
+            ServedApp(self.connector.app),
+            ServedApp(
+                self.entra.app,
+                ssl={"ssl_certfile": self.entra.cert_file, "ssl_keyfile": self.entra.key_file},
+            ),
+        ]
+        self._settings = (
+            dict(
+                DATABASE_URL=db_url,
+                ENROLBOT_SECRET_KEY="test-key",
+                ENROLBOT_PUBLIC_URL="https://enrol.acme.test",
+                ENROLBOT_ADMINS="boss@acme.test",
+                MICROSOFT_APP_ID=APP_ID,
+                MICROSOFT_APP_PASSWORD="app-password",
+                MICROSOFT_APP_TENANT_ID=TENANT,
+                MICROSOFT_CA_BUNDLE=self.entra.ca_file,
+                ENROLBOT_DELIVERY_SECONDS="0.2",
+            )
+            | settings
+        )
+        self._ids = itertools.count(1)
+        self.cards: list[dict] = []  # every card the bot showed anyone, for schema checks
+
+    def __enter__(self) -> TeamsWorld:
+        for server in self._servers:
+            server.__enter__()
+        keys, connector, entra = self._servers
+        self.keys.url, self.connector.url = keys.url, connector.url
+        self.entra.url = entra.url.replace("127.0.0.1", "localhost")
+        self.service_url = connector.url + "/"
+        app = create_app(
+            Settings(
+                _env_file=None,
+                BOTFRAMEWORK_OPENID_METADATA=f"{keys.url}/v1/.well-known/openidconfiguration",
+                MICROSOFT_AUTHORITY_HOST=self.entra.url,
+                **self._settings,
+            )
+        )
+        self._bot = ServedApp(app).__enter__()
+        self.http = httpx.Client(base_url=self._bot.url, timeout=20)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+        self._bot.__exit__()
+        for server in reversed(self._servers):
+            server.__exit__()
+        if exc[0] is None:
+            self.check_cards()
+
+    def check_cards(self) -> None:
+        """Every card shown validates against Adaptive Cards 1.5, with type and version set."""
+        schema = json.loads((SCHEMAS / "adaptive-card.1.5.0.schema.json").read_text())
+        validator = jsonschema.Draft6Validator(schema)
+        for sent in self.connector.sent:
+            for attachment in sent.body.get("attachments", []):
+                self.cards.append(attachment["content"])
+        assert self.cards, "no card was shown"
+        for content in self.cards:
+            assert (content["type"], content["version"]) == ("AdaptiveCard", "1.5")
+            validator.validate(content)
+
+    # Sending what Teams sends ----------------------------------------------------------------
+
+    def activity(self, who: str, *, where: str = "channel", **fields: object) -> dict:
+        m = DIRECTORY[who]
+        tenant = m.get("tenantId", TENANT)
+        conversation = (
+            {"id": f"{CHANNEL};messageid=root1", "conversationType": "channel", "isGroup": True}
+            if where == "channel"
+            else {"id": f"a:personal-{m['id']}", "conversationType": "personal"}
+        )
+        channel_data = {"tenant": {"id": tenant}}
+        if where == "channel":
+            channel_data |= {
+                "channel": {"id": CHANNEL, "name": "ops"},
+                "team": {"id": "19:team@thread.tacv2"},
+            }
+        sender = {"id": m["id"], "name": m["name"]}
+        if m.get("objectId"):
+            sender["aadObjectId"] = m["objectId"]
+        return {
+            "id": f"msg-{next(self._ids)}",
+            "channelId": "msteams",
+            "serviceUrl": self.service_url,
+            "timestamp": "2026-11-22T10:00:00Z",
+            "from": sender,
+            "recipient": {"id": BOT, "name": "enrolbot"},
+            "conversation": conversation | {"tenantId": tenant},
+            "channelData": channel_data,
+        } | fields
+
+    def send(self, activity: dict, token: str | None = None, **headers: str) -> httpx.Response:
+        if token is None:
+            token = self.keys.sign(activity["serviceUrl"])
+        return self.http.post(
+            "/api/messages",
+            content=json.dumps(activity),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {token}",
+                **headers,
+            },
+        )
+
+    def say(self, who: str, text: str, *, where: str = "channel") -> dict:
+        """Send `enrol TEXT` to the bot (with an @mention in a channel); the card it replies with."""
+        mention = "<at>enrolbot</at> " if where == "channel" else ""
+        activity = self.activity(
+            who,
+            where=where,
+            type="message",
+            text=f"{mention}enrol {text}".strip(),
+            entities=[
+                {
+                    "type": "mention",
+                    "text": "<at>enrolbot</at>",
+                    "mentioned": {"id": BOT, "name": "enrolbot"},
+                }
+            ]
+            if mention
+            else [],
+        )
+        response = self.send(activity)
+        assert response.status_code == 200, response.text
+        [reply] = self.connector.wait(lambda s: s.activity_id == activity["id"] and not s.failed)
+        return reply.body["attachments"][0]["content"]
+
+    def invoke(self, who: str, verb: str, data: dict, *, card_id: str = "card-1") -> dict:
+        """Press an Action.Execute button on a card; the HTTP answer (the card the presser sees)."""
+        activity = self.activity(
+            who,
+            type="invoke",
+            name="adaptiveCard/action",
+            replyToId=card_id,
+            value={
+                "action": {"type": "Action.Execute", "verb": verb, "data": data},
+                "trigger": "manual",
+            },
+        )
+        response = self.send(activity)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        if answer.get("type") == "application/vnd.microsoft.card.adaptive":
+            self.cards.append(answer["value"])
+        return answer
+
+    def post_card(self, item: str = "safety-101") -> tuple[str, str]:
+        """The admin posts an Enrol card in the channel: (its token, the card's message id)."""
+        before = len(self.connector.sent)
+        self.say("admin", f"post {item}")
+        [posted] = [
+            s for s in self.connector.sent[before:] if s.method == "POST" and s.activity_id is None
+        ]
+        card = posted.body["attachments"][0]["content"]
+        action = card["body"][-1]["actions"][0]
+        return action["data"]["token"], posted.new_id
+
+    def click(self, who: str, token: str, card_id: str = "card-1") -> str:
+        answer = self.invoke(who, "enrol", {"token": token}, card_id=card_id)
+        return card_text(answer["value"])
+
+    def messages_to(self, conversation: str) -> list[dict]:
+        return [
+            s.body
+            for s in self.connector.sent
+            if s.method == "POST"
+            and s.activity_id is None
+            and s.conversation == conversation
+            and not s.failed
+        ]
+
+    def wait_messages(self, conversation: str, count: int, timeout: float = 15) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages_to(conversation)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{conversation} got {len(self.messages_to(conversation))} messages, not {count}"
+                )
+            time.sleep(0.05)
+        return self.messages_to(conversation)
