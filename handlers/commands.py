@@ -50,7 +50,7 @@ _DOUBLE_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
 _SINGLE_QUOTES = str.maketrans({"‘": "'", "’": "'"})
 # Slack sends a picked channel as <#C123|name>; a typed #name is passed on for the platform.
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|([^>]*))?>$|^#([\w.-]+)$")
-_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+_MENTION = re.compile(r"^<@([^>|\s]+)(?:\|[^>]*)?>$")  # Slack user ids, Entra object ids
 
 
 class CommandError(Exception):

@@ -110,7 +110,7 @@ class Connector:
 
     members: dict[str, dict] = field(default_factory=dict)  # by 29: id and by objectId
     sent: list[Sent] = field(default_factory=list)
-    failures: list[tuple[int, dict]] = field(default_factory=list)
+    failures: list[tuple[int, dict, str | None]] = field(default_factory=list)
     bad_tokens: int = 0
     url: str = ""
 
@@ -134,8 +134,11 @@ class Connector:
         if member.get("objectId"):
             self.members[member["objectId"]] = member
 
-    def fail_next(self, status: int, headers: dict | None = None) -> None:
-        self.failures.append((status, headers or {}))
+    def fail_next(
+        self, status: int, headers: dict | None = None, conversation: str | None = None
+    ) -> None:
+        """Answer the next new message (to `conversation`, if given) with this status."""
+        self.failures.append((status, headers or {}, conversation))
 
     def _authorised(self, request: Request) -> bool:
         ok = request.headers.get("authorization") == f"Bearer {ACCESS_TOKEN}"
@@ -147,8 +150,14 @@ class Connector:
         if not self._authorised(request):
             return JSONResponse({"error": {"code": "Unauthorized"}}, status_code=401)
         body = json.loads(await request.body())
+        conversation = request.path_params["conversation"]
         with self._lock:
-            failure = self.failures.pop(0) if self.failures else None
+            failure = None
+            if activity_id is None and request.method == "POST":
+                for n, (*_, where) in enumerate(self.failures):
+                    if where in (None, conversation):
+                        failure = self.failures.pop(n)[:2]
+                        break
             sent = Sent(
                 request.method,
                 request.path_params["conversation"],
