@@ -627,6 +627,32 @@ async def open_loop(
     return LoadResult(samples, began, ended)
 
 
+async def planned(url: str, plan: list[tuple[float, str]]) -> tuple[list[Sample], float]:
+    """Send each (offset in seconds, body) of `plan` at its time; the samples in plan order,
+    and the monotonic time the plan started."""
+    samples: list[Sample | None] = [None] * len(plan)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=_connector(1000), timeout=timeout) as s:
+        began = time.monotonic() + 0.05
+
+        async def one(i: int, due: float, body: str) -> None:
+            try:
+                status = await _send(s, url, body)
+            except (aiohttp.ClientError, TimeoutError):
+                status = 0
+            samples[i] = Sample(due, time.monotonic() - due, status)
+
+        tasks = []
+        for i, (offset, body) in enumerate(plan):
+            due = began + offset
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, due, body)))
+        await asyncio.gather(*tasks)
+    return [s for s in samples if s is not None], began
+
+
 # Printing ---------------------------------------------------------------------------------------
 
 

@@ -70,6 +70,7 @@ class Bench:
     def reset(self) -> None:
         self.reply_times: list[float] = []
         self.outcomes: Counter[str] = Counter()
+        self.reply_of: dict[str, tuple[float, str]] = {}  # response_url id: (when, outcome)
         self.replies: dict[str, str] = {}  # named response_urls (not numbers): their last text
         with self.slack._lock:
             self.slack.calls.clear()
@@ -104,7 +105,9 @@ class Bench:
         except (ValueError, KeyError, IndexError, TypeError):
             text = "(unreadable)"
         self.reply_times.append(at)
-        self.outcomes[_outcome(text)] += 1
+        outcome = _outcome(text)
+        self.outcomes[outcome] += 1
+        self.reply_of[rid] = (at, outcome)
         if not rid.isdigit():
             self.replies[rid] = text
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -145,6 +148,8 @@ class Bench:
         }
         if b"times" in query:
             data["reply_times"] = times
+        if b"per_reply" in query:
+            data["per_reply"] = self.reply_of
         return data
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,7 +22,25 @@ from handlers.outbox import Channel, Delivery
 log = logging.getLogger(__name__)
 
 
+class RedactLinkTokens(logging.Filter):
+    """Access logs name every path; a deep link's path holds a signed token, which is as good
+    as the link itself, so it is cut out before anything is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_PATH.sub("/enrol/…", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+_TOKEN_PATH = re.compile(r"/enrol/[^\s?\"]+")
+
+
 def create_app(settings: Settings) -> Starlette:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinkTokens) for f in access.filters):
+        access.addFilter(RedactLinkTokens())
     runtime = Runtime.start(settings)
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),

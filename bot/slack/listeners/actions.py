@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -14,9 +15,12 @@ from handlers import commands
 from handlers.enrol import enrol_with_token
 from handlers.identity import Account
 from handlers.organisations import default_organisation
-from handlers.replies import SOMETHING_WENT_WRONG, click_reply, kept_link
+from handlers.replies import SOMETHING_WENT_WRONG, Notice, click_reply, kept_link
 
 log = logging.getLogger(__name__)
+
+# Slack wants an answer within 3 seconds; leave room for the network.
+ACK_BUDGET_SECONDS = 2.0
 
 
 def register(app: AsyncApp, slack: Slack) -> None:
@@ -24,30 +28,38 @@ def register(app: AsyncApp, slack: Slack) -> None:
 
     @app.action(blocks.ENROL_ACTION)
     async def enrol_clicked(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
-        await ack()
         started = time.perf_counter()
         user = body["user"]
         account = Account(PROVIDER, context.team_id, user["id"])
         token = (body.get("actions") or [{}])[0].get("value") or ""
         lookup = directory.lookup(slack.client, user["id"], context.team_id, user.get("team_id"))
-        try:
-            async with runtime.transaction() as session:
-                result = await enrol_with_token(
-                    session,
-                    signer=runtime.signer,
-                    organisation=await default_organisation(session),
-                    token=token,
-                    account=account,
-                    lookup=lookup,
-                    bootstrap_admins=runtime.settings.admin_emails,
-                    channel=(body.get("channel") or {}).get("id"),
-                )
-            reply = click_reply(result)
+
+        async def enrol() -> Notice:
+            try:
+                async with runtime.transaction() as session:
+                    result = await enrol_with_token(
+                        session,
+                        signer=runtime.signer,
+                        organisation=await default_organisation(session),
+                        token=token,
+                        account=account,
+                        lookup=lookup,
+                        bootstrap_admins=runtime.settings.admin_emails,
+                        channel=(body.get("channel") or {}).get("id"),
+                    )
+            except Exception:
+                log.exception("enrol click failed (user %s)", user["id"])
+                metrics.CLICKS.labels("slack", "error").inc()
+                return SOMETHING_WENT_WRONG
             metrics.CLICKS.labels("slack", result.outcome.value).inc()
-        except Exception:
-            log.exception("enrol click failed (user %s)", user["id"])
-            metrics.CLICKS.labels("slack", "error").inc()
-            reply = SOMETHING_WENT_WRONG
+            return click_reply(result)
+
+        # Acknowledge once the enrolment is committed, so an acknowledged click is never lost;
+        # if that takes long (a slow first lookup in Slack), acknowledge in time anyway.
+        work = asyncio.ensure_future(enrol())
+        await asyncio.wait({work}, timeout=ACK_BUDGET_SECONDS)
+        await ack()
+        reply = await work
         metrics.CLICK_SECONDS.observe(time.perf_counter() - started)
         await slack.answer(body["response_url"], reply)
 
