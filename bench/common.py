@@ -682,8 +682,31 @@ def machine() -> str:
     load = os.getloadavg()[0]
     return (
         f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, "
-        f"load average {load:.2f} at start"
+        f"load average {load:.2f} at start; code {revision()}"
     )
+
+
+def revision() -> str:
+    """The commit the figures are for, and whether the work tree differed from it (read-only:
+    --no-optional-locks keeps git from refreshing the index)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return done.stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD") or "?"
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except OSError:
+        return "?"
+    return f"{head}+uncommitted changes" if changed else head
 
 
 def header(title: str) -> None:

@@ -43,6 +43,45 @@ DIRECTORY = [
 ]
 
 
+def slack_signature(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict:
+    """The headers Slack signs a request with (v0 HMAC-SHA256 over version, time and body)."""
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def action_body(
+    user: str,
+    action_id: str,
+    value: str,
+    response_url: str,
+    team: str = TEAM,
+    channel: str = "C0OPS",
+) -> str:
+    """A block_actions request body: someone pressed a button (the Enrol button: "enrol")."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "acme"},
+        "user": {"id": user, "team_id": team, "username": user.lower()},
+        "api_app_id": "A0ENROL",
+        "token": "legacy",
+        "trigger_id": "trigger",
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b",
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
 @dataclass
 class Clicked:
     status: int
@@ -105,18 +144,12 @@ class SlackWorld:
         timestamp: int | None = None,
         headers: dict | None = None,
     ) -> httpx.Response:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = (
-            "v0="
-            + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-        )
         return self.http.post(
             "/slack/events",
             content=body,
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": signature,
+                **slack_signature(body, secret, timestamp),
                 **(headers or {}),
             },
         )
@@ -162,27 +195,8 @@ class SlackWorld:
         **kw,
     ) -> tuple[httpx.Response, str]:
         response_url = self.slack.new_response_url()
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM, "domain": "acme"},
-            "user": {"id": user, "team_id": team, "username": user.lower()},
-            "api_app_id": "A0ENROL",
-            "token": "legacy",
-            "trigger_id": "trigger",
-            "channel": {"id": channel},
-            "container": {"type": "message", "channel_id": channel},
-            "response_url": response_url,
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": "b",
-                    "value": value,
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        return self.interaction(payload, **kw), response_url
+        body = action_body(user, action_id, value, response_url, team, channel)
+        return self.signed_post(body, **kw), response_url
 
     def click(self, user: str, token: str, **kw) -> Clicked:
         """Click an Enrol button carrying `token`; what the clicker sees."""

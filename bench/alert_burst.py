@@ -1,0 +1,203 @@
+"""P2, alert burst: BENCH_BURST self-enrolments (default 10,000) within BENCH_BURST_SECONDS
+(default 60) in one item whose alerts go to one Slack channel, while `enrolbot serve` delivers.
+
+The channel is subscribed with the product's own `/enrol notify` command, sent to the running
+bot as a signed slash command. The enrolments are made the way a click makes them,
+`handlers.enrol.enrol_with_token`, by BENCH_BURST_PROCS separate processes (default 2) against
+the same SQLite file, paced evenly over the period; each writes its outbox row in the enrolment's
+transaction, and `enrolbot serve` delivers them.
+
+Printed: messages the channel got, people they listed, the shortest and the largest gap between
+two messages, and the time from the last enrolment to the last alert.
+Targets: <= 120 messages, never more than 1 a second, all delivered within 2 minutes.
+
+    python -m bench.alert_burst
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+from bench import common as c
+
+TOTAL = int(c.knob("BENCH_BURST", 10000) * c.scale())
+SECONDS = c.knob("BENCH_BURST_SECONDS", 60) * min(c.scale(), 1.0)
+PROCS = int(c.knob("BENCH_BURST_PROCS", 2))
+TASKS = 4  # concurrent enrolments per process
+
+
+async def enrol_slice(db_url: str, token: str, numbers: list[int], start_at: float) -> dict:
+    """Enrol people `numbers` (warm identities), each at its due time; run in a child process."""
+    from handlers.enrol import enrol_with_token
+    from handlers.identity import Account
+    from handlers.organisations import default_organisation
+    from handlers.signing import LinkSigner
+    from store.db import make_engine, make_sessionmaker
+
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    signer = LinkSigner([c.SECRET_KEY])
+    rate = TOTAL / SECONDS
+    outcomes: dict[str, int] = {}
+    last = 0.0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in numbers:
+        queue.put_nowait(n)
+
+    async def no_lookup():
+        raise AssertionError("warm identities need no lookup")
+
+    async def worker() -> None:
+        nonlocal last
+        while not queue.empty():
+            n = queue.get_nowait()
+            delay = start_at + n / rate - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                async with sessions() as session, session.begin():
+                    result = await enrol_with_token(
+                        session,
+                        signer=signer,
+                        organisation=await default_organisation(session),
+                        token=token,
+                        account=Account("slack", c.TEAM, c.user_id(n)),
+                        lookup=no_lookup,
+                        channel=c.CLICK_CHANNEL,
+                    )
+                key = result.outcome.value
+            except Exception as exc:
+                key = f"error: {type(exc).__name__}: {str(exc)[:80]}"
+            outcomes[key] = outcomes.get(key, 0) + 1
+            last = max(last, time.time())
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(TASKS)))
+    finally:
+        await engine.dispose()
+    return {"outcomes": outcomes, "last": last}
+
+
+def child(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db")
+    parser.add_argument("--token")
+    parser.add_argument("--index", type=int)
+    parser.add_argument("--start-at", type=float)
+    args = parser.parse_args(argv)
+    numbers = list(range(args.index, TOTAL, PROCS))
+    result = asyncio.run(enrol_slice(args.db, args.token, numbers, args.start_at))
+    print(json.dumps(result), flush=True)
+
+
+def subscribe(app: c.Proc, standin: c.Proc) -> str:
+    import httpx
+
+    body = c.command_body(
+        c.ADMIN_ID,
+        f"notify bench-0 <#{c.ALERT_CHANNEL}|alerts>",
+        "C0GENERAL",
+        f"{standin.url}/response/notify",
+    )
+    response = httpx.post(f"{app.url}/slack/events", content=body, headers=c.signed_headers(body))
+    assert response.status_code == 200, response.text
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        text = c.standin_stats(standin.url)["replies"].get("notify")
+        if text:
+            return text
+        time.sleep(0.1)
+    raise RuntimeError("no answer to /enrol notify")
+
+
+def main() -> None:
+    c.header("P2 alert burst: self-enrolments into one subscribed channel")
+    print(
+        f"   {TOTAL} enrolments over {SECONDS:.0f}s by {PROCS} processes x {TASKS} tasks; "
+        "delivery by enrolbot serve (every 1s)",
+        flush=True,
+    )
+    with c.workdir("bench-burst-") as wd:
+        standin = c.standin(wd).start()
+        db_url = f"sqlite+aiosqlite:///{wd / 'enrolbot.db'}"
+        settings = c.enrolbot_settings(db_url, standin.url)
+        c.run_enrolbot(wd, settings, "db", "upgrade")
+        tokens = asyncio.run(c.seed(db_url, users=TOTAL, items=1, warm=True))
+        app = c.enrolbot_serve(wd, settings)
+        with c.running(standin, app):
+            app.start()
+            print(f"   /enrol notify answered: {subscribe(app, standin)}", flush=True)
+            c.standin_reset(standin.url)
+            start_at = time.time() + 1.0
+            began = time.monotonic() + 1.0
+            children = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "bench.alert_burst", "--child", "--db", db_url]
+                    + ["--token", tokens[0], "--index", str(i), "--start-at", str(start_at)],
+                    cwd=c.REPO,
+                    env=c.clean_env(),
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for i in range(PROCS)
+            ]
+            outcomes: dict[str, int] = {}
+            last_enrol_wall = 0.0
+            for proc in children:
+                out, _ = proc.communicate(timeout=SECONDS + 600)
+                result = json.loads(out.strip().splitlines()[-1])
+                for k, v in result["outcomes"].items():
+                    outcomes[k] = outcomes.get(k, 0) + v
+                last_enrol_wall = max(last_enrol_wall, result["last"])
+            # The enrolment processes report wall-clock times; convert to this clock.
+            last_enrol = began + (last_enrol_wall - start_at)
+            enrolled = outcomes.get("enrolled", 0)
+            print(
+                f"   enrolments done in {last_enrol - began:.1f}s: {outcomes}",
+                flush=True,
+            )
+            deadline = time.monotonic() + 150
+            while True:
+                stats = c.standin_stats(standin.url)
+                messages = [m for m in stats["messages"] if m["channel"] == c.ALERT_CHANNEL]
+                people = sum(m["people"] for m in messages)
+                if people >= enrolled or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+        c.show_problems(app)
+
+    times = [m["at"] for m in messages]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    print("\n  figures:")
+    c.line("self-enrolments made / asked", f"{enrolled} / {TOTAL}")
+    c.line("time to make them", f"{last_enrol - began:.1f} s", f"<= {SECONDS:.0f} s")
+    c.line("people announced in the channel", str(people), str(enrolled), people == enrolled)
+    c.line("messages sent to the channel", str(len(messages)), "<= 120", len(messages) <= 120)
+    shortest = min(gaps, default=float("inf"))
+    c.line("shortest gap between messages", f"{shortest:.2f} s", ">= 1 s", shortest >= 0.999)
+    c.line("largest gap between messages", f"{max(gaps, default=0):.2f} s")
+    if messages:
+        c.line("first alert after first enrolment", f"{times[0] - began:.2f} s")
+        drained = times[-1] - last_enrol
+        c.line(
+            "last enrolment to last alert",
+            f"{drained:.1f} s",
+            "<= 120 s",
+            drained <= 120 and people >= enrolled,
+        )
+        per = sorted(m["people"] for m in messages)
+        c.line("people per message: min / median / max", f"{per[0]} / {c.median(per):.0f} / {per[-1]}")
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        child([a for a in sys.argv[1:] if a != "--child"])
+    else:
+        started = time.monotonic()
+        main()
+        print(f"  (ran in {time.monotonic() - started:.0f}s)")
