@@ -191,6 +191,15 @@ def rss_mb(pid: int) -> float:
     return total / 1e6
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time every process on the machine has used (from /proc/stat), for telling how much
+    of it went to work that is not the benchmark's (another test run, say)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -294,10 +303,20 @@ def enrolbot_settings(db_url: str, standin_url: str, **extra: str) -> dict[str, 
     }
 
 
+def enrolbot_command(settings: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """How to run `enrolbot`: the installed command, or with BENCH_TREE=/path/to/checkout the
+    code of another work tree (`python -m bot.cli` there), to compare a change against this."""
+    tree = os.environ.get("BENCH_TREE")
+    if tree:
+        return [sys.executable, "-m", "bot.cli"], clean_env(**settings) | {"PYTHONPATH": tree}
+    return [str(ENROLBOT)], clean_env(**settings)
+
+
 def enrolbot_serve(workdir: Path, settings: dict[str, str], *args: str) -> Proc:
     port = free_port()
-    argv = [str(ENROLBOT), "serve", "--port", str(port), *args]
-    return Proc("enrolbot", argv, clean_env(**settings), workdir, port)
+    command, env = enrolbot_command(settings)
+    argv = [*command, "serve", "--port", str(port), *args]
+    return Proc("enrolbot", argv, env, workdir, port)
 
 
 def minimal_app(workdir: Path, standin_url: str) -> Proc:
@@ -313,10 +332,11 @@ def minimal_app(workdir: Path, standin_url: str) -> Proc:
 
 def run_enrolbot(workdir: Path, settings: dict[str, str], *args: str) -> str:
     """Run an `enrolbot` command (db upgrade...) as a user would; its output."""
+    command, env = enrolbot_command(settings)
     done = subprocess.run(
-        [str(ENROLBOT), *args],
+        [*command, *args],
         cwd=workdir,
-        env=clean_env(**settings),
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
