@@ -84,7 +84,7 @@ def create_app(settings: Settings) -> Starlette:
         )
     if settings.smtp_url:
         channels["email"] = Channel(EmailDelivery(SmtpSettings(settings.smtp_url)).send, 200)
-    delivery = Delivery(runtime.sessions, channels)
+    delivery = Delivery(runtime.sessions, channels, lease_seconds=settings.delivery_lease_seconds)
     scheduler = (
         Scheduler(delivery, settings.delivery_seconds) if settings.delivery_seconds else None
     )
@@ -112,4 +112,8 @@ def create_app(settings: Settings) -> Starlette:
 
 def app_from_environment() -> Starlette:
     """The factory uvicorn's workers call: each worker process builds its own app."""
+    if not logging.getLogger().handlers:  # a worker process starts with no logging set up
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     return create_app(load_settings())

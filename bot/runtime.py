@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -9,8 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from handlers.identity import Account, Profile, ProfileLookup, is_known
+from handlers.organisations import default_organisation
 from handlers.signing import LinkSigner
 from store.db import make_engine, make_sessionmaker
+from store.models import Organisation
+
+ORGANISATION_SECONDS = 10
 
 
 @dataclass
@@ -19,7 +25,8 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     signer: LinkSigner
-    extras: dict[str, object] = field(default_factory=dict)
+    _organisation: tuple[Organisation, float] | None = None
+    _known: set[Account] = field(default_factory=set)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -35,6 +42,32 @@ class Runtime:
         """A session whose work is committed on success and rolled back on any error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    async def organisation(self, session: AsyncSession) -> Organisation:
+        """The organisation, read at most every ORGANISATION_SECONDS: it is on every click's
+        path and changes only through `enrolbot org set`."""
+        cached = self._organisation
+        if cached is None or time.monotonic() - cached[1] > ORGANISATION_SECONDS:
+            self._organisation = cached = (await default_organisation(session), time.monotonic())
+        return cached[0]
+
+    async def lookup_first(self, account: Account, lookup: ProfileLookup) -> ProfileLookup:
+        """Ask the platform's directory about someone never seen before with no database
+        connection held, so a slow answer holds up no one else; then hand the handler the
+        answer. Known accounts cost nothing here."""
+        if account in self._known:
+            return lookup
+        async with self.sessions() as session:
+            known = await is_known(session, account)
+        if known:
+            self._known.add(account)
+            return lookup
+        profile = await lookup()
+
+        async def answered() -> Profile:
+            return profile
+
+        return answered
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 class Scheduler:
     def __init__(self, delivery: Delivery, interval_seconds: float) -> None:
+        # The job runs every second; its runs, and those skipped while one is still going,
+        # are not news worth a log line each.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.delivery = delivery
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         # One run at a time per worker; a run that overruns is not stacked up behind itself.

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
 
     smtp_url: str = Field("", validation_alias="SMTP_URL")
     delivery_seconds: float = Field(1.0, ge=0, validation_alias="ENROLBOT_DELIVERY_SECONDS")
+    # How long a worker may hold a channel's deliveries before another may take over (it died);
+    # keep it well above SLACK_TIMEOUT_SECONDS.
+    delivery_lease_seconds: float = Field(
+        30.0, gt=0, validation_alias="ENROLBOT_DELIVERY_LEASE_SECONDS"
+    )
 
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")

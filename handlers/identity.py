@@ -89,14 +89,22 @@ async def identify(
     Members with no portal user are created as staff when the organisation provisions from SSO,
     and so are the super admins named in the settings, so a fresh install can be administered.
     """
-    identity = await _stored(session, account)
-    if identity is None:
+    # One round trip for a known person: their identity and portal user together.
+    row = (
+        await session.execute(
+            select(Identity, User)
+            .outerjoin(User, User.id == Identity.user_id)
+            .where(*_key(account))
+        )
+    ).first()
+    if row is None:
         profile = await lookup()
-        identity = await _store(session, account, profile)
+        identity, user = await _store(session, account, profile), None
+    else:
+        identity, user = row
     refusal = _STANDING_REFUSAL.get(identity.standing)
     if refusal is not None:
         return Person(identity, None, refusal)
-    user = await session.get(User, identity.user_id) if identity.user_id else None
     if user is None:
         if not identity.email:
             return Person(identity, None, Refusal.NO_EMAIL)
@@ -148,16 +156,21 @@ async def profile_changed(
     return changed
 
 
-async def _stored(session: AsyncSession, account: Account) -> Identity | None:
+def _key(account: Account) -> tuple:
     return (
-        await session.execute(
-            select(Identity).where(
-                Identity.provider == account.provider,
-                Identity.tenant_key == account.tenant_key,
-                Identity.subject == account.subject,
-            )
-        )
-    ).scalar_one_or_none()
+        Identity.provider == account.provider,
+        Identity.tenant_key == account.tenant_key,
+        Identity.subject == account.subject,
+    )
+
+
+async def is_known(session: AsyncSession, account: Account) -> bool:
+    """Whether the platform's directory was already asked about this account."""
+    return (await session.scalar(select(Identity.id).where(*_key(account)))) is not None
+
+
+async def _stored(session: AsyncSession, account: Account) -> Identity | None:
+    return (await session.execute(select(Identity).where(*_key(account)))).scalar_one_or_none()
 
 
 async def _store(session: AsyncSession, account: Account, profile: Profile) -> Identity:

@@ -119,10 +119,11 @@ class Delivery:
 
     async def _lane(self, destination: str) -> int:
         async with self._limit:
+            claimed_at = self.clock()
             if not await self._claim(destination):
                 return 0
             try:
-                return await self._deliver(destination)
+                return await self._deliver(destination, claimed_at)
             except Exception:
                 log.exception(
                     "delivery to %s failed unexpectedly; it will be retried", _safe(destination)
@@ -157,10 +158,27 @@ class Delivery:
                 .values(lease_until=None, lease_owner=None, not_before=not_before)
             )
 
-    async def _deliver(self, destination: str) -> int:
+    async def _deliver(self, destination: str, claimed_at: datetime) -> int:
         scheme = destination.split(":", 1)[0]
         channel = self.channels.get(scheme)
         now = self.clock()
+        batch = await self._due(destination, now, channel.max_batch if channel else 1)
+        if batch is None:
+            await self._release(destination, now)
+            return 0
+        first, ids, attempts, payloads, total = batch
+        if channel is None:
+            outcome = SendOutcome(Result.FAILED, f"no way to send to '{scheme}' is configured")
+        else:
+            outcome = await channel.send(Batch(destination, first, payloads, total))
+        await self._settle(destination, first, ids, outcome, attempts, claimed_at)
+        return 1 if outcome.result is Result.SENT else 0
+
+    async def _due(
+        self, destination: str, now: datetime, limit: int
+    ) -> tuple[str, list[int], int, list[dict], int] | None:
+        """The oldest due kind for a destination: (kind, row ids, next attempt number,
+        payloads, how many of that kind are due in all); None when nothing is due."""
         async with self.sessions() as session:
             first = (
                 await session.execute(
@@ -175,8 +193,7 @@ class Delivery:
                 )
             ).scalar()
             if first is None:
-                await self._release(destination, now)
-                return 0
+                return None
             due = (
                 OutboxMessage.destination == destination,
                 OutboxMessage.status == OutboxStatus.PENDING,
@@ -186,29 +203,25 @@ class Delivery:
             total = await session.scalar(
                 select(func.count()).select_from(OutboxMessage).where(*due)
             )
-            limit = channel.max_batch if channel else 1
-            rows = list(
-                (
-                    await session.execute(
-                        select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.attempts)
-                        .where(*due)
-                        .order_by(OutboxMessage.id)
-                        .limit(limit)
-                    )
-                ).all()
-            )
-        ids = [r.id for r in rows]
-        if channel is None:
-            outcome = SendOutcome(Result.FAILED, f"no way to send to '{scheme}' is configured")
-        else:
-            batch = Batch(destination, first, [r.payload for r in rows], total or len(rows))
-            outcome = await channel.send(batch)
+            rows = (
+                await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.attempts)
+                    .where(*due)
+                    .order_by(OutboxMessage.id)
+                    .limit(limit)
+                )
+            ).all()
         attempts = max(r.attempts for r in rows) + 1
-        await self._settle(destination, first, ids, outcome, attempts)
-        return 1 if outcome.result is Result.SENT else 0
+        return first, [r.id for r in rows], attempts, [r.payload for r in rows], total or len(rows)
 
     async def _settle(
-        self, destination: str, kind: str, ids: list[int], outcome: SendOutcome, attempts: int
+        self,
+        destination: str,
+        kind: str,
+        ids: list[int],
+        outcome: SendOutcome,
+        attempts: int,
+        claimed_at: datetime,
     ) -> None:
         now = self.clock()
         rows = OutboxMessage.id.in_(ids)
@@ -219,7 +232,9 @@ class Delivery:
                     .where(rows, OutboxMessage.status == OutboxStatus.PENDING)
                     .values(status=OutboxStatus.SENT, sent_at=now, attempts=attempts)
                 )
-                next_send = now + self.min_gap
+                # Paced from when this send began, so a channel gets a message every second
+                # rather than every second plus the time sending took.
+                next_send = claimed_at + self.min_gap
             elif outcome.result is Result.RETRY:
                 wait = outcome.retry_after
                 if wait is None:

@@ -26,6 +26,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`, with the back end's settings that the product relies on."""
     if url.startswith("sqlite"):
+        # One connection: SQLite lets one writer in at a time anyway, and a queue in the pool is
+        # fairer and cheaper than connections spinning on the file lock.
+        if ":memory:" not in url:
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

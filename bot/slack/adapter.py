@@ -45,6 +45,7 @@ class Slack:
     def __init__(self, runtime: Runtime, client: AsyncWebClient) -> None:
         self.runtime = runtime
         self.client = client
+        self.directory = directory.Directory(client)
         self.replies = Replies()
 
     async def command_context(
@@ -64,12 +65,12 @@ class Slack:
             session,
             org,
             account,
-            directory.lookup(self.client, user_id, team_id, home_team),
+            self.directory.lookup(user_id, team_id, home_team),
             bootstrap_admins=settings.admin_emails,
         )
 
         async def lookup_profile(subject: str):
-            return await directory.lookup(self.client, subject, team_id)()
+            return await self.directory.lookup(subject, team_id)()
 
         return CommandContext(
             session=session,

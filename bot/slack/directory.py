@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -38,21 +39,47 @@ def profile_of(user: dict, installed_team: str) -> Profile:
     )
 
 
-def lookup(
-    client: AsyncWebClient, user_id: str, installed_team: str, home_team: str | None = None
-) -> ProfileLookup:
-    """A lookup that asks Slack only when the handler needs it (a person never seen before)."""
+REMEMBER_SECONDS = 30
 
-    async def run() -> Profile:
-        if home_team and home_team != installed_team:
-            # Someone from another organisation in a shared channel: nothing to look up.
-            return Profile(email=None, standing=Standing.EXTERNAL)
+
+class Directory:
+    """Slack's users.info, asked only when the handler needs it (a person never seen before),
+    and once for a person however many of their clicks arrive together."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._asking: dict[tuple[str, str], asyncio.Future[Profile]] = {}
+
+    def lookup(
+        self, user_id: str, installed_team: str, home_team: str | None = None
+    ) -> ProfileLookup:
+        async def run() -> Profile:
+            if home_team and home_team != installed_team:
+                # Someone from another organisation in a shared channel: nothing to look up.
+                return Profile(email=None, standing=Standing.EXTERNAL)
+            key = (installed_team, user_id)
+            asking = self._asking.get(key)
+            if asking is None:
+                asking = asyncio.ensure_future(self._ask(user_id, installed_team))
+                self._asking[key] = asking
+                # Kept a little after it resolves: a second click racing the first one's commit
+                # finds no stored identity yet, and should not ask Slack again.
+                asking.add_done_callback(lambda done: self._forget(key, done))
+            return await asyncio.shield(asking)
+
+        return run
+
+    def _forget(self, key: tuple[str, str], done: asyncio.Future[Profile]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            self._asking.pop(key, None)  # a failure is not remembered: the next click asks again
+        else:
+            asyncio.get_running_loop().call_later(REMEMBER_SECONDS, self._asking.pop, key, None)
+
+    async def _ask(self, user_id: str, installed_team: str) -> Profile:
         try:
-            response = await client.users_info(user=user_id)
+            response = await self.client.users_info(user=user_id)
         except SlackApiError as exc:
             if error_code(exc) == "user_not_found":
                 return Profile(email=None, standing=Standing.EXTERNAL)
             raise
         return profile_of(response["user"], installed_team)
-
-    return run

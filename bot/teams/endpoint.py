@@ -294,8 +294,13 @@ class TeamsEndpoint:
     async def _enrol(self, activity: dict, verb: str, token: str) -> dict:
         runtime = self.runtime
         card_id = activity.get("replyToId")
+        asked = None
+        if verb == cards.ENROL and self._refusal(activity) is None:
+            # A first-time clicker is looked up with no database connection held.
+            lookup = directory.lookup(self.connector, activity, activity["from"]["id"], self.tenant)
+            asked = await runtime.lookup_first(self._account(activity), lookup)
         async with runtime.transaction() as session:
-            org = await default_organisation(session)
+            org = await runtime.organisation(session)
             check = await check_token(session, runtime.signer, token, org.id)
             button = await self._button(session, check, token)
             refusal = self._refusal(activity)
@@ -328,16 +333,14 @@ class TeamsEndpoint:
             elif refusal is not None:
                 reply, outcome = refusal, None
             else:
-                lookup = directory.lookup(
-                    self.connector, activity, activity["from"]["id"], self.tenant
-                )
+                assert asked is not None
                 result = await enrol_with_token(
                     session,
                     signer=runtime.signer,
                     organisation=org,
                     token=token,
                     account=self._account(activity),
-                    lookup=lookup,
+                    lookup=asked,
                     bootstrap_admins=runtime.settings.admin_emails,
                     channel=channel_of(activity),
                 )

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,11 +52,13 @@ class Server:
     def __init__(self, cwd: Path, *args: str, **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # A file, not a pipe: a pipe nobody reads fills up and stops the server mid-test.
+        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [str(ENROLBOT), "serve", "--port", str(self.port), *args],
             cwd=cwd,
             env=env(**settings),
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -64,18 +67,21 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"enrolbot serve exited: {self.process.stdout.read()}")
+                raise AssertionError(f"enrolbot serve exited: {self.output()}")
             try:
                 return httpx.get(f"{self.url}/healthz", timeout=2)
             except httpx.TransportError:
                 time.sleep(0.1)
         raise AssertionError("enrolbot serve did not answer /healthz in time")
 
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
+
     def stop(self) -> str:
         self.process.terminate()
         try:
-            out, _ = self.process.communicate(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, _ = self.process.communicate()
-        return out
+            self.process.wait()
+        return self.output()

@@ -9,18 +9,17 @@ import time
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from bot import metrics
-from bot.slack import blocks, directory
+from bot.slack import blocks
 from bot.slack.adapter import PROVIDER, Slack, render
 from handlers import commands
 from handlers.enrol import enrol_with_token
 from handlers.identity import Account
-from handlers.organisations import default_organisation
 from handlers.replies import SOMETHING_WENT_WRONG, Notice, click_reply, kept_link
 
 log = logging.getLogger(__name__)
 
 # Slack wants an answer within 3 seconds; leave room for the network.
-ACK_BUDGET_SECONDS = 2.0
+ACK_BUDGET_SECONDS = 1.5
 
 
 def register(app: AsyncApp, slack: Slack) -> None:
@@ -32,18 +31,19 @@ def register(app: AsyncApp, slack: Slack) -> None:
         user = body["user"]
         account = Account(PROVIDER, context.team_id, user["id"])
         token = (body.get("actions") or [{}])[0].get("value") or ""
-        lookup = directory.lookup(slack.client, user["id"], context.team_id, user.get("team_id"))
+        lookup = slack.directory.lookup(user["id"], context.team_id, user.get("team_id"))
 
         async def enrol() -> Notice:
             try:
+                asked = await runtime.lookup_first(account, lookup)
                 async with runtime.transaction() as session:
                     result = await enrol_with_token(
                         session,
                         signer=runtime.signer,
-                        organisation=await default_organisation(session),
+                        organisation=await runtime.organisation(session),
                         token=token,
                         account=account,
-                        lookup=lookup,
+                        lookup=asked,
                         bootstrap_admins=runtime.settings.admin_emails,
                         channel=(body.get("channel") or {}).get("id"),
                     )
