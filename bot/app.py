@@ -38,6 +38,11 @@ _TOKEN_PATH = re.compile(r"/enrol/[^\s?\"]+")
 
 
 def create_app(settings: Settings) -> Starlette:
+    # These libraries' DEBUG lines carry request and message bodies, Enrol button tokens
+    # included, and httpx's INFO lines carry every URL: they stay out of the logs even when
+    # an operator turns DEBUG on for the rest.
+    for noisy in ("slack_sdk", "slack_bolt", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactLinkTokens) for f in access.filters):
         access.addFilter(RedactLinkTokens())

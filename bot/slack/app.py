@@ -8,7 +8,7 @@ import logging
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from bot.runtime import Runtime
 from bot.slack.adapter import Slack
@@ -16,6 +16,8 @@ from bot.slack.client import web_client
 from bot.slack.delivery import MAX_BATCH, SlackDelivery
 from bot.slack.listeners import actions, commands, events, views
 from handlers.outbox import Channel
+
+log = logging.getLogger(__name__)
 
 
 class SlackEndpoint:
@@ -50,4 +52,10 @@ class SlackEndpoint:
         await self.slack.replies.close()
 
     async def events(self, request: Request) -> Response:
-        return await self.handler.handle(request)
+        try:
+            return await self.handler.handle(request)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            # Bolt parses the body before checking its signature, and trusts its shape: a body
+            # that is not Slack's form or JSON object is refused, not answered with a 500.
+            log.warning("refused a malformed Slack request (%s)", type(exc).__name__)
+            return JSONResponse({"error": "malformed request"}, status_code=400)
