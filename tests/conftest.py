@@ -36,7 +36,9 @@ def db_url(databases: Databases, backend: str) -> Iterator[str]:
 
 @pytest.fixture
 async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(db_url)
+    # Tests hold a session while checking with another; the product's one-connection SQLite
+    # pool would make them wait on themselves.
+    engine = make_engine(db_url, pool_size=5, max_overflow=5)
     yield make_sessionmaker(engine)
     await engine.dispose()
 
