@@ -168,7 +168,9 @@ def child(argv: list[str]) -> None:
 def subscribe(app: c.Proc, standin: c.Proc) -> str:
     import httpx
 
-    body = c.command_body(
+    from tests.support.slack_world import command_body
+
+    body = command_body(
         c.ADMIN_ID,
         f"notify bench-0 <#{c.ALERT_CHANNEL}|alerts>",
         "C0GENERAL",

@@ -9,9 +9,6 @@ minimal Bolt app (bench.minimal_app). The benchmark script itself is the load ge
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import os
 import platform
 import re
@@ -21,15 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
 import httpx
+
+from tests.support.slack_world import action_body, slack_signature
 
 REPO = Path(__file__).resolve().parent.parent
 ENROLBOT = Path(sys.executable).parent / "enrolbot"
@@ -70,67 +67,17 @@ def email_of(n: int) -> str:
     return f"bench{n}@acme.test"
 
 
-def signature(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
 def signed_headers(body: str) -> dict[str, str]:
     """Headers as Slack sends them, signed now (Bolt refuses timestamps over 5 minutes old)."""
-    ts = str(int(time.time()))
     return {
         "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": signature(body, ts),
+        **slack_signature(body, SIGNING_SECRET),
     }
 
 
 def click_body(user: str, token: str, response_url: str, channel: str = CLICK_CHANNEL) -> str:
     """A `block_actions` payload for a click on an Enrol button, form-encoded as Slack posts it."""
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "acme"},
-        "user": {"id": user, "team_id": TEAM, "username": user.lower(), "name": user.lower()},
-        "api_app_id": "A0ENROL",
-        "token": "legacy",
-        "trigger_id": f"trigger-{uuid.uuid4().hex[:12]}",
-        "channel": {"id": channel, "name": "clicks"},
-        "container": {"type": "message", "channel_id": channel, "message_ts": "1.1"},
-        "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": "enrol",
-                "block_id": "enrol",
-                "value": token,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def command_body(user: str, text: str, channel: str, response_url: str) -> str:
-    """A `/enrol TEXT` slash command, as Slack posts it."""
-    return urlencode(
-        {
-            "token": "legacy",
-            "team_id": TEAM,
-            "team_domain": "acme",
-            "channel_id": channel,
-            "channel_name": channel.lower(),
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/enrol",
-            "text": text,
-            "api_app_id": "A0ENROL",
-            "response_url": response_url,
-            "trigger_id": f"trigger-{uuid.uuid4().hex[:12]}",
-        }
-    )
-
-
-# Processes --------------------------------------------------------------------------------------
+    return action_body(user, "enrol", token, response_url, channel=channel)
 
 
 def free_port() -> int:

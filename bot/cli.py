@@ -19,6 +19,7 @@ from handlers import catalog, users
 from handlers.csvfile import FileProblem, ImportSummary
 from handlers.organisations import default_organisation
 from store.db import make_engine, make_sessionmaker
+from store.models import Organisation
 from store.schema import SchemaState, head_revision, schema_state, upgrade
 
 T = TypeVar("T")
@@ -77,6 +78,26 @@ async def _prepare_schema(url: str, *, migrate_empty_sqlite: bool) -> str | None
         )
     finally:
         await engine.dispose()
+
+
+def _in_organisation(
+    settings: Settings, work: Callable[[AsyncSession, Organisation], Awaitable[T]]
+) -> T:
+    """Run `work` in one transaction with the organisation, on a schema made current first
+    (an empty SQLite file is migrated, as `serve` does)."""
+
+    async def run() -> T:
+        message = await _prepare_schema(settings.database_url, migrate_empty_sqlite=True)
+        if message:
+            click.echo(message)
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await work(session, await default_organisation(session))
+        finally:
+            await engine.dispose()
+
+    return _run_db(settings.database_url, run)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -168,20 +189,11 @@ def _import(
             f"{path}: not UTF-8 text; save the spreadsheet as CSV UTF-8."
         ) from None
 
-    async def run() -> ImportSummary:
-        message = await _prepare_schema(settings.database_url, migrate_empty_sqlite=True)
-        if message:
-            click.echo(message)
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                org = await default_organisation(session)
-                return await importer(session, org.id, text)
-        finally:
-            await engine.dispose()
+    async def run(session: AsyncSession, org: Organisation) -> ImportSummary:
+        return await importer(session, org.id, text)
 
     try:
-        summary = _run_db(settings.database_url, run)
+        summary = _in_organisation(settings, run)
     except FileProblem as exc:
         raise click.ClickException(f"{path}: {exc}; nothing was imported.") from None
     click.echo(summary.describe(noun))
@@ -257,29 +269,20 @@ def _org(name: str | None, email: str | None, provision: bool | None) -> None:
         if email is None:
             raise click.ClickException("--primary-admin-email is not an email address.")
 
-    async def run() -> list[str]:
-        message = await _prepare_schema(settings.database_url, migrate_empty_sqlite=True)
-        if message:
-            click.echo(message)
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                org = await default_organisation(session)
-                if name is not None:
-                    org.name = name
-                if email is not None:
-                    org.primary_admin_email = email or None
-                if provision is not None:
-                    org.sso_auto_provision = provision
-                return [
-                    f"name: {org.name}",
-                    f"primary admin email: {org.primary_admin_email or '(none)'}",
-                    f"SSO auto-provisioning: {'on' if org.sso_auto_provision else 'off'}",
-                ]
-        finally:
-            await engine.dispose()
+    async def run(session: AsyncSession, org: Organisation) -> list[str]:
+        if name is not None:
+            org.name = name
+        if email is not None:
+            org.primary_admin_email = email or None
+        if provision is not None:
+            org.sso_auto_provision = provision
+        return [
+            f"name: {org.name}",
+            f"primary admin email: {org.primary_admin_email or '(none)'}",
+            f"SSO auto-provisioning: {'on' if org.sso_auto_provision else 'off'}",
+        ]
 
-    for line in _run_db(settings.database_url, run):
+    for line in _in_organisation(settings, run):
         click.echo(line)
 
 

@@ -6,11 +6,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
-from handlers.identity import Account, Profile, ProfileLookup, is_known
+from handlers.commands import CommandContext
+from handlers.identity import Account, Profile, ProfileLookup, identify, is_known
 from handlers.organisations import default_organisation
 from handlers.signing import LinkSigner
 from store.db import make_engine, make_sessionmaker
@@ -68,6 +70,31 @@ class Runtime:
             return profile
 
         return answered
+
+    async def command_context(
+        self,
+        session: AsyncSession,
+        account: Account,
+        lookup: ProfileLookup,
+        **platform: Any,
+    ) -> CommandContext:
+        """Identify who typed a command or pressed an admin button, for handlers.commands;
+        `platform` holds what only the adapter knows (prefix, channel, how to look people up)."""
+        settings = self.settings
+        org = await default_organisation(session)  # fresh: an admin may just have changed it
+        person = await identify(
+            session, org, account, lookup, bootstrap_admins=settings.admin_emails
+        )
+        return CommandContext(
+            session=session,
+            organisation=org,
+            account=account,
+            caller=person,
+            signer=self.signer,
+            public_url=settings.public_url,
+            bootstrap_admins=settings.admin_emails,
+            **platform,
+        )
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -16,8 +16,7 @@ from bot.slack import blocks, directory
 from bot.slack.client import Replies, error_code
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
-from handlers.identity import Account, identify
-from handlers.organisations import default_organisation
+from handlers.identity import Account, Profile
 from handlers.replies import (
     ConfirmLinkDelete,
     EnrolButton,
@@ -58,28 +57,14 @@ class Slack:
         channel_name: str | None = None,
     ) -> CommandContext:
         """Identify who typed a command or pressed an admin button, for handlers.commands."""
-        settings = self.runtime.settings
-        org = await default_organisation(session)
-        account = Account(PROVIDER, team_id, user_id)
-        person = await identify(
-            session,
-            org,
-            account,
-            self.directory.lookup(user_id, team_id, home_team),
-            bootstrap_admins=settings.admin_emails,
-        )
 
-        async def lookup_profile(subject: str):
+        async def lookup_profile(subject: str) -> Profile:
             return await self.directory.lookup(subject, team_id)()
 
-        return CommandContext(
-            session=session,
-            organisation=org,
-            account=account,
-            caller=person,
-            signer=self.runtime.signer,
-            public_url=settings.public_url,
-            bootstrap_admins=settings.admin_emails,
+        return await self.runtime.command_context(
+            session,
+            Account(PROVIDER, team_id, user_id),
+            self.directory.lookup(user_id, team_id, home_team),
             prefix=COMMAND,
             lookup_profile=lookup_profile,
             channel_id=channel_id,

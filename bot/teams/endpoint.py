@@ -27,9 +27,8 @@ from handlers import commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
 from handlers.enrol import LINK_OUTCOME, EnrolResult, Outcome, enrol_with_token, state_of
-from handlers.identity import Account, Profile, identify
+from handlers.identity import Account, Profile
 from handlers.links import LinkCheck, LinkState, check_token
-from handlers.organisations import default_organisation
 from handlers.replies import (
     ANONYMOUS,
     NOT_OUR_ORGANISATION,
@@ -159,28 +158,16 @@ class TeamsEndpoint:
         return Account(PROVIDER, self.tenant, activity["from"]["aadObjectId"])
 
     async def _context(self, session: AsyncSession, activity: dict) -> CommandContext:
-        settings = self.runtime.settings
-        org = await default_organisation(session)
-        account = self._account(activity)
-        lookup = directory.lookup(self.connector, activity, activity["from"]["id"], self.tenant)
-        person = await identify(
-            session, org, account, lookup, bootstrap_admins=settings.admin_emails
-        )
-
         async def lookup_profile(subject: str) -> Profile:
             return await directory.lookup(self.connector, activity, subject, self.tenant)()
 
         async def can_post(channel_id: str) -> None:
             return None  # a message reached us there, so the app is installed there
 
-        return CommandContext(
-            session=session,
-            organisation=org,
-            account=account,
-            caller=person,
-            signer=self.runtime.signer,
-            public_url=settings.public_url,
-            bootstrap_admins=settings.admin_emails,
+        return await self.runtime.command_context(
+            session,
+            self._account(activity),
+            directory.lookup(self.connector, activity, activity["from"]["id"], self.tenant),
             prefix=COMMAND,
             lookup_profile=lookup_profile,
             channel_id=channel_of(activity),

@@ -82,6 +82,26 @@ def action_body(
     return urlencode({"payload": json.dumps(payload)})
 
 
+def command_body(user: str, text: str, channel: str, response_url: str, **extra: str) -> str:
+    """A `/enrol TEXT` slash command, as Slack posts it."""
+    form = {
+        "token": "legacy",
+        "team_id": TEAM,
+        "team_domain": "acme",
+        "channel_id": channel,
+        "channel_name": channel.lower(),
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/enrol",
+        "text": text,
+        "api_app_id": "A0ENROL",
+        "response_url": response_url,
+        "trigger_id": f"trigger-{time.time()}",
+        **extra,
+    }
+    return urlencode(form)
+
+
 @dataclass
 class Clicked:
     status: int
@@ -164,22 +184,7 @@ class SlackWorld:
     def command_request(
         self, user: str, text: str, channel: str, response_url: str, **extra: str
     ) -> httpx.Response:
-        form = {
-            "token": "legacy",
-            "team_id": TEAM,
-            "team_domain": "acme",
-            "channel_id": channel,
-            "channel_name": channel.lower(),
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/enrol",
-            "text": text,
-            "api_app_id": "A0ENROL",
-            "response_url": response_url,
-            "trigger_id": f"trigger-{time.time()}",
-            **extra,
-        }
-        return self.signed_post(urlencode(form))
+        return self.signed_post(command_body(user, text, channel, response_url, **extra))
 
     def interaction(self, payload: dict, **kw) -> httpx.Response:
         return self.signed_post(urlencode({"payload": json.dumps(payload)}), **kw)
