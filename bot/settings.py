@@ -9,12 +9,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./enrolbot.db"
+DEFAULT_DATABASE_URL = "sqlite+inloop:///./enrolbot.db"
 
 # Users paste the URL their hosting gives them; we add the async driver ourselves.
 _ASYNC_DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
-    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite+inloop",
+    "sqlite+pysqlite": "sqlite+inloop",
+    "sqlite+aiosqlite": "sqlite+inloop",  # what earlier releases wrote
+    "sqlite+inloop": "sqlite+inloop",
     "postgres": "postgresql+asyncpg",
     "postgresql": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from store import sqlite_driver
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -25,7 +28,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`, with the back end's settings that the product relies on."""
-    if url.startswith("sqlite"):
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        url = parsed.set(drivername=sqlite_driver.NAME).render_as_string(hide_password=False)
         # One connection: SQLite lets one writer in at a time anyway, and a queue in the pool is
         # fairer and cheaper than connections spinning on the file lock.
         if ":memory:" not in url:
