@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from handlers.commands import CommandContext
-from handlers.identity import Account, Profile, ProfileLookup, identify, is_known
-from handlers.organisations import default_organisation
+from handlers.identity import Account, Profile, ProfileLookup, identify
+from handlers.organisations import default_organisation, existing_organisation
 from handlers.signing import LinkSigner
 from store.db import make_engine, make_sessionmaker
 from store.models import Organisation
 
 ORGANISATION_SECONDS = 10
+
+T = TypeVar("T")
+
+
+@dataclass
+class _LookupNeeded(Exception):
+    """A first run of some work met someone the directory must be asked about."""
 
 
 @dataclass
@@ -28,7 +35,6 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     signer: LinkSigner
     _organisation: tuple[Organisation, float] | None = None
-    _known: set[Account] = field(default_factory=set)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -47,29 +53,38 @@ class Runtime:
 
     async def organisation(self, session: AsyncSession) -> Organisation:
         """The organisation, read at most every ORGANISATION_SECONDS: it is on every click's
-        path and changes only through `enrolbot org set`."""
+        path and changes only through `enrolbot org set`. Handed out detached from any session,
+        so a rolled-back transaction cannot expire it under the next one."""
         cached = self._organisation
         if cached is None or time.monotonic() - cached[1] > ORGANISATION_SECONDS:
-            self._organisation = cached = (await default_organisation(session), time.monotonic())
+            org = await existing_organisation(session)
+            if org is None:  # the first use ever: created in this transaction, cached once it held
+                return await default_organisation(session)
+            session.expunge(org)
+            self._organisation = cached = (org, time.monotonic())
         return cached[0]
 
-    async def lookup_first(self, account: Account, lookup: ProfileLookup) -> ProfileLookup:
-        """Ask the platform's directory about someone never seen before with no database
-        connection held, so a slow answer holds up no one else; then hand the handler the
-        answer. Known accounts cost nothing here."""
-        if account in self._known:
-            return lookup
-        async with self.sessions() as session:
-            known = await is_known(session, account)
-        if known:
-            self._known.add(account)
-            return lookup
+    async def with_directory(
+        self, lookup: ProfileLookup, work: Callable[[ProfileLookup], Awaitable[T]]
+    ) -> T:
+        """Run `work`, which identifies someone in a transaction of its own, so that the
+        platform's directory is never asked with a database connection held: someone never seen
+        before stops the first run before it writes anything, the directory is asked, and
+        `work` runs again with the answer. Known people cost nothing extra."""
+
+        async def not_yet() -> Profile:
+            raise _LookupNeeded
+
+        try:
+            return await work(not_yet)
+        except _LookupNeeded:
+            pass
         profile = await lookup()
 
         async def answered() -> Profile:
             return profile
 
-        return answered
+        return await work(answered)
 
     async def command_context(
         self,

@@ -366,12 +366,13 @@ async def _link_list(ctx: CommandContext, args: list[str]) -> Notice:
     _need(positional, 1, "which item", usage)
     item = await catalog.get_item(ctx.session, ctx.organisation.id, positional[0])
     found = await links.links_of(ctx.session, item)
+    uses = await links.uses_of(ctx.session, [link.id for link in found])
     lines = []
     for link in found:
         label = link.label or ("default" if link.is_default else "no label")
         status = "active" if link.is_active else "deactivated"
         line = (
-            f"{link.id} · {label} · {status} · {_plural(link.use_count, 'use')} · "
+            f"{link.id} · {label} · {status} · {_plural(uses[link.id], 'use')} · "
             f"created {link.created_at:%Y-%m-%d}"
         )
         if link.notes:
@@ -418,9 +419,10 @@ async def _link_delete(ctx: CommandContext, args: list[str]) -> object:
     if not opts.get("yes"):
         item = await ctx.session.get(CatalogItem, link.item_id)
         assert item is not None
+        used = (await links.uses_of(ctx.session, [link.id]))[link.id]
         consequence = (
             f"Every Enrol button and URL made from it stops working for good "
-            f"(it has been used {_plural(link.use_count, 'time')}). This cannot be undone"
+            f"(it has been used {_plural(used, 'time')}). This cannot be undone"
         )
         if link.is_default:
             consequence += f"; {item.title} gets a new default link"

@@ -1,6 +1,6 @@
 """A click on an Enrol button or a deep link, whatever the platform: the whole decision.
 
-One transaction: identify the person, check the token, enrol once, count the use, audit.
+One transaction: identify the person, check the token, enrol once, audit.
 Retries of the same click (Slack re-sends, double clicks) find the enrolment already there,
 because the database's unique key on (user, item) decides, not a prior read.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts, audit
@@ -115,11 +115,6 @@ async def enrol_with_token(
     )
     if new_id is not None:
         await alerts.enqueue_self_enrolment(session, organisation, user, item, link, utcnow())
-        await session.execute(
-            update(EnrolmentLink)
-            .where(EnrolmentLink.id == link.id)
-            .values(use_count=EnrolmentLink.use_count + 1)
-        )
         outcome = Outcome.ENROLLED
     else:
         status = (

@@ -164,11 +164,6 @@ def _key(account: Account) -> tuple:
     )
 
 
-async def is_known(session: AsyncSession, account: Account) -> bool:
-    """Whether the platform's directory was already asked about this account."""
-    return (await session.scalar(select(Identity.id).where(*_key(account)))) is not None
-
-
 async def _stored(session: AsyncSession, account: Account) -> Identity | None:
     return (await session.execute(select(Identity).where(*_key(account)))).scalar_one_or_none()
 

@@ -13,11 +13,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.signing import LinkSigner, TokenClaims, TokenProblem
-from store.models import CatalogItem, DeletedLink, EnrolmentLink, ItemKind, utcnow
+from store.models import CatalogItem, DeletedLink, Enrolment, EnrolmentLink, ItemKind, utcnow
 
 LABEL_MAX = 200
 NOTES_MAX = 2000
@@ -56,7 +56,6 @@ def add_default_link(session: AsyncSession, item: CatalogItem) -> EnrolmentLink:
         is_default=True,
         is_active=True,
         secret=new_secret(),
-        use_count=0,
     )
     session.add(link)
     return link
@@ -94,7 +93,6 @@ async def create_link(
         is_active=True,
         secret=new_secret(),
         created_by_user_id=created_by_user_id,
-        use_count=0,
     )
     session.add(link)
     await session.flush()
@@ -109,6 +107,18 @@ async def links_of(session: AsyncSession, item: CatalogItem) -> list[EnrolmentLi
         .order_by(EnrolmentLink.is_default.desc(), EnrolmentLink.id)
     )
     return list(rows.scalars())
+
+
+async def uses_of(session: AsyncSession, link_ids: list[int]) -> dict[int, int]:
+    """How many people each link enrolled. Counted when asked rather than kept on the link row,
+    which every click would otherwise have to update."""
+    rows = await session.execute(
+        select(Enrolment.link_id, func.count())
+        .where(Enrolment.link_id.in_(link_ids))
+        .group_by(Enrolment.link_id)
+    )
+    counts: dict[int, int] = dict(rows.all())
+    return {link_id: counts.get(link_id, 0) for link_id in link_ids}
 
 
 async def default_link(session: AsyncSession, item: CatalogItem) -> EnrolmentLink:

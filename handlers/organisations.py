@@ -10,8 +10,12 @@ from store.models import Organisation
 DEFAULT_NAME = "Default organisation"
 
 
+async def existing_organisation(session: AsyncSession) -> Organisation | None:
+    return (await session.execute(select(Organisation).order_by(Organisation.id).limit(1))).scalar()
+
+
 async def default_organisation(session: AsyncSession) -> Organisation:
-    org = (await session.execute(select(Organisation).order_by(Organisation.id).limit(1))).scalar()
+    org = await existing_organisation(session)
     if org is None:
         org = Organisation(name=DEFAULT_NAME, sso_auto_provision=False)
         session.add(org)

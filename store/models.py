@@ -222,7 +222,6 @@ class EnrolmentLink(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    use_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DeletedLink(Base):
@@ -246,7 +245,8 @@ class Enrolment(Base):
     status: Mapped[EnrolmentStatus] = mapped_column(
         _enum(EnrolmentStatus, "enrolment_status"), default=EnrolmentStatus.ENROLLED
     )
-    link_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment_link.id"))
+    # Indexed: a link's uses are counted from here (`link list`), not kept on every click.
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment_link.id"), index=True)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -119,6 +119,18 @@ class Acme:
             self.session, item, label=label, notes=notes, created_by_user_id=None
         )
 
+    async def enrol_through(self, link: EnrolmentLink, *emails: str) -> None:
+        for email in emails:
+            result = await enrol_with_token(
+                self.session,
+                signer=SIGNER,
+                organisation=self.org,
+                token=links.token_for(SIGNER, link),
+                account=Account("slack", TEAM, subject_of(email)),
+                lookup=lambda email=email: _profile(email),
+            )
+            assert result.outcome is Outcome.ENROLLED
+
     async def db(self) -> Snapshot:
         await self.session.commit()
         async with self.sessions() as s:
@@ -541,7 +553,7 @@ async def test_a_link_of_another_organisation_is_no_link_here(acme):
 
 async def test_link_delete_without_yes_asks_and_changes_nothing(acme):
     link = await acme.extra_link(acme.safety, "Intranet")
-    link.use_count = 3
+    await acme.enrol_through(link, "ann@example.com", "sam@example.com", "cat@example.com")
     before = await acme.db()
     reply = await run(await acme.ctx(BOSS), f"link delete {link.id}")
     assert reply == ConfirmLinkDelete(
@@ -557,7 +569,7 @@ async def test_link_delete_without_yes_asks_and_changes_nothing(acme):
 
 async def test_link_delete_of_the_default_link_warns_of_the_new_default(acme):
     default = await acme.default_link(acme.safety)
-    default.use_count = 1
+    await acme.enrol_through(default, "ann@example.com")
     reply = await run(await acme.ctx(BOSS), f"link delete {default.id}")
     assert isinstance(reply, ConfirmLinkDelete)
     assert reply.question == f"Delete Link {default.id} (Safety 101, default link)?"

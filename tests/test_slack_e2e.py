@@ -43,7 +43,7 @@ def world(db_url):
 
 
 def uses(world: SlackWorld, link_id: int = 1) -> int:
-    return world.db.scalar(select(EnrolmentLink.use_count).where(EnrolmentLink.id == link_id))
+    return world.db.count(Enrolment, Enrolment.link_id == link_id)
 
 
 def audit_of(world: SlackWorld, action: str) -> list[AuditEvent]:

@@ -27,7 +27,7 @@ from handlers import commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
 from handlers.enrol import LINK_OUTCOME, EnrolResult, Outcome, enrol_with_token, state_of
-from handlers.identity import Account, Profile
+from handlers.identity import Account, Profile, ProfileLookup
 from handlers.links import LinkCheck, LinkState, check_token
 from handlers.replies import (
     ANONYMOUS,
@@ -279,13 +279,17 @@ class TeamsEndpoint:
         return title or slug
 
     async def _enrol(self, activity: dict, verb: str, token: str) -> dict:
+        # A first-time clicker is looked up with no database connection held.
+        lookup = directory.lookup(self.connector, activity, activity["from"]["id"], self.tenant)
+        return await self.runtime.with_directory(
+            lookup, lambda asked: self._enrol_once(activity, verb, token, asked)
+        )
+
+    async def _enrol_once(
+        self, activity: dict, verb: str, token: str, asked: ProfileLookup
+    ) -> dict:
         runtime = self.runtime
         card_id = activity.get("replyToId")
-        asked = None
-        if verb == cards.ENROL and self._refusal(activity) is None:
-            # A first-time clicker is looked up with no database connection held.
-            lookup = directory.lookup(self.connector, activity, activity["from"]["id"], self.tenant)
-            asked = await runtime.lookup_first(self._account(activity), lookup)
         async with runtime.transaction() as session:
             org = await runtime.organisation(session)
             check = await check_token(session, runtime.signer, token, org.id)
@@ -320,7 +324,6 @@ class TeamsEndpoint:
             elif refusal is not None:
                 reply, outcome = refusal, None
             else:
-                assert asked is not None
                 result = await enrol_with_token(
                     session,
                     signer=runtime.signer,
