@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import (
@@ -60,6 +60,17 @@ def facts(user: User, item: CatalogItem, link: EnrolmentLink, at: datetime) -> d
     }
 
 
+# Built once: every enrolment asks it.
+_SUBSCRIBED = select(NotificationSubscription).where(
+    NotificationSubscription.organisation_id == bindparam("organisation_id"),
+    NotificationSubscription.disabled_at.is_(None),
+    or_(
+        NotificationSubscription.item_id == bindparam("item_id"),
+        NotificationSubscription.item_id.is_(None),
+    ),
+)
+
+
 async def enqueue_self_enrolment(
     session: AsyncSession,
     organisation: Organisation,
@@ -71,16 +82,7 @@ async def enqueue_self_enrolment(
     """Outbox rows for every subscribed channel and inbox, and the primary admin's inbox; one
     row per destination even when both the item and "all" are subscribed there."""
     subscriptions = (
-        await session.execute(
-            select(NotificationSubscription).where(
-                NotificationSubscription.organisation_id == organisation.id,
-                NotificationSubscription.disabled_at.is_(None),
-                or_(
-                    NotificationSubscription.item_id == item.id,
-                    NotificationSubscription.item_id.is_(None),
-                ),
-            )
-        )
+        await session.execute(_SUBSCRIBED, {"organisation_id": organisation.id, "item_id": item.id})
     ).scalars()
     wanted: dict[str, DigestMode] = {}
     for sub in subscriptions:

@@ -205,7 +205,7 @@ async def submit_link_form(
     """The new-link form (a Slack modal, a Teams card) was sent."""
 
     async def work() -> Reply | FieldProblem:
-        user = _require_admin(ctx, "create links")
+        user = await _require_admin(ctx, "create links")
         item = await catalog.get_item(ctx.session, ctx.organisation.id, item_slug)
         taken = await duplicate_label(ctx.session, item, label)
         problem = label_problem(label, taken.id if taken else None, links.LABEL_MAX)
@@ -233,10 +233,10 @@ async def _guarded(ctx: CommandContext, work: Callable[[], Awaitable[T]]) -> T |
         return Notice(str(exc), Tone.ERROR)
 
 
-def _require_admin(ctx: CommandContext, doing: str, *, super_only: bool = False) -> User:
+async def _require_admin(ctx: CommandContext, doing: str, *, super_only: bool = False) -> User:
     allowed = ctx.role is AdminRole.SUPER or (ctx.role is not None and not super_only)
     if not allowed:
-        audit.record(
+        await audit.record(
             ctx.session,
             organisation_id=ctx.organisation.id,
             action="command.refused",
@@ -250,8 +250,8 @@ def _require_admin(ctx: CommandContext, doing: str, *, super_only: bool = False)
     return ctx.caller.user
 
 
-def _record(ctx: CommandContext, action: str, **kw: object) -> None:
-    audit.record(
+async def _record(ctx: CommandContext, action: str, **kw: object) -> None:
+    await audit.record(
         ctx.session,
         organisation_id=ctx.organisation.id,
         action=action,
@@ -262,7 +262,7 @@ def _record(ctx: CommandContext, action: str, **kw: object) -> None:
 
 
 async def _items(ctx: CommandContext, args: list[str]) -> Notice:
-    _require_admin(ctx, "list the catalog")
+    await _require_admin(ctx, "list the catalog")
     query = " ".join(args).strip() or None
     items, total = await catalog.search_items(ctx.session, ctx.organisation.id, query, ITEMS_SHOWN)
     if not items:
@@ -308,7 +308,7 @@ async def _link(ctx: CommandContext, args: list[str]) -> object:
 
 async def _link_create(ctx: CommandContext, args: list[str]) -> object:
     usage = ctx.usage("link create ITEM [--label TEXT] [--notes TEXT]")
-    user = _require_admin(ctx, "create links")
+    user = await _require_admin(ctx, "create links")
     positional, opts = _options(args, {"label", "notes"}, set(), usage)
     _need(positional, 1, "which item", usage)
     item = await catalog.get_item(ctx.session, ctx.organisation.id, positional[0])
@@ -332,7 +332,7 @@ async def create_link_reply(
     link = await links.create_link(
         ctx.session, item, label=label, notes=notes, created_by_user_id=user.id
     )
-    _record(ctx, "link.created", item_id=item.id, link_id=link.id, label=link.label)
+    await _record(ctx, "link.created", item_id=item.id, link_id=link.id, label=link.label)
     return LinkCreated(
         link_id=link.id,
         item_title=item.title,
@@ -361,7 +361,7 @@ async def duplicate_label(
 
 async def _link_list(ctx: CommandContext, args: list[str]) -> Notice:
     usage = ctx.usage("link list ITEM")
-    _require_admin(ctx, "list links")
+    await _require_admin(ctx, "list links")
     positional, _ = _options(args, set(), set(), usage)
     _need(positional, 1, "which item", usage)
     item = await catalog.get_item(ctx.session, ctx.organisation.id, positional[0])
@@ -388,7 +388,7 @@ async def _link_list(ctx: CommandContext, args: list[str]) -> Notice:
 async def _link_switch(ctx: CommandContext, args: list[str], active: bool) -> Notice:
     verb = "activate" if active else "deactivate"
     usage = ctx.usage(f"link {verb} LINK")
-    _require_admin(ctx, f"{verb} links")
+    await _require_admin(ctx, f"{verb} links")
     positional, _ = _options(args, set(), set(), usage)
     _need(positional, 1, "which link", usage)
     link = await links.get_link(ctx.session, ctx.organisation.id, _link_id(positional[0], ctx))
@@ -398,7 +398,7 @@ async def _link_switch(ctx: CommandContext, args: list[str], active: bool) -> No
     if not links.set_active(link, active):
         state = "active" if active else "deactivated"
         return Notice(f"{name} is already {state}; nothing changed.")
-    _record(ctx, f"link.{verb}d", item_id=item.id, link_id=link.id)
+    await _record(ctx, f"link.{verb}d", item_id=item.id, link_id=link.id)
     if active:
         return Notice(
             f"{name} is active again: its buttons and URLs enrol people once more.", Tone.SUCCESS
@@ -412,7 +412,7 @@ async def _link_switch(ctx: CommandContext, args: list[str], active: bool) -> No
 
 async def _link_delete(ctx: CommandContext, args: list[str]) -> object:
     usage = ctx.usage("link delete LINK [--yes]")
-    _require_admin(ctx, "delete links")
+    await _require_admin(ctx, "delete links")
     positional, opts = _options(args, set(), {"yes"}, usage)
     _need(positional, 1, "which link", usage)
     link = await links.get_link(ctx.session, ctx.organisation.id, _link_id(positional[0], ctx))
@@ -432,23 +432,23 @@ async def _link_delete(ctx: CommandContext, args: list[str]) -> object:
 
 async def delete_link_reply(ctx: CommandContext, link_id: int) -> Notice:
     """Delete a link for good (the command with --yes and the confirm button share it)."""
-    user = _require_admin(ctx, "delete links")
+    user = await _require_admin(ctx, "delete links")
     link = await links.get_link(ctx.session, ctx.organisation.id, link_id)
     item = await ctx.session.get(CatalogItem, link.item_id)
     assert item is not None
     name = _link_name(link, item)
     replacement = await links.delete_link(ctx.session, link, deleted_by_user_id=user.id)
-    _record(ctx, "link.deleted", item_id=item.id, link_id=link_id)
+    await _record(ctx, "link.deleted", item_id=item.id, link_id=link_id)
     text = f"{name} is deleted: its buttons and URLs will never work again."
     if replacement is not None:
-        _record(ctx, "link.created", item_id=item.id, link_id=replacement.id, default=True)
+        await _record(ctx, "link.created", item_id=item.id, link_id=replacement.id, default=True)
         text += f" {item.title}'s new default link is {replacement.id}."
     return Notice(text, Tone.SUCCESS)
 
 
 async def _post(ctx: CommandContext, args: list[str]) -> EnrolButton:
     usage = ctx.usage("post ITEM|LINK [#channel]")
-    _require_admin(ctx, "post Enrol buttons")
+    await _require_admin(ctx, "post Enrol buttons")
     positional, _ = _options(args, set(), set(), usage)
     if not positional:
         raise CommandError(f"Tell me what to post: {usage}.")
@@ -475,7 +475,7 @@ async def _post(ctx: CommandContext, args: list[str]) -> EnrolButton:
             f"{_link_name(link, item)} is deactivated, so its button would refuse everyone. "
             f"Turn it on first: {ctx.usage(f'link activate {link.id}')}."
         )
-    _record(ctx, "link.posted", item_id=item.id, link_id=link.id, channel=channel)
+    await _record(ctx, "link.posted", item_id=item.id, link_id=link.id, channel=channel)
     return EnrolButton(
         channel=channel,
         channel_name=channel_name,
@@ -493,7 +493,7 @@ async def _admin(ctx: CommandContext, args: list[str]) -> Notice:
         raise CommandError(f"`admin` needs add, remove or list: {ctx.usage('help')} shows how.")
     sub, rest = args[0].lower(), args[1:]
     if sub == "list":
-        _require_admin(ctx, "list admins", super_only=True)
+        await _require_admin(ctx, "list admins", super_only=True)
         _options(rest, set(), set(), ctx.usage("admin list"))
         granted = await admins.listed(ctx.session, ctx.organisation.id)
         lines = [f"{u.email} · {role.value} (added with admin add)" for u, role in granted]
@@ -502,7 +502,7 @@ async def _admin(ctx: CommandContext, args: list[str]) -> Notice:
     if sub not in ("add", "remove"):
         raise CommandError(f"I don't know `admin {args[0]}`; use add, remove or list.")
     usage = ctx.usage(f"admin {sub} EMAIL|@person" + (" [--standard]" if sub == "add" else ""))
-    me = _require_admin(ctx, "manage admins", super_only=True)
+    me = await _require_admin(ctx, "manage admins", super_only=True)
     positional, opts = _options(rest, set(), {"standard"} if sub == "add" else set(), usage)
     _need(positional, 1, "who", usage)
     target = await _person(ctx, positional[0])
@@ -515,7 +515,7 @@ async def _admin(ctx: CommandContext, args: list[str]) -> Notice:
         before = await admins.grant(ctx.session, target, role, granted_by=me)
         if before == role:
             return Notice(f"{target.email} is already a {role.value} admin; nothing changed.")
-        _record(ctx, "admin.granted", target=target.email, role=role.value)
+        await _record(ctx, "admin.granted", target=target.email, role=role.value)
         return Notice(f"{target.email} is now a {role.value} admin.", Tone.SUCCESS)
     if target.email.lower() in ctx.bootstrap_admins:
         raise CommandError(
@@ -525,7 +525,7 @@ async def _admin(ctx: CommandContext, args: list[str]) -> Notice:
         raise CommandError("You can't remove yourself; ask another super admin.")
     if not await admins.revoke(ctx.session, target):
         return Notice(f"{target.email} isn't an admin; nothing changed.")
-    _record(ctx, "admin.revoked", target=target.email)
+    await _record(ctx, "admin.revoked", target=target.email)
     return Notice(f"{target.email} is no longer an admin.", Tone.SUCCESS)
 
 
@@ -565,7 +565,7 @@ async def _person(ctx: CommandContext, word: str) -> User:
 
 async def _notify(ctx: CommandContext, args: list[str]) -> Notice:
     usage = ctx.usage("notify ITEM|all [#channel] [--off] [--digest hourly|daily] [--email EMAIL]")
-    user = _require_admin(ctx, "manage self-enrolment alerts")
+    user = await _require_admin(ctx, "manage self-enrolment alerts")
     positional, opts = _options(args, {"digest", "email"}, {"off"}, usage)
     if not positional:
         if opts:
@@ -620,7 +620,7 @@ async def _notify(ctx: CommandContext, args: list[str]) -> Notice:
         if existing is None:
             return Notice(f"{where} gets no alerts for {what}; nothing changed.")
         await ctx.session.delete(existing)
-        _record(ctx, "notify.off", item_id=item.id if item else None, destination=where)
+        await _record(ctx, "notify.off", item_id=item.id if item else None, destination=where)
         return Notice(f"{where} no longer gets self-enrolment alerts for {what}.", Tone.SUCCESS)
     if "channel_id" in key and ctx.check_channel is not None:
         problem = await ctx.check_channel(key["channel_id"])
@@ -641,7 +641,8 @@ async def _notify(ctx: CommandContext, args: list[str]) -> Notice:
     existing.admin_destination = ctx.admin_destination
     existing.disabled_at = existing.disabled_reason = None
     await ctx.session.flush()
-    _record(ctx, "notify.on", item_id=item.id if item else None, destination=where, mode=mode.value)
+    item_id = item.id if item else None
+    await _record(ctx, "notify.on", item_id=item_id, destination=where, mode=mode.value)
     return Notice(f"{where} now gets {how} when people enrol themselves in {what}.", Tone.SUCCESS)
 
 

@@ -89,7 +89,7 @@ async def enrol_with_token(
     check = await check_token(session, signer, token, organisation.id)
     if check.state is not LinkState.OK:
         result = EnrolResult(LINK_OUTCOME[check.state], check.item)
-        _audit(session, organisation, account, result, check.link_id, None, channel)
+        await _audit(session, organisation, account, result, check.link_id, None, channel)
         return result
     link, item = check.link, check.item
     assert link is not None and item is not None
@@ -98,7 +98,7 @@ async def enrol_with_token(
     )
     if person.refusal is not None:
         result = EnrolResult(Outcome(person.refusal.value), item, link, person.user, person.email)
-        _audit(session, organisation, account, result, link.id, person.user, channel)
+        await _audit(session, organisation, account, result, link.id, person.user, channel)
         return result
     user = person.user
     assert user is not None
@@ -130,11 +130,11 @@ async def enrol_with_token(
             else Outcome.ALREADY_ENROLLED
         )
     result = EnrolResult(outcome, item, link, user, user.email)
-    _audit(session, organisation, account, result, link.id, user, channel)
+    await _audit(session, organisation, account, result, link.id, user, channel)
     return result
 
 
-def _audit(
+async def _audit(
     session: AsyncSession,
     organisation: Organisation,
     account: Account,
@@ -144,7 +144,7 @@ def _audit(
     channel: str | None,
 ) -> None:
     detail = {"channel": channel} if channel else {}
-    audit.record(
+    await audit.record(
         session,
         organisation_id=organisation.id,
         action=f"enrol.{result.outcome.value}",

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import audit
@@ -90,13 +90,7 @@ async def identify(
     and so are the super admins named in the settings, so a fresh install can be administered.
     """
     # One round trip for a known person: their identity and portal user together.
-    row = (
-        await session.execute(
-            select(Identity, User)
-            .outerjoin(User, User.id == Identity.user_id)
-            .where(*_key(account))
-        )
-    ).first()
+    row = (await session.execute(_IDENTITY_AND_USER, _params(account))).first()
     if row is None:
         profile = await lookup()
         identity, user = await _store(session, account, profile), None
@@ -114,7 +108,7 @@ async def identify(
         if user is None:
             return Person(identity, None, Refusal.NO_USER)
         identity.user_id = user.id
-        audit.record(
+        await audit.record(
             session,
             organisation_id=organisation.id,
             action="identity.linked",
@@ -138,7 +132,7 @@ async def profile_changed(
     email = normalise_email(profile.email) if profile.email else None
     changed = False
     if email != identity.email:
-        audit.record(
+        await audit.record(
             session,
             organisation_id=organisation.id,
             action="identity.email_changed",
@@ -156,16 +150,28 @@ async def profile_changed(
     return changed
 
 
-def _key(account: Account) -> tuple:
-    return (
-        Identity.provider == account.provider,
-        Identity.tenant_key == account.tenant_key,
-        Identity.subject == account.subject,
-    )
+_KEY = (
+    Identity.provider == bindparam("provider"),
+    Identity.tenant_key == bindparam("tenant_key"),
+    Identity.subject == bindparam("subject"),
+)
+# Built once: every click asks it.
+_IDENTITY_AND_USER = (
+    select(Identity, User).outerjoin(User, User.id == Identity.user_id).where(*_KEY)
+)
+_IDENTITY = select(Identity).where(*_KEY)
+
+
+def _params(account: Account) -> dict[str, str]:
+    return {
+        "provider": account.provider,
+        "tenant_key": account.tenant_key,
+        "subject": account.subject,
+    }
 
 
 async def _stored(session: AsyncSession, account: Account) -> Identity | None:
-    return (await session.execute(select(Identity).where(*_key(account)))).scalar_one_or_none()
+    return (await session.execute(_IDENTITY, _params(account))).scalar_one_or_none()
 
 
 async def _store(session: AsyncSession, account: Account, profile: Profile) -> Identity:
@@ -207,7 +213,7 @@ async def _provision(
     )
     user = await find_by_email(session, organisation.id, identity.email)
     assert user is not None
-    audit.record(
+    await audit.record(
         session,
         organisation_id=organisation.id,
         action="user.provisioned",

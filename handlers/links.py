@@ -13,7 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.signing import LinkSigner, TokenClaims, TokenProblem
@@ -180,6 +180,15 @@ def token_for(signer: LinkSigner, link: EnrolmentLink) -> str:
     return signer.sign(link.organisation_id, link.id, link.secret)
 
 
+# Built once: every click asks it.
+_LINK_AND_ITEM = (
+    select(EnrolmentLink, CatalogItem, DeletedLink.link_id)
+    .join(CatalogItem, CatalogItem.id == EnrolmentLink.item_id)
+    .outerjoin(DeletedLink, DeletedLink.link_id == EnrolmentLink.id)
+    .where(EnrolmentLink.id == bindparam("link_id"))
+)
+
+
 async def check_token(
     session: AsyncSession, signer: LinkSigner, token: str, organisation_id: int
 ) -> LinkCheck:
@@ -190,14 +199,7 @@ async def check_token(
     assert isinstance(claims, TokenClaims)
     if claims.organisation_id != organisation_id:
         return LinkCheck(LinkState.WRONG_ORGANISATION, link_id=claims.link_id)
-    row = (
-        await session.execute(
-            select(EnrolmentLink, CatalogItem, DeletedLink.link_id)
-            .join(CatalogItem, CatalogItem.id == EnrolmentLink.item_id)
-            .outerjoin(DeletedLink, DeletedLink.link_id == EnrolmentLink.id)
-            .where(EnrolmentLink.id == claims.link_id)
-        )
-    ).one_or_none()
+    row = (await session.execute(_LINK_AND_ITEM, {"link_id": claims.link_id})).one_or_none()
     if row is None:
         tombstone = await session.get(DeletedLink, claims.link_id)
         state = LinkState.DELETED if tombstone else LinkState.UNKNOWN
