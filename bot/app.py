@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings, load_settings
 from bot.web import deeplink, health
 from handlers.outbox import Channel, Delivery
+from store.db import sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -90,18 +92,24 @@ def create_app(settings: Settings) -> Starlette:
     if settings.smtp_url:
         channels["email"] = Channel(EmailDelivery(SmtpSettings(settings.smtp_url)).send, 200)
     delivery = Delivery(runtime.sessions, channels, lease_seconds=settings.delivery_lease_seconds)
-    scheduler = (
-        Scheduler(delivery, settings.delivery_seconds) if settings.delivery_seconds else None
-    )
+    scheduler = Scheduler()
+    if settings.delivery_seconds:
+        scheduler.deliver(delivery, settings.delivery_seconds)
+    sqlite_file = sqlite_path(runtime.engine)
+    if sqlite_file:
+        scheduler.checkpoint_sqlite(sqlite_file)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if slack:
             await slack.start()
-        if scheduler:
+        if scheduler.has_jobs:
             scheduler.start()
+        # What start-up made lives as long as the process: keep it out of the collector's
+        # full passes, which otherwise pause every request now and then.
+        gc.freeze()
         yield
-        if scheduler:
+        if scheduler.has_jobs:
             scheduler.stop()
         if slack:
             await slack.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from typing import Any
 
 from sqlalchemy import event
@@ -23,6 +25,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Statements run on the event loop (store.sqlite_driver), so the commit that happened to
+    # fill the log must not also copy it into the file and sync it: a service checkpoints from
+    # a thread instead (checkpoint below), and SQLite checkpoints when the last connection closes.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -41,6 +47,21 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def sqlite_path(engine: AsyncEngine) -> str | None:
+    """The file of an SQLite database, None for PostgreSQL or memory."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return url.database
+
+
+def checkpoint(path: str) -> None:
+    """Copy what the write-ahead log holds into the database file, waiting for no one (PASSIVE).
+    Blocking: run it in a thread."""
+    with closing(sqlite3.connect(path, timeout=5)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

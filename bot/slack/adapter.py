@@ -6,6 +6,7 @@ Listeners stay a few lines each: they call into here and into handlers/.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -125,11 +126,16 @@ class Slack:
         await self.client.chat_postMessage(channel=user_id, **message)
 
 
+# A click's answer is one of a few sentences per item, asked for thousands of times after an
+# announcement: build each once.
+_notice = lru_cache(maxsize=1024)(blocks.notice)
+
+
 def render(reply: Reply) -> dict:
     if isinstance(reply, LinkCreated):
         return blocks.link_created(reply)
     if isinstance(reply, ConfirmLinkDelete):
         return blocks.confirm_delete(reply)
     if isinstance(reply, Notice):
-        return blocks.notice(reply)
+        return dict(_notice(reply))  # callers set the message's top-level flags on their copy
     raise TypeError(f"no Slack rendering for {type(reply).__name__}")
