@@ -20,7 +20,7 @@ from handlers.csvfile import FileProblem, ImportSummary
 from handlers.organisations import default_organisation
 from store.db import make_engine, make_sessionmaker
 from store.models import Organisation
-from store.schema import SchemaState, head_revision, schema_state, upgrade
+from store.revision import is_current
 
 T = TypeVar("T")
 
@@ -57,6 +57,10 @@ async def _prepare_schema(url: str, *, migrate_empty_sqlite: bool) -> str | None
     """Check the schema is current; migrate an empty SQLite file. A message if it was created."""
     engine = make_engine(url)
     try:
+        if await is_current(engine):  # every start: answered without loading Alembic
+            return None
+        from store.schema import SchemaState, head_revision, schema_state, upgrade
+
         state, revision = await schema_state(engine)
         if state is SchemaState.CURRENT:
             return None
@@ -159,6 +163,8 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply the schema migrations this enrolbot needs (SQLite or PostgreSQL)."""
     settings = _settings()
+
+    from store.schema import schema_state, upgrade
 
     async def run() -> tuple[str | None, str]:
         engine = make_engine(settings.database_url)

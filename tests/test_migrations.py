@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from store.db import make_engine
 from store.models import Base
+from store.revision import HEAD, is_current
 from store.schema import SchemaState, head_revision, schema_state, upgrade
 
 
@@ -15,13 +16,19 @@ async def test_upgrade_from_empty_reaches_head(databases, backend):
     engine = make_engine(databases.empty(backend))
     try:
         assert await schema_state(engine) == (SchemaState.EMPTY, None)
+        assert await is_current(engine) is False
         await upgrade(engine)
         assert await schema_state(engine) == (SchemaState.CURRENT, head_revision())
+        # What `serve` checks at every start, without Alembic, agrees with Alembic.
+        assert (HEAD, await is_current(engine)) == (head_revision(), True)
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(c.dialect.get_table_names(c)))
         assert set(Base.metadata.tables) <= tables
         await upgrade(engine)  # a second upgrade is a no-op, not an error
         assert await schema_state(engine) == (SchemaState.CURRENT, head_revision())
+        async with engine.begin() as conn:  # as if this code were newer than the database
+            await conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+        assert await is_current(engine) is False
     finally:
         await engine.dispose()
         databases.drop(str(engine.url.render_as_string(hide_password=False)))
