@@ -119,11 +119,10 @@ class Delivery:
 
     async def _lane(self, destination: str) -> int:
         async with self._limit:
-            claimed_at = self.clock()
             if not await self._claim(destination):
                 return 0
             try:
-                return await self._deliver(destination, claimed_at)
+                return await self._deliver(destination)
             except Exception:
                 log.exception(
                     "delivery to %s failed unexpectedly; it will be retried", _safe(destination)
@@ -158,7 +157,7 @@ class Delivery:
                 .values(lease_until=None, lease_owner=None, not_before=not_before)
             )
 
-    async def _deliver(self, destination: str, claimed_at: datetime) -> int:
+    async def _deliver(self, destination: str) -> int:
         scheme = destination.split(":", 1)[0]
         channel = self.channels.get(scheme)
         now = self.clock()
@@ -167,11 +166,12 @@ class Delivery:
             await self._release(destination, now)
             return 0
         first, ids, attempts, payloads, total = batch
+        began = self.clock()
         if channel is None:
             outcome = SendOutcome(Result.FAILED, f"no way to send to '{scheme}' is configured")
         else:
             outcome = await channel.send(Batch(destination, first, payloads, total))
-        await self._settle(destination, first, ids, outcome, attempts, claimed_at)
+        await self._settle(destination, first, ids, outcome, attempts, began)
         return 1 if outcome.result is Result.SENT else 0
 
     async def _due(
@@ -221,7 +221,7 @@ class Delivery:
         ids: list[int],
         outcome: SendOutcome,
         attempts: int,
-        claimed_at: datetime,
+        began: datetime,
     ) -> None:
         now = self.clock()
         rows = OutboxMessage.id.in_(ids)
@@ -232,9 +232,9 @@ class Delivery:
                     .where(rows, OutboxMessage.status == OutboxStatus.PENDING)
                     .values(status=OutboxStatus.SENT, sent_at=now, attempts=attempts)
                 )
-                # Paced from when this send began, so a channel gets a message every second
-                # rather than every second plus the time sending took.
-                next_send = claimed_at + self.min_gap
+                # Paced from when this send began: the next one begins a second later at the
+                # soonest, however long this one took or the next one waits to start.
+                next_send = began + self.min_gap
             elif outcome.result is Result.RETRY:
                 wait = outcome.retry_after
                 if wait is None:

@@ -33,8 +33,10 @@ T0 = datetime(2026, 11, 22, 10, 5, tzinfo=UTC)
 class Clock:
     def __init__(self, at: datetime = T0) -> None:
         self.at = at
+        self.step = 0.0  # seconds that pass with each reading, as if the work took time
 
     def __call__(self) -> datetime:
+        self.at += timedelta(seconds=self.step)
         return self.at
 
     def advance(self, seconds: float) -> None:
@@ -165,6 +167,28 @@ async def test_a_burst_is_combined_and_paced_at_one_message_a_second(sessions):
     assert await delivery.run_once() == 1
     assert sorted(slack.people()) == sorted(u.full_name for u in users)
     assert await statuses(sessions) == {"sent": 500}
+
+
+async def test_sends_begin_a_second_apart_however_long_the_work_before_each_took(sessions):
+    async with sessions() as s:
+        org, item, users = await world(s, people=2)
+    for n, user in enumerate(users):
+        await enrol(sessions, org.id, item, user, n)
+    clock, began = Clock(), []
+
+    async def send(batch: Batch) -> SendOutcome:
+        began.append(clock.at)
+        return SendOutcome.sent()
+
+    delivery = Delivery(sessions, {"slack": Channel(send, max_batch=1)}, clock=clock)
+    clock.step = 0.2  # the first round's queries are slow to reach the send
+    assert await delivery.run_once() == 1
+    clock.step = 0
+    for _ in range(30):  # then look every 0.1 s, with no time lost before sending
+        clock.advance(0.1)
+        if await delivery.run_once():
+            break
+    assert len(began) == 2 and began[1] - began[0] >= timedelta(seconds=1)
 
 
 async def test_retry_after_is_honoured_and_the_alert_goes_once(sessions):
