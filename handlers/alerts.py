@@ -60,14 +60,18 @@ def facts(user: User, item: CatalogItem, link: EnrolmentLink, at: datetime) -> d
     }
 
 
-# Built once: every enrolment asks it.
-_SUBSCRIBED = select(NotificationSubscription).where(
-    NotificationSubscription.organisation_id == bindparam("organisation_id"),
-    NotificationSubscription.disabled_at.is_(None),
-    or_(
-        NotificationSubscription.item_id == bindparam("item_id"),
-        NotificationSubscription.item_id.is_(None),
-    ),
+# Built once, on the table: every enrolment asks it, and reads a few columns of what it finds.
+_SUBSCRIPTION = NotificationSubscription.__table__.c
+_SUBSCRIBED = select(
+    _SUBSCRIPTION.provider,
+    _SUBSCRIPTION.tenant_key,
+    _SUBSCRIPTION.channel_id,
+    _SUBSCRIPTION.email,
+    _SUBSCRIPTION.mode,
+).where(
+    _SUBSCRIPTION.organisation_id == bindparam("organisation_id"),
+    _SUBSCRIPTION.disabled_at.is_(None),
+    or_(_SUBSCRIPTION.item_id == bindparam("item_id"), _SUBSCRIPTION.item_id.is_(None)),
 )
 
 
@@ -81,9 +85,9 @@ async def enqueue_self_enrolment(
 ) -> int:
     """Outbox rows for every subscribed channel and inbox, and the primary admin's inbox; one
     row per destination even when both the item and "all" are subscribed there."""
-    subscriptions = (
-        await session.execute(_SUBSCRIBED, {"organisation_id": organisation.id, "item_id": item.id})
-    ).scalars()
+    subscriptions = await session.execute(
+        _SUBSCRIBED, {"organisation_id": organisation.id, "item_id": item.id}
+    )
     wanted: dict[str, DigestMode] = {}
     for sub in subscriptions:
         if sub.channel_id:

@@ -101,6 +101,19 @@ async def test_an_expired_token_is_expired(session, monkeypatch):
     assert (await check_token(session, old, token, org.id)).state is LinkState.EXPIRED
 
 
+async def test_a_token_read_before_expires_all_the_same(session, monkeypatch):
+    org, _, link = await _link(session)
+    signer = LinkSigner(["key-one"], max_age_seconds=60)
+    token = signer.sign(org.id, link.id, link.secret)
+    assert (await check_token(session, signer, token, org.id)).state is LinkState.OK
+    import time
+
+    later = time.time() + 61
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    monkeypatch.setattr("handlers.signing.time.time", lambda: later)
+    assert (await check_token(session, signer, token, org.id)).state is LinkState.EXPIRED
+
+
 async def test_a_deactivated_link_is_disabled_until_reactivated(session):
     org, _, link = await _link(session)
     token = token_for(SIGNER, link)
