@@ -129,7 +129,12 @@ def serve(host: str, port: int, workers: int) -> None:
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     if workers > 1 and settings.database_url.startswith("sqlite"):
-        click.echo("Note: several workers share one SQLite file; PostgreSQL scales better.")
+        # SQLite statements run on each worker's event loop: a worker waiting for another's
+        # write would hold up every request it has.
+        raise click.ClickException(
+            "Several workers need PostgreSQL: SQLite lets one process write at a time. "
+            "Run one worker, or set DATABASE_URL to a PostgreSQL database."
+        )
     created = _run_db(
         settings.database_url,
         lambda: _prepare_schema(settings.database_url, migrate_empty_sqlite=True),

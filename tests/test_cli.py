@@ -180,6 +180,16 @@ def test_an_unreachable_database_is_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_serve_refuses_several_workers_on_sqlite_and_says_what_works(tmp_path):
+    result = enrolbot("serve", "--workers", "2", cwd=tmp_path, ENROLBOT_SECRET_KEY=KEY)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: Several workers need PostgreSQL: SQLite lets one process write at a time. "
+        "Run one worker, or set DATABASE_URL to a PostgreSQL database."
+    )
+    assert not (tmp_path / "enrolbot.db").exists()
+
+
 def test_serve_on_a_fresh_directory_creates_the_sqlite_schema_and_is_healthy(tmp_path):
     server = Server(tmp_path, ENROLBOT_SECRET_KEY=KEY)
     try:
