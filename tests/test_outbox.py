@@ -96,11 +96,11 @@ async def enrol(
         async def lookup() -> Profile:
             return Profile(email=user.email)
 
-        if at is not None:  # the enrolment's own clock, for digests
-            import handlers.enrol as enrol_module
+        # The enrolment's own clock: the tests' clocks start at T0 whatever the real time is.
+        import handlers.enrol as enrol_module
 
-            original = enrol_module.utcnow
-            enrol_module.utcnow = lambda: at
+        original = enrol_module.utcnow
+        enrol_module.utcnow = lambda: at or T0
         try:
             result = await enrol_with_token(
                 s,
@@ -111,8 +111,7 @@ async def enrol(
                 lookup=lookup,
             )
         finally:
-            if at is not None:
-                enrol_module.utcnow = original
+            enrol_module.utcnow = original
         return result.outcome
 
 
