@@ -118,7 +118,11 @@ def teams(databases, tmp_path_factory):
 @FUZZ
 @given(
     activity=json_values,
-    authorization=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300),
+    # Stripped: HTTP has no header value with whitespace at either end, and clients refuse to
+    # send one.
+    authorization=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300).map(
+        str.strip
+    ),
 )
 def test_random_activities_and_tokens_at_the_teams_endpoint(teams, activity, authorization):
     before = snapshot(teams)
