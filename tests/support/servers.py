@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 
 import uvicorn
 
-from tests.support.processes import free_port
-
 
 class ServedApp:
     def __init__(self, app, *, ssl: dict | None = None) -> None:
-        self.port = free_port()
+        # Bound here and handed to uvicorn: nobody can take the port in between.
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
         scheme = "https" if ssl else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         config = uvicorn.Config(
@@ -29,7 +32,7 @@ class ServedApp:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        asyncio.run(self.server.serve())
+        asyncio.run(self.server.serve(sockets=[self.socket]))
 
     def __enter__(self) -> ServedApp:
         self.thread.start()
