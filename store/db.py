@@ -46,6 +46,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # A steady set of connections, and clicks beyond it wait their turn: with overflow
+    # connections, a busy worker opened and closed PostgreSQL connections (a process each on
+    # the server) all the time.
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 0)
     return create_async_engine(url, **kwargs)
 
 
