@@ -14,6 +14,7 @@ run() {
 }
 
 run startup
+run click_cost
 run clicks
 run cold_clicks
 run alert_burst

@@ -1,0 +1,96 @@
+"""The CPU of one click's database work, in process: the transaction an Enrol click runs
+(`handlers.enrol.enrol_with_token` through `Runtime.with_directory`, as bot/slack/listeners/
+actions.py runs it), against a baseline in the same process: an empty transaction (open a
+session, begin, commit) on the same engine. No HTTP, no Bolt: this is the part the product owns.
+
+Known people (their identities stored), each enrolling once in one item, on a SQLite file;
+BENCH_CLICK_COST_URL runs it on another database (a PostgreSQL URL, say: its tables are made and
+dropped here). BENCH_CLICKS (default 3000) clicks, one at a time.
+
+    python -m bench.click_cost
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from bench import common as c
+
+CLICKS = int(c.knob("BENCH_CLICKS", 3000) * c.scale())
+
+
+async def measure(url: str) -> tuple[float, float]:
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+    from handlers.enrol import EnrolResult, Outcome, enrol_with_token
+    from handlers.identity import Account, Profile, ProfileLookup
+    from store.db import make_engine
+    from store.models import Base
+
+    settings = Settings(_env_file=None, DATABASE_URL=url, ENROLBOT_SECRET_KEY=c.SECRET_KEY)
+    url = settings.database_url  # with the async driver, as the service would use it
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+    [token] = await c.seed(url, users=CLICKS, items=1, warm=True)
+    runtime = Runtime.start(settings)
+
+    async def never() -> Profile:
+        raise AssertionError("a known person was looked up")
+
+    async def click(n: int) -> None:
+        account = Account("slack", c.TEAM, c.user_id(n))
+
+        async def attempt(asked: ProfileLookup) -> EnrolResult:
+            async with runtime.transaction() as session:
+                return await enrol_with_token(
+                    session,
+                    signer=runtime.signer,
+                    organisation=await runtime.organisation(session),
+                    token=token,
+                    account=account,
+                    lookup=asked,
+                )
+
+        result = await runtime.with_directory(never, attempt)
+        assert result.outcome is Outcome.ENROLLED, result.outcome
+
+    async def empty(_: int) -> None:
+        async with runtime.transaction():
+            pass
+
+    try:
+        await empty(0)  # the pool's connection, the organisation cache
+        figures = []
+        for work in (empty, click):
+            started = time.process_time()
+            for n in range(CLICKS):
+                await work(n)
+            figures.append((time.process_time() - started) / CLICKS)
+        return figures[0], figures[1]
+    finally:
+        async with runtime.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
+        await runtime.close()
+
+
+def main() -> None:
+    c.header("Click cost: one click's database work in process, against an empty transaction")
+    with c.workdir("bench-click-cost-") as wd:
+        url = os.environ.get("BENCH_CLICK_COST_URL") or f"sqlite:///{wd / 'enrolbot.db'}"
+        print(f"   {CLICKS} clicks of known people, one at a time, on {url.split(':')[0]}")
+        empty, click = asyncio.run(measure(url))
+    print("\n  figures:")
+    c.line("empty transaction (baseline), CPU", f"{empty * 1000:.2f} ms")
+    c.line("an Enrol click's transaction, CPU", f"{click * 1000:.2f} ms")
+    c.line("ratio click / empty transaction", f"{click / empty:.1f}")
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    main()
+    print(f"  (ran in {time.monotonic() - started:.0f}s)")
