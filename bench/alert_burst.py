@@ -196,7 +196,7 @@ def main() -> None:
     )
     with c.workdir("bench-burst-") as wd:
         standin = c.standin(wd).start()
-        db_url = f"sqlite+inloop:///{wd / 'enrolbot.db'}"
+        db_url = f"sqlite:///{wd / 'enrolbot.db'}"
         settings = c.enrolbot_settings(db_url, standin.url)
         c.run_enrolbot(wd, settings, "db", "upgrade")
         tokens = asyncio.run(c.seed(db_url, users=TOTAL, items=1, warm=True))

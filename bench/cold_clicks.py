@@ -135,7 +135,7 @@ async def main() -> None:
     )
     with c.workdir("bench-cold-") as wd:
         standin = c.standin(wd, users_delay=DELAY).start()
-        db_url = f"sqlite+inloop:///{wd / 'enrolbot.db'}"
+        db_url = f"sqlite:///{wd / 'enrolbot.db'}"
         settings = c.enrolbot_settings(db_url, standin.url)
         c.run_enrolbot(wd, settings, "db", "upgrade")
         tokens = await c.seed(db_url, users=first, items=2, warm=False)

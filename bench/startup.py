@@ -62,12 +62,12 @@ def main() -> None:
     with c.workdir("bench-startup-") as wd:
         standin = c.standin(wd).start()
         with c.running(standin):
-            db_url = f"sqlite+inloop:///{wd / 'enrolbot.db'}"
+            db_url = f"sqlite:///{wd / 'enrolbot.db'}"
             settings = c.enrolbot_settings(db_url, standin.url)
             c.run_enrolbot(wd, settings, "db", "upgrade")
             asyncio.run(c.seed(db_url, users=100, items=5, warm=True))
             runs = [start_once(wd, settings) for _ in range(STARTS)]
-            fresh_url = f"sqlite+inloop:///{wd / 'empty.db'}"
+            fresh_url = f"sqlite:///{wd / 'empty.db'}"
             fresh = start_once(wd, c.enrolbot_settings(fresh_url, standin.url))
 
     ready = [r[0] for r in runs]

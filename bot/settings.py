@@ -9,14 +9,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DEFAULT_DATABASE_URL = "sqlite+inloop:///./enrolbot.db"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./enrolbot.db"
 
 # Users paste the URL their hosting gives them; we add the async driver ourselves.
 _ASYNC_DRIVERS = {
-    "sqlite": "sqlite+inloop",
-    "sqlite+pysqlite": "sqlite+inloop",
-    "sqlite+aiosqlite": "sqlite+inloop",  # what earlier releases wrote
-    "sqlite+inloop": "sqlite+inloop",
+    # The documented form; store.db.make_engine runs every SQLite URL through
+    # store.sqlite_driver, whatever driver it names.
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite+inloop": "sqlite+aiosqlite",
     "postgres": "postgresql+asyncpg",
     "postgresql": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",

@@ -7,7 +7,7 @@ from bot.settings import Settings, SettingsError, load_settings
 
 def test_defaults_run_on_a_local_sqlite_file():
     settings = Settings(_env_file=None)
-    assert settings.database_url == "sqlite+inloop:///./enrolbot.db"
+    assert settings.database_url == "sqlite+aiosqlite:///./enrolbot.db"
     assert settings.public_url == "http://127.0.0.1:8000"
     assert settings.slack_enabled is False and settings.teams_enabled is False
 
@@ -19,7 +19,7 @@ def test_plain_urls_get_the_async_driver(monkeypatch):
         == "postgresql+asyncpg://bot:pw@db.internal/enrol"
     )
     monkeypatch.setenv("DATABASE_URL", "sqlite:///./x.db")
-    assert load_settings(_env_file=None).database_url == "sqlite+inloop:///./x.db"
+    assert load_settings(_env_file=None).database_url == "sqlite+aiosqlite:///./x.db"
 
 
 @pytest.mark.parametrize(

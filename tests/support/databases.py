@@ -70,7 +70,7 @@ class Databases:
         if backend not in self._templates:
             if backend == "sqlite":
                 path = self.workdir / "template.db"
-                _run(_migrate(f"sqlite+inloop:///{path}"))
+                _run(_migrate(f"sqlite:///{path}"))
                 self._templates[backend] = str(path)
             else:
                 name = f"{PREFIX}template_{uuid.uuid4().hex[:8]}"
@@ -82,7 +82,7 @@ class Databases:
     def empty(self, backend: str) -> str:
         """A URL of a database with no tables at all."""
         if backend == "sqlite":
-            return f"sqlite+inloop:///{self.workdir / (uuid.uuid4().hex + '.db')}"
+            return f"sqlite:///{self.workdir / (uuid.uuid4().hex + '.db')}"
         name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
         _run(_pg(f'CREATE DATABASE "{name}"'))
         return _pg_url(name)
@@ -93,7 +93,7 @@ class Databases:
         if backend == "sqlite":
             path = self.workdir / (uuid.uuid4().hex + ".db")
             shutil.copyfile(template, path)
-            return f"sqlite+inloop:///{path}"
+            return f"sqlite:///{path}"
         name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
         _run(_pg(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         return _pg_url(name)
