@@ -1,6 +1,5 @@
-"""The CPU of one click's database work, in process: the transaction an Enrol click runs
-(`handlers.enrol.enrol_with_token` through `Runtime.with_directory`, as bot/slack/listeners/
-actions.py runs it), against a baseline in the same process: the least transaction (a session
+"""The CPU of one click's database work, in process: `Runtime.enrol`, which the Slack listener
+of Enrol clicks calls, against a baseline in the same process: the least transaction (a session
 that runs `SELECT 1` and commits) on the same engine. No HTTP, no Bolt: this is the part the
 product owns.
 
@@ -27,8 +26,8 @@ async def measure(url: str) -> tuple[float, float]:
 
     from bot.runtime import Runtime
     from bot.settings import Settings
-    from handlers.enrol import EnrolResult, Outcome, enrol_with_token
-    from handlers.identity import Account, Profile, ProfileLookup
+    from handlers.enrol import Outcome
+    from handlers.identity import Account, Profile
     from store.db import make_engine
     from store.models import Base
 
@@ -46,20 +45,7 @@ async def measure(url: str) -> tuple[float, float]:
         raise AssertionError("a known person was looked up")
 
     async def click(n: int) -> None:
-        account = Account("slack", c.TEAM, c.user_id(n))
-
-        async def attempt(asked: ProfileLookup) -> EnrolResult:
-            async with runtime.transaction() as session:
-                return await enrol_with_token(
-                    session,
-                    signer=runtime.signer,
-                    organisation=await runtime.organisation(session),
-                    token=token,
-                    account=account,
-                    lookup=asked,
-                )
-
-        result = await runtime.with_directory(never, attempt)
+        result = await runtime.enrol(Account("slack", c.TEAM, c.user_id(n)), token, never)
         assert result.outcome is Outcome.ENROLLED, result.outcome
 
     async def least(_: int) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from handlers.commands import CommandContext
+from handlers.enrol import EnrolResult, enrol_with_token
 from handlers.identity import Account, Profile, ProfileLookup, identify
 from handlers.organisations import default_organisation, existing_organisation
 from handlers.signing import LinkSigner
@@ -85,6 +86,27 @@ class Runtime:
             return profile
 
         return await work(answered)
+
+    async def enrol(
+        self, account: Account, token: str, lookup: ProfileLookup, *, channel: str | None = None
+    ) -> EnrolResult:
+        """A click on an Enrol button: the platform's directory asked only about someone new,
+        the enrolment decided in one transaction."""
+
+        async def attempt(asked: ProfileLookup) -> EnrolResult:
+            async with self.transaction() as session:
+                return await enrol_with_token(
+                    session,
+                    signer=self.signer,
+                    organisation=await self.organisation(session),
+                    token=token,
+                    account=account,
+                    lookup=asked,
+                    bootstrap_admins=self.settings.admin_emails,
+                    channel=channel,
+                )
+
+        return await self.with_directory(lookup, attempt)
 
     async def command_context(
         self,

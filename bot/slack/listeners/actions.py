@@ -12,8 +12,7 @@ from bot import metrics
 from bot.slack import blocks
 from bot.slack.adapter import PROVIDER, Slack, render
 from handlers import commands
-from handlers.enrol import EnrolResult, enrol_with_token
-from handlers.identity import Account, ProfileLookup
+from handlers.identity import Account
 from handlers.replies import SOMETHING_WENT_WRONG, Notice, click_reply, kept_link
 
 log = logging.getLogger(__name__)
@@ -33,22 +32,10 @@ def register(app: AsyncApp, slack: Slack) -> None:
         token = (body.get("actions") or [{}])[0].get("value") or ""
         lookup = slack.directory.lookup(user["id"], context.team_id, user.get("team_id"))
 
-        async def attempt(asked: ProfileLookup) -> EnrolResult:
-            async with runtime.transaction() as session:
-                return await enrol_with_token(
-                    session,
-                    signer=runtime.signer,
-                    organisation=await runtime.organisation(session),
-                    token=token,
-                    account=account,
-                    lookup=asked,
-                    bootstrap_admins=runtime.settings.admin_emails,
-                    channel=(body.get("channel") or {}).get("id"),
-                )
-
         async def enrol() -> Notice:
             try:
-                result = await runtime.with_directory(lookup, attempt)
+                channel = (body.get("channel") or {}).get("id")
+                result = await runtime.enrol(account, token, lookup, channel=channel)
             except Exception:
                 log.exception("enrol click failed (user %s)", user["id"])
                 metrics.CLICKS.labels("slack", "error").inc()
