@@ -200,6 +200,7 @@ def test_serve_on_a_fresh_directory_creates_the_sqlite_schema_and_is_healthy(tmp
     finally:
         out = server.stop()
     assert "Created the database schema in ./enrolbot.db." in out
+    assert "Warning" not in out  # nothing alarming on a first start that went well
     assert (tmp_path / "enrolbot.db").exists()
 
 

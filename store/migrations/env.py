@@ -1,8 +1,17 @@
 """Alembic environment: migrations run on a connection handed over by store.schema."""
 
+import warnings
+
 from alembic import context
+from sqlalchemy.exc import SAWarning
 
 from store.models import Base
+
+# SQLite cannot reflect expression indexes, and batch mode reflects the tables around the one it
+# copies, saying so each time; the index itself is left as it is.
+warnings.filterwarnings(
+    "ignore", message="Skipped unsupported reflection of expression-based index", category=SAWarning
+)
 
 connection = context.config.attributes.get("connection")
 if connection is None:
