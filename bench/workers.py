@@ -22,13 +22,7 @@ import uuid
 from sqlalchemy.engine import make_url
 
 from bench import common as c
-from bench.clicks import Clicker
-
-USERS = int(c.knob("BENCH_USERS", 10000))
-ITEMS = 10
-CONCURRENCY = int(c.knob("BENCH_CONCURRENCY", 32))
-SECONDS = c.knob("BENCH_SECONDS", 10) * c.scale()
-ROUNDS = int(c.knob("BENCH_ROUNDS", 2))
+from bench.clicks import CONCURRENCY, ITEMS, ROUNDS, SECONDS, USERS, Clicker  # the same load
 
 
 def postgres_pids() -> list[int]:

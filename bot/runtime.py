@@ -24,7 +24,6 @@ ORGANISATION_SECONDS = 10
 T = TypeVar("T")
 
 
-@dataclass
 class _LookupNeeded(Exception):
     """A first run of some work met someone the directory must be asked about."""
 
