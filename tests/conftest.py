@@ -11,7 +11,8 @@ from store.db import make_engine, make_sessionmaker
 from tests.support.databases import Databases, backends
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = ROOT.parent / "shared" / "schemas"
+# Copies of the published schemas, kept in the repository (see tests/schemas/README.md).
+SCHEMAS = ROOT / "tests" / "schemas"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

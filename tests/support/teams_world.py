@@ -29,7 +29,7 @@ from tests.support.teams_standin import (
 
 CHANNEL = "19:ops@thread.tacv2"
 BOT = f"28:{APP_ID}"
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 
 def member(key: str, email: str | None, first: str, last: str, **extra: object) -> dict:
