@@ -1,4 +1,5 @@
-"""A click on an Enrol button or a deep link, whatever the platform: the whole decision.
+"""Enrolments: `enrol`, the one way in whatever the source, and `enrol_with_token`, a click on
+an Enrol button or a deep link on any platform (check the token, identify the person, enrol).
 
 One transaction: identify the person, check the token, enrol once, audit.
 Retries of the same click (Slack re-sends, double clicks) find the enrolment already there,
@@ -21,6 +22,7 @@ from store.models import (
     CatalogItem,
     Enrolment,
     EnrolmentLink,
+    EnrolmentSource,
     EnrolmentStatus,
     Identity,
     Organisation,
@@ -65,6 +67,10 @@ LINK_OUTCOME = {
 }
 
 
+# Ways in where people enrol themselves: the channels subscribed to the item hear of them.
+SELF_SERVICE = frozenset({EnrolmentSource.LINK, EnrolmentSource.REGISTRATION})
+
+
 @dataclass(frozen=True)
 class EnrolResult:
     outcome: Outcome
@@ -102,6 +108,37 @@ async def enrol_with_token(
         return result
     user = person.user
     assert user is not None
+    outcome = await enrol(
+        session,
+        organisation=organisation,
+        user=user,
+        item=item,
+        source=EnrolmentSource.LINK,
+        by=str(account),
+        link=link,
+        channel=channel,
+    )
+    return EnrolResult(outcome, item, link, user, user.email)
+
+
+async def enrol(
+    session: AsyncSession,
+    *,
+    organisation: Organisation,
+    user: User,
+    item: CatalogItem,
+    source: EnrolmentSource,
+    by: str,
+    by_user_id: int | None = None,
+    link: EnrolmentLink | None = None,
+    channel: str | None = None,
+) -> Outcome:
+    """The one way in: enrol `user` in `item` once, saying how (`source`) and who or what caused
+    it (`by`: an account or a tool; `by_user_id`: the portal user behind it, the person
+    themselves when not given). Writes the enrolment, its audit row and, for self-enrolments,
+    the alerts; the caller commits. Someone already enrolled, or who completed the item, is
+    left as they are."""
+    now = utcnow()
     new_id = await insert_ignoring_conflict(
         session,
         Enrolment,
@@ -109,12 +146,14 @@ async def enrol_with_token(
             "user_id": user.id,
             "item_id": item.id,
             "status": EnrolmentStatus.ENROLLED,
-            "link_id": link.id,
-            "enrolled_at": utcnow(),
+            "link_id": link.id if link else None,
+            "source": source,
+            "enrolled_at": now,
         },
     )
     if new_id is not None:
-        await alerts.enqueue_self_enrolment(session, organisation, user, item, link, utcnow())
+        if source in SELF_SERVICE and link is not None:
+            await alerts.enqueue_self_enrolment(session, organisation, user, item, link, now)
         outcome = Outcome.ENROLLED
     else:
         status = (
@@ -129,9 +168,20 @@ async def enrol_with_token(
             if status == EnrolmentStatus.COMPLETED
             else Outcome.ALREADY_ENROLLED
         )
-    result = EnrolResult(outcome, item, link, user, user.email)
-    await _audit(session, organisation, account, result, link.id, user, channel)
-    return result
+    detail: dict[str, str] = {} if source is EnrolmentSource.LINK else {"source": source.value}
+    if channel:
+        detail["channel"] = channel
+    await audit.record(
+        session,
+        organisation_id=organisation.id,
+        action=f"enrol.{outcome.value}",
+        actor=by,
+        actor_user_id=by_user_id if by_user_id is not None else user.id,
+        item_id=item.id,
+        link_id=link.id if link else None,
+        **detail,
+    )
+    return outcome
 
 
 async def _audit(

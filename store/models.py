@@ -100,6 +100,19 @@ class EnrolmentStatus(enum.StrEnum):
     COMPLETED = "completed"
 
 
+class EnrolmentSource(enum.StrEnum):
+    """How an enrolment came about; every way in goes through handlers.enrol.enrol."""
+
+    LINK = "link"
+    ASSIGNMENT = "assignment"
+    RULE = "rule"
+    MANUAL = "manual"
+    IMPORT = "import"
+    INVITATION = "invitation"
+    REGISTRATION = "registration"
+    API = "api"
+
+
 class AdminRole(enum.StrEnum):
     SUPER = "super"
     STANDARD = "standard"
@@ -247,6 +260,9 @@ class Enrolment(Base):
     )
     # Indexed: a link's uses are counted from here (`link list`), not kept on every click.
     link_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment_link.id"), index=True)
+    source: Mapped[EnrolmentSource] = mapped_column(
+        _enum(EnrolmentSource, "enrolment_source"), default=EnrolmentSource.LINK
+    )
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
