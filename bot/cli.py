@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from handlers import catalog, users
 from handlers.csvfile import FileProblem, ImportSummary
 from handlers.organisations import default_organisation
@@ -23,6 +25,9 @@ from store.models import Organisation
 from store.revision import is_current
 
 T = TypeVar("T")
+
+# The database drivers that `pip install -e .` leaves out, and the extra that brings each.
+_DRIVER_EXTRAS = {"asyncpg": "postgres", "psycopg": "postgres"}
 
 
 def _settings() -> Settings:
@@ -43,6 +48,13 @@ def _run_db(url: str, work: Callable[[], Awaitable[T]]) -> T:
     """Run database work, turning an unreachable database into one line."""
     try:
         return asyncio.run(work())
+    except ModuleNotFoundError as exc:
+        if exc.name not in _DRIVER_EXTRAS:
+            raise
+        raise click.ClickException(
+            f"{_where(url)} is a PostgreSQL database, and its driver ({exc.name}) is not "
+            f"installed: run pip install -e '.[{_DRIVER_EXTRAS[exc.name]}]'."
+        ) from None
     except (OSError, ConnectionError) as exc:
         raise click.ClickException(f"Cannot reach the database at {_where(url)}: {exc}") from None
     except Exception as exc:
@@ -105,6 +117,7 @@ def _in_organisation(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="enrolbot", message="%(prog)s %(version)s")
 def main() -> None:
     """enrolbot: enrol learners from Slack and Microsoft Teams.
 
@@ -124,10 +137,6 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = _settings()
-    try:
-        settings.require_secret_key()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
     if workers > 1 and settings.database_url.startswith("sqlite"):
         # SQLite statements run on each worker's event loop: a worker waiting for another's
         # write would hold up every request it has.
@@ -135,6 +144,18 @@ def serve(host: str, port: int, workers: int) -> None:
             "Several workers need PostgreSQL: SQLite lets one process write at a time. "
             "Run one worker, or set DATABASE_URL to a PostgreSQL database."
         )
+    _check_port(host, port)
+    try:
+        notices, warnings = ensure_secret_key()
+        if notices:
+            settings = load_settings()
+        settings.require_secret_key()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for notice in notices:
+        click.echo(notice)
+    for warning in warnings:
+        click.echo(warning, err=True)
     created = _run_db(
         settings.database_url,
         lambda: _prepare_schema(settings.database_url, migrate_empty_sqlite=True),
@@ -157,6 +178,29 @@ def serve(host: str, port: int, workers: int) -> None:
         # Bolt and Bot Framework callers send their own identity; no proxy headers are trusted.
         proxy_headers=False,
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse at once when the address is taken, rather than saying "listening" and then
+    failing inside uvicorn. (Another program could still take it in the moment between.)"""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise click.ClickException(f"Cannot listen on {host}: {exc.strerror}.") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port whose last connections are still closing is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"Port {port} on {host} is taken: another program (another enrolbot?) "
+                    "is listening there. Stop it, or choose another port with --port."
+                ) from None
+            raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
 
 
 @main.group()

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./enrolbot.db"
+ENV_FILE = Path(".env")
+# A key an attacker can search through lets them sign their own Enrol buttons and links;
+# 32 random bytes cannot be searched.
+MIN_KEY_BYTES = 32
 
 # Users paste the URL their hosting gives them; we add the async driver ourselves.
 _ASYNC_DRIVERS = {
@@ -99,6 +109,16 @@ class Settings(BaseSettings):
             raise ValueError("ENROLBOT_PUBLIC_URL must start with http:// or https://")
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _no_half_built_slack(self) -> Settings:
+        if self.slack_client_id and not self.slack_bot_token:
+            raise ValueError(
+                "SLACK_CLIENT_ID is set without SLACK_BOT_TOKEN, but this version cannot yet "
+                "install itself into workspaces through Slack's OAuth: set SLACK_BOT_TOKEN "
+                "(OAuth & Permissions, Bot User OAuth Token) and unset SLACK_CLIENT_ID."
+            )
+        return self
+
     @cached_property
     def secret_keys(self) -> list[str]:
         """Signing keys, newest first, as the setting lists them."""
@@ -110,7 +130,7 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_client_id))
+        return bool(self.slack_signing_secret and self.slack_bot_token)
 
     @property
     def teams_enabled(self) -> bool:
@@ -121,9 +141,23 @@ class Settings(BaseSettings):
     def require_secret_key(self) -> None:
         if not self.secret_keys:
             raise SettingsError(
-                "ENROLBOT_SECRET_KEY is not set: make one with `enrolbot secret new` and "
-                "export ENROLBOT_SECRET_KEY=<that key> (or put it in .env)."
+                "ENROLBOT_SECRET_KEY is not set: `enrolbot serve` writes one to ./.env on its "
+                "first start, or make one with `enrolbot secret new` and put "
+                "ENROLBOT_SECRET_KEY=<that key> in .env."
             )
+        for position, key in enumerate(self.secret_keys, 1):
+            size = len(key.encode())
+            if size < MIN_KEY_BYTES:
+                which = (
+                    "ENROLBOT_SECRET_KEY"
+                    if len(self.secret_keys) == 1
+                    else (f"Key {position} of ENROLBOT_SECRET_KEY")
+                )
+                raise SettingsError(
+                    f"{which} is {size} bytes long; a key needs at least {MIN_KEY_BYTES} "
+                    "random bytes, or it can be guessed and used to sign Enrol buttons and "
+                    "links: make one with `enrolbot secret new`."
+                )
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -132,8 +166,68 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = first["loc"][0] if first["loc"] else "settings"
+        where = first["loc"][0] if first["loc"] else ""
         message = first["msg"].removeprefix("Value error, ")
-        if str(where).upper() not in message:
+        if where and str(where).upper() not in message:
             message = f"{str(where).upper()}: {message}"
         raise SettingsError(message) from None
+
+
+def _key_line(name: str) -> re.Pattern[str]:
+    return re.compile(rf"^\s*(?:export\s+)?{name}\s*=.*$", re.MULTILINE)
+
+
+def ensure_secret_key(env_file: Path = ENV_FILE) -> tuple[list[str], list[str]]:
+    """Make the signing key survive restarts: when none is set anywhere, write a new one to
+    `env_file` (mode 0600). An exported key silently beats the file's, which breaks every
+    button signed with the other one, so a difference is a warning. (notices, warnings)"""
+    name = "ENROLBOT_SECRET_KEY"
+    exported = os.environ.get(name, "").strip()
+    in_file = ""
+    if env_file.is_file():
+        in_file = (dotenv_values(env_file).get(name) or "").strip()
+    if exported or in_file:
+        warnings = []
+        if exported and in_file and _keys(exported) != _keys(in_file):
+            warnings.append(
+                f"Warning: {name} in the environment is not the one in ./{env_file}; the "
+                "environment's is used, so buttons and links signed with the other no longer "
+                f"work. Unset the variable, or list both keys (newest first) in ./{env_file}."
+            )
+        return [], warnings
+    key = secrets.token_urlsafe(MIN_KEY_BYTES)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    entry = (
+        f"# Signs Enrol buttons and links; made by `enrolbot serve` on {stamp}. Keep it: "
+        "changing it breaks every button already posted.\n"
+        f"{name}={key}\n"
+    )
+    try:
+        text = env_file.read_text(encoding="utf-8") if env_file.is_file() else ""
+        if _key_line(name).search(text):  # present but blank: fill it in where it stands
+            text = _key_line(name).sub(lambda _: entry.rstrip("\n"), text, count=1)
+        else:
+            text = text + ("\n" if text and not text.endswith("\n") else "") + entry
+        _write_private(env_file, text)
+    except OSError as exc:
+        raise SettingsError(
+            f"{name} is not set and ./{env_file} cannot be written ({exc.strerror}): make a key "
+            f"with `enrolbot secret new` and set {name} to it."
+        ) from None
+    # A blank exported value would still beat the file's.
+    os.environ.pop(name, None)
+    return [f"Made a new signing key and wrote it to ./{env_file}; keep that file."], []
+
+
+def _keys(value: str) -> list[str]:
+    return [k.strip() for k in value.split(",") if k.strip()]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `path` readable by its owner only, replacing it whole (no half-written key)."""
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)

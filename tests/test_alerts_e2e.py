@@ -162,9 +162,9 @@ def test_a_channel_that_is_gone_is_failed_its_admin_told_once_and_others_still_h
 
         await enrol_with_token(
             session,
-            signer=LinkSigner(["test-key"]),
+            signer=LinkSigner(["test-key-of-thirty-two-bytes-0123"]),
             organisation=org,
-            token=token_for(LinkSigner(["test-key"]), link),
+            token=token_for(LinkSigner(["test-key-of-thirty-two-bytes-0123"]), link),
             account=Account("slack", "T0ACME", ANN),
             lookup=lookup,
         )
@@ -190,7 +190,7 @@ def test_a_burst_of_500_enrolments_names_everyone_in_as_few_messages_as_the_limi
     async def burst(session):
         org = await default_organisation(session)
         item = await session.scalar(select(CatalogItem).where(CatalogItem.slug == "safety-101"))
-        signer = LinkSigner(["test-key"])
+        signer = LinkSigner(["test-key-of-thirty-two-bytes-0123"])
         token = token_for(signer, await default_link(session, item))
         for n in range(500):
             email = f"learner{n:03}@acme.test"

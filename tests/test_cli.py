@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import stat
+from importlib.metadata import version
 
+import httpx
 import pytest
+from dotenv import dotenv_values
 from sqlalchemy import func, select
 
+from handlers.catalog import get_item
+from handlers.links import default_link, token_for
+from handlers.organisations import default_organisation
+from handlers.signing import LinkSigner
 from store.db import make_engine, make_sessionmaker
 from store.models import CatalogItem, EnrolmentLink, User
-from tests.support.processes import Server, enrolbot
+from tests.support.processes import Server, enrolbot, free_port
 
-KEY = "test-key"
+KEY = "test-key-of-thirty-two-bytes-0123"
 
 
 def counts(url: str) -> dict[str, int]:
@@ -155,14 +164,157 @@ def test_a_missing_file_and_a_non_utf8_file_get_one_line(tmp_path):
     assert result.returncode == 1 and "not UTF-8 text" in result.stderr
 
 
-def test_serve_refuses_without_a_key_and_says_how_to_make_one(tmp_path):
-    result = enrolbot("serve", cwd=tmp_path)
+def button_token(url: str, slug: str, key: str) -> str:
+    """The token of the Enrol button an admin would post for `slug`, signed with `key`."""
+
+    async def run() -> str:
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as s:
+                org = await default_organisation(s)
+                link = await default_link(s, await get_item(s, org.id, slug))
+                return token_for(LinkSigner([key]), link)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_the_first_serve_writes_a_private_key_to_env_and_posted_buttons_survive_restarts(
+    tmp_path,
+):
+    server = Server(tmp_path)  # no key anywhere: the quick start has no key step
+    try:
+        assert server.wait_healthy().status_code == 200
+    finally:
+        first = server.stop()
+    env_file = tmp_path / ".env"
+    assert "Made a new signing key and wrote it to ./.env; keep that file." in first.splitlines()
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    key = dotenv_values(env_file)["ENROLBOT_SECRET_KEY"]
+    assert len(key.encode()) >= 32
+
+    (tmp_path / "catalog.csv").write_text("safety-101,topic,Safety 101\n")
+    assert enrolbot("catalog", "import", "catalog.csv", cwd=tmp_path).returncode == 0
+    token = button_token(f"sqlite:///{tmp_path / 'enrolbot.db'}", "safety-101", key)
+    server = Server(tmp_path)  # a restart, as after a reboot or a re-run of the quick start
+    try:
+        server.wait_healthy()
+        page = httpx.get(f"{server.url}/enrol/{token}")
+    finally:
+        second = server.stop()
+    assert page.status_code == 200 and "Safety 101" in page.text
+    assert "signing key" not in second and "Warning" not in second
+    assert dotenv_values(env_file)["ENROLBOT_SECRET_KEY"] == key
+
+
+def test_a_blank_key_in_an_existing_env_file_is_filled_in_and_the_rest_kept(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("ENROLBOT_ADMINS=boss@example.com\nENROLBOT_SECRET_KEY=\n")
+    server = Server(tmp_path)
+    try:
+        server.wait_healthy()
+    finally:
+        server.stop()
+    values = dotenv_values(env_file)
+    assert values["ENROLBOT_ADMINS"] == "boss@example.com"
+    assert len(values["ENROLBOT_SECRET_KEY"]) >= 32
+    assert env_file.read_text().count("ENROLBOT_SECRET_KEY=") == 1
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+def test_an_exported_key_that_differs_from_the_env_file_gets_a_warning(tmp_path):
+    (tmp_path / ".env").write_text(f"ENROLBOT_SECRET_KEY={KEY}-in-the-file\n")
+    server = Server(tmp_path, ENROLBOT_SECRET_KEY=KEY)
+    try:
+        server.wait_healthy()
+    finally:
+        out = server.stop()
+    assert (
+        "Warning: ENROLBOT_SECRET_KEY in the environment is not the one in ./.env; the "
+        "environment's is used, so buttons and links signed with the other no longer work."
+    ) in out
+    same = Server(tmp_path, ENROLBOT_SECRET_KEY=f"{KEY}-in-the-file")
+    try:
+        same.wait_healthy()
+    finally:
+        assert "Warning" not in same.stop()
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("test-key", "ENROLBOT_SECRET_KEY is 8 bytes long"),
+        (f"{KEY},old", "Key 2 of ENROLBOT_SECRET_KEY is 3 bytes long"),
+    ],
+)
+def test_serve_refuses_a_short_key_and_says_why(tmp_path, value, error):
+    result = enrolbot("serve", cwd=tmp_path, ENROLBOT_SECRET_KEY=value)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "Error: ENROLBOT_SECRET_KEY is not set: make one with `enrolbot secret new` and "
-        "export ENROLBOT_SECRET_KEY=<that key> (or put it in .env)."
+        f"Error: {error}; a key needs at least 32 random bytes, or it can be guessed and used "
+        "to sign Enrol buttons and links: make one with `enrolbot secret new`."
     )
-    assert not (tmp_path / "enrolbot.db").exists()
+    assert not (tmp_path / "enrolbot.db").exists() and not (tmp_path / ".env").exists()
+
+
+def test_serve_on_a_taken_port_says_so_and_never_says_listening(tmp_path):
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = enrolbot("serve", "--port", str(port), cwd=tmp_path, ENROLBOT_SECRET_KEY=KEY)
+    assert result.returncode == 1
+    assert "listening" not in result.stdout
+    assert result.stderr.strip() == (
+        f"Error: Port {port} on 127.0.0.1 is taken: another program (another enrolbot?) is "
+        "listening there. Stop it, or choose another port with --port."
+    )
+
+
+def test_version_prints_the_installed_version(tmp_path):
+    result = enrolbot("--version", cwd=tmp_path)
+    assert (result.returncode, result.stdout.strip()) == (0, f"enrolbot {version('enrolbot')}")
+
+
+def test_postgresql_without_its_driver_says_what_to_install(tmp_path):
+    # A package that fails to import as a missing one does: what `pip install -e .` leaves.
+    missing = tmp_path / "missing" / "asyncpg"
+    missing.mkdir(parents=True)
+    (missing / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'asyncpg'\", name='asyncpg')\n"
+    )
+    url = "postgresql://bot@127.0.0.1:5432/enrol"
+    for args in (("db", "upgrade"), ("serve",)):
+        result = enrolbot(
+            *args,
+            cwd=tmp_path,
+            DATABASE_URL=url,
+            ENROLBOT_SECRET_KEY=KEY,
+            PYTHONPATH=str(missing.parent),
+        )
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            "Error: 127.0.0.1/enrol is a PostgreSQL database, and its driver (asyncpg) is not "
+            "installed: run pip install -e '.[postgres]'."
+        )
+
+
+def test_serve_refuses_a_slack_client_id_without_a_bot_token(tmp_path):
+    result = enrolbot(
+        "serve",
+        cwd=tmp_path,
+        ENROLBOT_SECRET_KEY=KEY,
+        SLACK_SIGNING_SECRET="s",
+        SLACK_CLIENT_ID="123.456",
+        SLACK_CLIENT_SECRET="c",
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: SLACK_CLIENT_ID is set without SLACK_BOT_TOKEN, but this version cannot yet "
+        "install itself into workspaces through Slack's OAuth: set SLACK_BOT_TOKEN "
+        "(OAuth & Permissions, Bot User OAuth Token) and unset SLACK_CLIENT_ID."
+    )
 
 
 def test_a_malformed_database_url_is_one_line_not_a_traceback(tmp_path):

@@ -83,7 +83,7 @@ def token_of(db: SyncDB) -> str:
     async def work(session) -> str:
         org = await default_organisation(session)
         link = await default_link(session, await get_item(session, org.id, "safety-101"))
-        return token_for(LinkSigner(["test-key"]), link)
+        return token_for(LinkSigner(["test-key-of-thirty-two-bytes-0123"]), link)
 
     return db.run(work)
 
@@ -91,7 +91,7 @@ def token_of(db: SyncDB) -> str:
 def settings(db_url: str, slack: SlackStandIn, **extra: str) -> dict[str, str]:
     return {
         "DATABASE_URL": db_url,
-        "ENROLBOT_SECRET_KEY": "test-key",
+        "ENROLBOT_SECRET_KEY": "test-key-of-thirty-two-bytes-0123",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_API_URL": f"{slack.url}/api/",

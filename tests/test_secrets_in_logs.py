@@ -12,7 +12,13 @@ from tests.support.teams_world import TeamsWorld
 
 def test_no_secret_or_token_appears_in_any_log(db_url, databases, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    secrets = {SIGNING_SECRET, BOT_TOKEN, "test-key", "app-password", ACCESS_TOKEN}
+    secrets = {
+        SIGNING_SECRET,
+        BOT_TOKEN,
+        "test-key-of-thirty-two-bytes-0123",
+        "app-password",
+        ACCESS_TOKEN,
+    }
     with SlackWorld(db_url) as slack:
         token = slack.posted_button()
         secrets.add(token)

@@ -52,3 +52,34 @@ def test_an_empty_secret_says_how_to_make_one(monkeypatch, value):
 def test_admins_compare_without_case(monkeypatch):
     monkeypatch.setenv("ENROLBOT_ADMINS", "Boss@Example.com, hr@example.com")
     assert load_settings(_env_file=None).admin_emails == {"boss@example.com", "hr@example.com"}
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("short", "ENROLBOT_SECRET_KEY is 5 bytes long"),
+        ("x" * 31, "ENROLBOT_SECRET_KEY is 31 bytes long"),
+        ("x" * 32 + ",old", "Key 2 of ENROLBOT_SECRET_KEY is 3 bytes long"),
+    ],
+)
+def test_a_key_shorter_than_32_bytes_is_refused_with_the_reason(monkeypatch, value, says):
+    monkeypatch.setenv("ENROLBOT_SECRET_KEY", value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None).require_secret_key()
+    assert str(caught.value).startswith(f"{says}; a key needs at least 32 random bytes")
+
+
+def test_a_key_of_32_bytes_is_accepted(monkeypatch):
+    monkeypatch.setenv("ENROLBOT_SECRET_KEY", "é" * 16)  # 16 characters, 32 bytes
+    load_settings(_env_file=None).require_secret_key()
+
+
+def test_a_slack_client_id_without_a_bot_token_is_refused_in_a_sentence(monkeypatch):
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "123.456")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith("SLACK_CLIENT_ID is set without SLACK_BOT_TOKEN")
+    assert "\n" not in str(caught.value)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    assert load_settings(_env_file=None).slack_enabled is True

@@ -213,7 +213,9 @@ def test_tampered_expired_and_foreign_tokens_are_refused(db_url):
                 return int(time.time()) - 31 * 86400
 
         link = world.db.run(lambda s: s.get(EnrolmentLink, 1))
-        old = URLSafeTimedSerializer(["test-key"], salt="enrolbot.link", signer=SignedLastMonth)
+        old = URLSafeTimedSerializer(
+            ["test-key-of-thirty-two-bytes-0123"], salt="enrolbot.link", signer=SignedLastMonth
+        )
         expired = old.dumps([1, 1, link.secret])
         assert "This enrolment link has expired." in text_of(world.click(ANN, expired).reply)
 
@@ -224,7 +226,9 @@ def test_tampered_expired_and_foreign_tokens_are_refused(db_url):
             item = await create_item(
                 session, other.id, slug="safety-101", kind=ItemKind.TOPIC, title="Theirs"
             )
-            return token_for(LinkSigner(["test-key"]), await default_link(session, item))
+            return token_for(
+                LinkSigner(["test-key-of-thirty-two-bytes-0123"]), await default_link(session, item)
+            )
 
         foreign = world.db.run(other_org_token)
         assert "belongs to another organisation" in text_of(world.click(ANN, foreign).reply)

@@ -126,7 +126,7 @@ class SlackWorld:
         self._settings = (
             dict(
                 DATABASE_URL=db_url,
-                ENROLBOT_SECRET_KEY="test-key",
+                ENROLBOT_SECRET_KEY="test-key-of-thirty-two-bytes-0123",
                 ENROLBOT_PUBLIC_URL=PUBLIC_URL,
                 ENROLBOT_ADMINS="boss@acme.test",
                 SLACK_SIGNING_SECRET=SIGNING_SECRET,

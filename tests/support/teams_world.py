@@ -111,7 +111,7 @@ class TeamsWorld:
         self._settings = (
             dict(
                 DATABASE_URL=db_url,
-                ENROLBOT_SECRET_KEY="test-key",
+                ENROLBOT_SECRET_KEY="test-key-of-thirty-two-bytes-0123",
                 ENROLBOT_PUBLIC_URL="https://enrol.acme.test",
                 ENROLBOT_ADMINS="boss@acme.test",
                 MICROSOFT_APP_ID=APP_ID,
