@@ -20,6 +20,12 @@ ENV_FILE = Path(".env")
 # A key an attacker can search through lets them sign their own Enrol buttons and links;
 # 32 random bytes cannot be searched.
 MIN_KEY_BYTES = 32
+# The Bot Connector's hosts for Teams, as Microsoft publishes them (the Agents SDK's
+# TeamsServiceEndpoints): the public cloud, GCC, GCC High and DoD.
+DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
+    "smba.trafficmanager.net,smba.infra.gcc.teams.microsoft.com,"
+    "smba.infra.gov.teams.microsoft.us,smba.infra.dod.teams.microsoft.us"
+)
 
 # Users paste the URL their hosting gives them; we add the async driver ourselves.
 _ASYNC_DRIVERS = {
@@ -77,6 +83,11 @@ class Settings(BaseSettings):
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
         validation_alias="BOTFRAMEWORK_OPENID_METADATA",
     )
+    # A Teams activity naming any other host as its serviceUrl is refused: replies and lookups
+    # go to that URL, so it must be Microsoft's connector and nobody else's.
+    teams_service_url_hosts: str = Field(
+        DEFAULT_TEAMS_SERVICE_URL_HOSTS, validation_alias="TEAMS_SERVICE_URL_HOSTS"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -127,6 +138,14 @@ class Settings(BaseSettings):
     @cached_property
     def admin_emails(self) -> frozenset[str]:
         return frozenset(e.strip().lower() for e in self.admins.split(",") if e.strip())
+
+    @cached_property
+    def teams_service_hosts(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower().rstrip(".")
+            for h in self.teams_service_url_hosts.split(",")
+            if h.strip()
+        )
 
     @property
     def slack_enabled(self) -> bool:

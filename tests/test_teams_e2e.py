@@ -12,11 +12,12 @@ import jsonschema
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
 
-from store.models import AuditEvent, Enrolment, EnrolmentLink
+from store.models import AdminGrant, AuditEvent, Enrolment, EnrolmentLink
 from tests.support.processes import enrolbot
-from tests.support.teams_standin import APP_ID
-from tests.support.teams_world import CHANNEL, TeamsWorld, card_text
+from tests.support.teams_standin import APP_ID, OTHER_TENANT, TENANT
+from tests.support.teams_world import CHANNEL, TeamsWorld, card_text, member
 
 
 @pytest.fixture
@@ -312,3 +313,173 @@ def test_an_unknown_item_card_button_and_bad_json_are_answered(world):
     assert answer["value"] == "That button is not one I know."
     assert "isn't valid" in world.click("ann", "garbage-token")
     assert world.db.count(Enrolment) == 1
+
+
+# Who may speak as Teams ----------------------------------------------------------------------
+
+
+def webchat_admin_add(world: TeamsWorld, **fields: object) -> dict:
+    """The attack: a valid Bot Framework token for another channel, an admin's object id and
+    our tenant copied into the activity, and a command that makes someone super admin."""
+    return (
+        world.activity(
+            "admin", type="message", text="enrol admin add ann@acme.test", where="personal"
+        )
+        | fields
+    )
+
+
+@pytest.mark.parametrize(
+    "case", ["webchat", "directline", "no channel", "host not teams", "host with userinfo"]
+)
+def test_only_teams_activities_on_a_teams_connector_host_are_accepted(world, case, caplog):
+    # The Bot Framework's keys are endorsed for many channels, not only Teams.
+    world.keys.jwks["keys"][0]["endorsements"] = ["msteams", "webchat", "directline"]
+    elsewhere = world.service_url.replace("127.0.0.1", "localhost")  # the same server
+    activity = {
+        "webchat": lambda: webchat_admin_add(world, channelId="webchat"),
+        "directline": lambda: webchat_admin_add(world, channelId="directline"),
+        "no channel": lambda: {
+            k: v for k, v in webchat_admin_add(world).items() if k != "channelId"
+        },
+        "host not teams": lambda: webchat_admin_add(world, serviceUrl=elsewhere),
+        "host with userinfo": lambda: webchat_admin_add(
+            world, serviceUrl=elsewhere.replace("://", "://127.0.0.1@")
+        ),
+    }[case]()
+    before = (world.db.count(AuditEvent), world.db.count(AdminGrant), world.keys.fetches)
+    response = world.send(activity)  # signed, with a serviceurl claim naming that URL
+    assert response.status_code == 401
+    assert response.json() == {"error": "unauthorized"}
+    time.sleep(0.2)
+    assert world.connector.sent == []
+    assert (world.db.count(AuditEvent), world.db.count(AdminGrant), world.keys.fetches) == before
+    assert "refused a Bot Framework request" in caplog.text
+    # The same command from Teams itself works: the refusal was about where it came from.
+    assert "ann@acme.test is now a super admin." in card_text(
+        world.say("admin", "admin add ann@acme.test")
+    )
+
+
+def test_a_json_body_nested_too_deep_is_a_bad_request(world, caplog):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = world.http.post(
+        "/api/messages", content=deep, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "Traceback" not in caplog.text
+    assert "enrolbot" in card_text(world.say("admin", "help"))  # and the bot still answers
+
+
+@pytest.mark.parametrize("kind", ["invoke", "message"])
+@pytest.mark.parametrize("shape", ["no conversation", "conversation not an object", "no sender"])
+def test_an_activity_without_a_conversation_or_sender_is_a_bad_request(world, caplog, kind, shape):
+    token, _ = world.post_card()
+    activity = (
+        enrol_invoke(world, token)
+        if kind == "invoke"
+        else world.activity("admin", type="message", text="enrol help")
+    )
+    if shape == "no conversation":
+        del activity["conversation"]
+    elif shape == "conversation not an object":
+        activity["conversation"] = "19:ops@thread.tacv2"
+    else:
+        del activity["from"]
+    before = (world.db.count(Enrolment), world.db.count(AuditEvent), len(world.connector.sent))
+    response = world.send(activity)
+    assert response.status_code == 400
+    assert response.json() == {"error": "bad request"}
+    time.sleep(0.2)
+    assert "Traceback" not in caplog.text
+    assert (
+        world.db.count(Enrolment),
+        world.db.count(AuditEvent),
+        len(world.connector.sent),
+    ) == before
+
+
+def test_a_person_mentioned_300_times_is_looked_up_once(world):
+    world.say("admin", "help")  # the admin is known from here on
+    mention = {
+        "type": "mention",
+        "text": "<at>Ann Lee</at>",
+        "mentioned": {"id": "29:ann", "name": "Ann Lee"},
+    }
+    activity = world.activity(
+        "admin",
+        type="message",
+        text="enrol admin add " + " ".join(["<at>Ann Lee</at>"] * 300) + " --standard",
+        where="personal",
+        entities=[mention] * 300,
+    )
+    assert world.send(activity).status_code == 200
+    [reply] = world.connector.wait(lambda s: s.activity_id == activity["id"])
+    assert "I didn't expect" in card_text(reply.body["attachments"][0]["content"])
+    assert world.connector.lookups("29:ann") == 1
+
+
+def test_many_different_people_in_one_message_are_not_all_looked_up(world):
+    world.say("admin", "help")
+    for n in range(40):
+        world.connector.add_member(member(f"p{n}", f"p{n}@acme.test", "P", str(n)))
+    activity = world.activity(
+        "admin",
+        type="message",
+        text="enrol admin add " + " ".join(f"<at>P {n}</at>" for n in range(40)),
+        where="personal",
+        entities=[
+            {"type": "mention", "text": f"<at>P {n}</at>", "mentioned": {"id": f"29:p{n}"}}
+            for n in range(40)
+        ],
+    )
+    assert world.send(activity).status_code == 200
+    world.connector.wait(lambda s: s.activity_id == activity["id"])
+    assert sum(world.connector.lookups(f"29:p{n}") for n in range(40)) == 10
+
+
+def refusals(world: TeamsWorld) -> list[AuditEvent]:
+    async def work(session):
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.action.in_(["enrol.external", "enrol.anonymous", "command.refused"]))
+            .order_by(AuditEvent.id)
+        )
+        return list((await session.execute(query)).scalars())
+
+    return world.db.run(work)
+
+
+def test_refusals_of_other_tenants_and_anonymous_people_are_audited(world):
+    token, card_id = world.post_card()
+    world.click("external", token, card_id)
+    world.click("anon", token, card_id)
+    world.say("external", "link create safety-101")
+    world.invoke("anon", "linkDelete", {"link": "1"})
+    rows = refusals(world)
+    ext = f"teams:{OTHER_TENANT}:aad-ext"
+    anon = f"teams:{TENANT}:29:anon"
+    assert [(r.action, r.actor, r.link_id) for r in rows] == [
+        ("enrol.external", ext, 1),
+        ("enrol.anonymous", anon, 1),
+        ("command.refused", ext, None),
+        ("command.refused", anon, None),
+    ]
+    assert [r.detail for r in rows] == [
+        {"channel": CHANNEL},
+        {"channel": CHANNEL},
+        {"reason": "external"},
+        {"reason": "anonymous", "verb": "linkDelete"},
+    ]
+    assert rows[0].item_id is not None and rows[1].item_id == rows[0].item_id
+    assert world.db.count(Enrolment) == 1
+    assert world.db.count(EnrolmentLink) == 3
+
+
+def test_a_stalled_entra_id_token_request_gives_up_and_the_user_is_told(world, monkeypatch):
+    monkeypatch.setattr("bot.teams.connector.TIMEOUT_SECONDS", 0.5)
+    world.entra.stalls.append(3)  # the first token request hangs; the next one answers
+    started = time.monotonic()
+    reply = world.say("admin", "help")
+    assert "Sorry, something went wrong on our side" in card_text(reply)
+    assert time.monotonic() - started < 2.5

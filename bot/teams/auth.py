@@ -7,6 +7,11 @@
   leeway;
 - its `serviceurl` claim naming the service URL the activity says to answer on, so a token for
   one service cannot send our replies somewhere else.
+
+Before any of that, the activity must say it comes from Teams (`channelId` "msteams") and name
+a service URL on the Teams connector's hosts: a valid token for another Bot Framework channel
+(Web Chat, Direct Line) could otherwise speak for anyone it likes, with our replies sent back to
+a URL of its choosing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Collection
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -28,6 +35,28 @@ REFRESH_AT_MOST_EVERY = 60  # an unknown key id triggers a refresh, but forged i
 
 class AuthError(Exception):
     """Why a request was refused; logged, never shown to the caller."""
+
+
+TEAMS = "msteams"
+
+
+def not_from_teams(activity: object, hosts: Collection[str]) -> str | None:
+    """Why an activity cannot be a Teams one (None when it can), checked before its token."""
+    if not isinstance(activity, dict):
+        return "not an activity"
+    channel = activity.get("channelId")
+    if channel != TEAMS:
+        return f"channel {str(channel)[:40]!r} is not Teams"
+    service_url = activity.get("serviceUrl")
+    if not isinstance(service_url, str):
+        return "no serviceUrl"
+    try:
+        host = (urlsplit(service_url).hostname or "").rstrip(".")
+    except ValueError:
+        host = ""
+    if host not in hosts:
+        return f"serviceUrl host {host[:80]!r} is not a Teams connector host"
+    return None
 
 
 class BotFrameworkAuth:

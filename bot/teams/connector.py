@@ -46,6 +46,17 @@ def retry_after(response: httpx.Response) -> float | None:
             return None
 
 
+class _BoundedSession(requests.Session):
+    """requests waits for ever unless told otherwise, and msal passes no timeout of its own:
+    every call to Entra ID from this session gives up after TIMEOUT_SECONDS, so a stalled
+    token request cannot hold a worker thread, and the reply waiting on it, indefinitely."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = TIMEOUT_SECONDS
+        return super().request(method, url, *args, **kwargs)
+
+
 class Connector:
     def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
         self.settings = settings
@@ -55,11 +66,10 @@ class Connector:
 
     def _make_msal(self) -> msal.ConfidentialClientApplication:
         s = self.settings
-        http_client = None
+        http_client = _BoundedSession()
         if s.microsoft_ca_bundle:
             # requests lets REQUESTS_CA_BUNDLE override a session's verify; this one trusts
             # exactly the bundle configured for Entra ID.
-            http_client = requests.Session()
             http_client.trust_env = False
             http_client.verify = s.microsoft_ca_bundle
         return msal.ConfidentialClientApplication(
@@ -71,10 +81,14 @@ class Connector:
         )
 
     async def token(self) -> str:
-        async with self._msal_lock:
-            if self._msal is None:
-                self._msal = await run_in_threadpool(self._make_msal)
-        result = await run_in_threadpool(self._msal.acquire_token_for_client, scopes=[SCOPE])
+        try:
+            async with self._msal_lock:
+                if self._msal is None:
+                    self._msal = await run_in_threadpool(self._make_msal)
+            result = await run_in_threadpool(self._msal.acquire_token_for_client, scopes=[SCOPE])
+        except requests.RequestException as exc:
+            # Entra ID unreachable or too slow: as retryable as a connector that is.
+            raise ConnectorError(0, f"Entra ID: {type(exc).__name__}") from None
         if "access_token" not in result:
             # msal reports failures in the result; the description names no secret.
             raise ConnectorError(401, f"no token from Entra ID: {result.get('error')}")

@@ -21,9 +21,10 @@ from starlette.responses import JSONResponse, Response
 from bot import metrics
 from bot.runtime import Runtime
 from bot.teams import cards, directory
-from bot.teams.auth import AuthError, BotFrameworkAuth
+from bot.teams.activity import channel_of, malformed, sender_account, tenant_of
+from bot.teams.auth import AuthError, BotFrameworkAuth, not_from_teams
 from bot.teams.connector import Connector
-from handlers import commands
+from handlers import audit, commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
 from handlers.enrol import LINK_OUTCOME, EnrolResult, Outcome, enrol_with_token, state_of
@@ -52,6 +53,7 @@ PROVIDER = "teams"
 COMMAND = "enrol"
 _LEADING_COMMAND = re.compile(r"^\s*/?enrol\b", re.IGNORECASE)
 _AT = re.compile(r"<at>[^<]*</at>")
+MENTIONS_MAX = 10
 _STATUS = {
     Outcome.ENROLLED: "Enrolled ✓",
     Outcome.ALREADY_ENROLLED: "Enrolled ✓",
@@ -71,13 +73,6 @@ def render(reply: Reply) -> dict:
     raise TypeError(f"no Teams rendering for {type(reply).__name__}")
 
 
-def channel_of(activity: dict) -> str:
-    """Where a new top-level message in this conversation goes: the channel itself, not the
-    thread the command was typed in."""
-    channel = ((activity.get("channelData") or {}).get("channel") or {}).get("id")
-    return channel or activity["conversation"]["id"].split(";", 1)[0]
-
-
 class TeamsEndpoint:
     def __init__(self, runtime: Runtime, auth: BotFrameworkAuth, connector: Connector) -> None:
         self.runtime = runtime
@@ -89,15 +84,26 @@ class TeamsEndpoint:
     async def messages(self, request: Request) -> Response:
         try:
             activity = json.loads(await request.body())
-            if not isinstance(activity, dict) or not isinstance(activity.get("serviceUrl"), str):
-                raise ValueError("not an activity")
+        except RecursionError:
+            # Nested deeper than any parser goes: a malformed request, not our failure.
+            return JSONResponse({"error": "bad request"}, status_code=400)
         except ValueError:
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        problem = not_from_teams(activity, self.runtime.settings.teams_service_hosts)
+        if problem is not None:
+            log.warning("refused a Bot Framework request: %s", problem)
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         try:
             await self.auth.verify(request.headers.get("authorization"), activity)
         except AuthError as exc:
             log.warning("refused a Bot Framework request: %s", exc)
             return JSONResponse({"error": "unauthorized"}, status_code=401)
+        problem = malformed(activity)
+        if problem is not None:
+            log.warning(
+                "refused a malformed Teams activity (%s): %s", activity.get("type"), problem
+            )
+            return JSONResponse({"error": "bad request"}, status_code=400)
         try:
             await self._remember(activity)
             kind = activity.get("type")
@@ -115,14 +121,10 @@ class TeamsEndpoint:
 
     # Who and where ----------------------------------------------------------------------------
 
-    def _tenant_of(self, activity: dict) -> str | None:
-        data = activity.get("channelData") or {}
-        return (data.get("tenant") or {}).get("id") or activity["conversation"].get("tenantId")
-
     async def _remember(self, activity: dict) -> None:
         """Keep each conversation's service URL, so alerts can reach it later."""
         conversation = activity.get("conversation") or {}
-        tenant = self._tenant_of(activity)
+        tenant = tenant_of(activity)
         if not conversation.get("id") or tenant != self.tenant:
             return
         where = channel_of(activity)
@@ -148,7 +150,7 @@ class TeamsEndpoint:
         self._known.add(key)
 
     def _refusal(self, activity: dict) -> Notice | None:
-        if self._tenant_of(activity) != self.tenant:
+        if tenant_of(activity) != self.tenant:
             return NOT_OUR_ORGANISATION
         if not (activity.get("from") or {}).get("aadObjectId"):
             return ANONYMOUS
@@ -179,24 +181,50 @@ class TeamsEndpoint:
         )
 
     async def _command_text(self, activity: dict) -> str:
-        """The command without the bot's @mention; other mentions become <@objectId>."""
+        """The command without the bot's @mention; other mentions become <@objectId>. Each
+        person is looked up once, however often they are mentioned, and at most
+        MENTIONS_MAX people per message: no command names more."""
         text = activity.get("text") or ""
         bot_id = (activity.get("recipient") or {}).get("id")
+        object_ids: dict[str, str | None] = {}
         for entity in activity.get("entities") or []:
-            if entity.get("type") != "mention":
+            said = entity.get("text")
+            if entity.get("type") != "mention" or not isinstance(said, str) or not said:
                 continue
-            mentioned = entity.get("mentioned") or {}
-            if mentioned.get("id") == bot_id:
-                text = text.replace(entity.get("text", ""), " ")
+            mentioned = entity.get("mentioned")
+            who = mentioned.get("id") if isinstance(mentioned, dict) else None
+            if not isinstance(who, str):
                 continue
-            member = await self.connector.member(
-                activity["serviceUrl"], activity["conversation"]["id"], mentioned.get("id", "")
-            )
-            object_id = (member or {}).get("objectId") or (member or {}).get("aadObjectId")
-            if object_id:
-                text = text.replace(entity.get("text", ""), f"<@{object_id}>")
+            if who == bot_id:
+                text = text.replace(said, " ")
+                continue
+            if who not in object_ids:
+                if len(object_ids) >= MENTIONS_MAX:
+                    continue
+                member = await self.connector.member(
+                    activity["serviceUrl"], activity["conversation"]["id"], who
+                )
+                object_ids[who] = (member or {}).get("objectId") or (member or {}).get(
+                    "aadObjectId"
+                )
+            if object_ids[who]:
+                text = text.replace(said, f"<@{object_ids[who]}>")
         text = _AT.sub(" ", text).replace("&nbsp;", " ")
         return _LEADING_COMMAND.sub("", text).strip()
+
+    async def _audit_refusal(self, activity: dict, refusal: Notice, **what: object) -> None:
+        """Someone of another tenant, or anonymous, was turned away: recorded as Slack records
+        its outsiders, with the account as Teams named it."""
+        outsider = refusal is NOT_OUR_ORGANISATION
+        async with self.runtime.transaction() as session:
+            org = await self.runtime.organisation(session)
+            await audit.record(
+                session,
+                organisation_id=org.id,
+                actor=str(sender_account(activity)),
+                reason="external" if outsider else "anonymous",
+                **what,  # type: ignore[arg-type]
+            )
 
     # Messages: admin commands -------------------------------------------------------------------
 
@@ -204,6 +232,7 @@ class TeamsEndpoint:
         refusal = self._refusal(activity)
         try:
             if refusal is not None:
+                await self._audit_refusal(activity, refusal, action="command.refused")
                 await self.connector.reply(activity, cards.message(cards.notice(refusal)))
                 return
             text = await self._command_text(activity)
@@ -251,6 +280,7 @@ class TeamsEndpoint:
             return await self._enrol(activity, verb, str(data.get("token") or ""))
         refusal = self._refusal(activity)
         if refusal is not None:
+            await self._audit_refusal(activity, refusal, action="command.refused", verb=verb)
             return cards.invoke_card(cards.notice(refusal))
         if verb == cards.LINK_DELETE_CANCEL:
             return cards.invoke_card(cards.notice(kept_link(str(data.get("link", "?")))))
@@ -318,11 +348,22 @@ class TeamsEndpoint:
                 return cards.invoke_card(
                     cards.enrolled_card(button, _STATUS[state.outcome], click_reply(state), users)
                 )
-            if refusal is NOT_OUR_ORGANISATION:
+            if refusal is not None:
+                outsider = refusal is NOT_OUR_ORGANISATION
+                await audit.record(
+                    session,
+                    organisation_id=org.id,
+                    action="enrol.external" if outsider else "enrol.anonymous",
+                    actor=str(sender_account(activity)),
+                    item_id=check.item.id if check.item else None,
+                    link_id=check.link_id,
+                    channel=channel_of(activity),
+                )
                 # Someone of another tenant, in a shared channel: the same answer as on Slack.
-                reply, outcome = click_reply(EnrolResult(Outcome.EXTERNAL, check.item)), None
-            elif refusal is not None:
-                reply, outcome = refusal, None
+                reply = (
+                    click_reply(EnrolResult(Outcome.EXTERNAL, check.item)) if outsider else refusal
+                )
+                outcome = None
             else:
                 result = await enrol_with_token(
                     session,

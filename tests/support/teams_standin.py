@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
@@ -129,6 +130,10 @@ class Connector:
             ]
         )
 
+    def lookups(self, user_id: str) -> int:
+        """How many times the bot asked who `user_id` is."""
+        return sum(1 for s in self.sent if s.method == "GET" and s.body["member"] == user_id)
+
     def add_member(self, member: dict) -> None:
         self.members[member["id"]] = member
         if member.get("objectId"):
@@ -228,6 +233,7 @@ class EntraId:
 
     def __init__(self, workdir: Path) -> None:
         self.token_requests = 0
+        self.stalls: list[float] = []  # seconds the next token requests wait before answering
         self.url = ""
         self.ca_file, self.cert_file, self.key_file = _certificates(workdir)
         self.app = Starlette(
@@ -250,6 +256,8 @@ class EntraId:
         )
 
     async def _token(self, request: Request) -> Response:
+        if self.stalls:
+            await asyncio.sleep(self.stalls.pop(0))
         form = dict(x.split("=", 1) for x in (await request.body()).decode().split("&"))
         if request.path_params["tenant"] != TENANT or form.get("client_secret") != "app-password":
             return JSONResponse({"error": "invalid_client"}, status_code=401)

@@ -119,6 +119,8 @@ class TeamsWorld:
                 MICROSOFT_APP_TENANT_ID=TENANT,
                 MICROSOFT_CA_BUNDLE=self.entra.ca_file,
                 ENROLBOT_DELIVERY_SECONDS="0.2",
+                # The stand-in connector is the only Teams connector host here.
+                TEAMS_SERVICE_URL_HOSTS="127.0.0.1",
             )
             | settings
         )
@@ -132,7 +134,7 @@ class TeamsWorld:
         self.keys.url, self.connector.url = keys.url, connector.url
         self.entra.url = entra.url.replace("127.0.0.1", "localhost")
         self.service_url = connector.url + "/"
-        app = create_app(
+        self.app = app = create_app(
             Settings(
                 _env_file=None,
                 BOTFRAMEWORK_OPENID_METADATA=f"{keys.url}/v1/.well-known/openidconfiguration",
