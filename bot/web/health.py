@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -30,4 +31,20 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def metrics(request: Request) -> Response:
+    token = request.app.state.runtime.settings.metrics_token
+    if token and not _bearer_matches(request.headers.get("authorization", ""), token):
+        return Response(
+            "/metrics needs the bearer token set in ENROLBOT_METRICS_TOKEN.\n",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    # compare_digest takes as long whatever the first differing byte: timing tells a caller
+    # nothing about how much of the token it has right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
