@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from bot import metrics  # noqa: F401  (registers the product's metrics for /metrics)
@@ -17,7 +18,8 @@ from bot.email import EmailDelivery, SmtpSettings
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.settings import Settings, load_settings
-from bot.web import deeplink, health
+from bot.web import deeplink, health, pages
+from bot.web.limits import BodySizeLimit
 from handlers.outbox import Channel, Delivery
 from store.db import sqlite_path
 
@@ -53,6 +55,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
         Route("/enrol/{token}", deeplink.enrol_page, methods=["GET"]),
+        Route("/privacy", pages.privacy, methods=["GET"]),
+        Route("/terms", pages.terms, methods=["GET"]),
     ]
     slack = None
     if settings.slack_enabled:
@@ -117,7 +121,7 @@ def create_app(settings: Settings) -> Starlette:
             await teams_http.aclose()
         await runtime.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodySizeLimit)])
     app.state.runtime = runtime
     app.state.delivery = delivery
     return app

@@ -363,7 +363,13 @@ def teams_package(out: Path) -> None:
     if not settings.microsoft_app_id:
         raise click.ClickException("MICROSOFT_APP_ID is not set: the package names the bot by it.")
     try:
-        package.write(out, settings.microsoft_app_id, settings.public_url)
+        package.write(
+            out,
+            settings.microsoft_app_id,
+            settings.public_url,
+            settings.privacy_url,
+            settings.terms_url,
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", validation_alias="ENROLBOT_PUBLIC_URL")
     admins: str = Field("", validation_alias="ENROLBOT_ADMINS")
     link_max_age_days: int = Field(0, ge=0, validation_alias="ENROLBOT_LINK_MAX_AGE_DAYS")
+
+    # The HTTP edge (bot/web): who may read /metrics, where the Teams package's privacy and
+    # terms links point, how long a client may take to send a whole request.
+    metrics_token: str = Field("", validation_alias="ENROLBOT_METRICS_TOKEN")
+    privacy_url: str = Field("", validation_alias="ENROLBOT_PRIVACY_URL")
+    terms_url: str = Field("", validation_alias="ENROLBOT_TERMS_URL")
+    request_timeout_seconds: float = Field(
+        10, gt=0, validation_alias="ENROLBOT_REQUEST_TIMEOUT_SECONDS"
+    )
 
     smtp_url: str = Field("", validation_alias="SMTP_URL")
     delivery_seconds: float = Field(1.0, ge=0, validation_alias="ENROLBOT_DELIVERY_SECONDS")
@@ -111,6 +120,18 @@ class Settings(BaseSettings):
     def _smtp_url(cls, value: str) -> str:
         if value and not value.startswith(("smtp://", "smtps://")):
             raise ValueError("SMTP_URL must start with smtp:// or smtps://")
+        return value
+
+    @field_validator("privacy_url", "terms_url")
+    @classmethod
+    def _page_url(cls, value: str, info: ValidationInfo) -> str:
+        # Teams accepts only https links in an app package.
+        value = value.strip()
+        if value and not value.startswith("https://"):
+            alias = (
+                "ENROLBOT_PRIVACY_URL" if info.field_name == "privacy_url" else "ENROLBOT_TERMS_URL"
+            )
+            raise ValueError(f"{alias} must start with https://")
         return value
 
     @field_validator("public_url")

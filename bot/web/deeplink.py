@@ -1,16 +1,16 @@
 """GET /enrol/{token}: a deep link opened in a browser.
 
-Enrolling from a browser needs the organisation's sign-in (Entra ID), which this version does
-not offer yet; the page says what the link is and where to enrol, or why the link won't work.
+Opening the link names the item it is for; enrolling happens with the Enrol button where an
+admin posted it, in Slack or Microsoft Teams. A link that won't work says why, and what to do.
+Every sentence says what the reader can do today.
 """
 
 from __future__ import annotations
 
-from html import escape
-
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import Response
 
+from bot.web.pages import render
 from handlers.enrol import LINK_OUTCOME, EnrolResult
 from handlers.links import LinkState, check_token
 from handlers.organisations import default_organisation
@@ -23,16 +23,22 @@ _STATUS = {
     LinkState.EXPIRED: 410,
 }
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{title}</title>
-<style>
-body{{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}}
-</style>
-</head><body><h1>{title}</h1><p>{message}</p></body></html>"""
+# The page holds a working link's token and says which item it is for: nothing keeps a copy,
+# and the token never leaves in a Referer header.
+_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-async def enrol_page(request: Request) -> HTMLResponse:
+def how_to_enrol(title: str) -> list[str]:
+    return [
+        f"This link is for {title}.",
+        f"To enrol, click the Enrol button for {title} where your admin posted it, "
+        "in Slack or Microsoft Teams.",
+        "If you can't find the button, ask the admin who shared this link to post it in a "
+        "channel or chat you're in.",
+    ]
+
+
+async def enrol_page(request: Request) -> Response:
     runtime = request.app.state.runtime
     token = request.path_params["token"]
     async with runtime.transaction() as session:
@@ -41,16 +47,14 @@ async def enrol_page(request: Request) -> HTMLResponse:
     if check.state is LinkState.OK:
         assert check.item is not None
         title = check.item.title
-        message = (
-            "To enrol, click the Enrol button for it where your admin posted it in Slack. "
-            "Enrolling straight from a browser, with your organisation's sign-in, is not "
-            "switched on yet."
-        )
+        sentences = how_to_enrol(title)
     else:
         title = "Enrolment link"
-        message = click_reply(EnrolResult(LINK_OUTCOME[check.state], check.item)).text
-    return HTMLResponse(
-        _PAGE.format(title=escape(title), message=escape(message)),
+        sentences = [click_reply(EnrolResult(LINK_OUTCOME[check.state], check.item)).text]
+    return render(
+        "enrol.html",
         status_code=_STATUS.get(check.state, 404),
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        headers=_HEADERS,
+        title=title,
+        sentences=sentences,
     )
