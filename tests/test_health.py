@@ -29,7 +29,7 @@ async def test_healthz_is_200_when_the_database_answers(db_url):
 
 def _metrics_client(db_url: str, **settings: str) -> httpx.AsyncClient:
     app = create_app(
-        Settings(_env_file=None, ENROLBOT_SECRET_KEY="k", DATABASE_URL=db_url, **settings)
+        Settings(_env_file=None, ENROLBOT_SECRET_KEY="k" * 32, DATABASE_URL=db_url, **settings)
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t")
 
