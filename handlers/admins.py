@@ -9,13 +9,15 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import AdminGrant, AdminRole, User
+from store.models import AdminGrant, AdminRole, User, UserStatus
 
 
 async def role_of(
     session: AsyncSession, user: User | None, bootstrap_admins: frozenset[str]
 ) -> AdminRole | None:
-    if user is None:
+    # Deactivation ends every right at once, ENROLBOT_ADMINS included: the portal is the
+    # source of truth for who still works here.
+    if user is None or user.status is not UserStatus.ACTIVE:
         return None
     if user.email.lower() in bootstrap_admins:
         return AdminRole.SUPER

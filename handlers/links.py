@@ -121,6 +121,32 @@ async def uses_of(session: AsyncSession, link_ids: list[int]) -> dict[int, int]:
     return {link_id: counts.get(link_id, 0) for link_id in link_ids}
 
 
+async def live_links_per_item(session: AsyncSession, item_ids: list[int]) -> dict[int, int]:
+    """How many links each item has that are not deleted (0 for none), in one query."""
+    rows = await session.execute(
+        select(EnrolmentLink.item_id, func.count())
+        .where(EnrolmentLink.item_id.in_(item_ids), EnrolmentLink.deleted_at.is_(None))
+        .group_by(EnrolmentLink.item_id)
+    )
+    counts: dict[int, int] = dict(rows.all())
+    return {item_id: counts.get(item_id, 0) for item_id in item_ids}
+
+
+async def with_label(session: AsyncSession, item: CatalogItem, label: str) -> EnrolmentLink | None:
+    """The item's link that already has this label (compared without case or outer spaces), which
+    another link with the same label would be hard to tell apart from."""
+    wanted = label.strip().casefold()
+    for link in await links_of(session, item):
+        if (link.label or "").casefold() == wanted:
+            return link
+    return None
+
+
+def deep_link(public_url: str, token: str) -> str:
+    """The URL a browser opens for a link: GET /enrol/{token}."""
+    return f"{public_url}/enrol/{token}"
+
+
 async def default_link(session: AsyncSession, item: CatalogItem) -> EnrolmentLink:
     link = (
         await session.execute(

@@ -4,9 +4,11 @@ Cards). Every sentence a user reads is written here, once."""
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 
 from handlers.enrol import EnrolResult, Outcome
+from store.models import DigestMode
 
 
 class Tone(enum.StrEnum):
@@ -51,6 +53,16 @@ class AskLinkDetails:
 
 
 @dataclass(frozen=True)
+class PostedBy:
+    """Who asked for an Enrol button, kept so the post is audited once it has succeeded."""
+
+    organisation_id: int
+    item_id: int
+    actor: str
+    actor_user_id: int | None
+
+
+@dataclass(frozen=True)
 class EnrolButton:
     """A message with an Enrol button, to post in a channel."""
 
@@ -62,6 +74,7 @@ class EnrolButton:
     kind: str
     url: str | None = None
     label: str | None = None
+    posted_by: PostedBy | None = None  # None: a button redrawn, not a new post
 
     @property
     def text(self) -> str:
@@ -100,8 +113,8 @@ _CLICK_TEXT = {
         "Ask your own training admin for a link."
     ),
     Outcome.GUEST: (
-        "Guest accounts can't use internal enrolment links. Ask your training admin for a "
-        "self-registration link instead."
+        "Guest accounts can't use internal enrolment links. If you need this training, ask "
+        "your training admin."
     ),
     Outcome.EXTERNAL: (
         "This button is for members of the organisation that posted it. If you'd like this "
@@ -197,11 +210,54 @@ NOT_OUR_ORGANISATION = Notice(
     "I only serve the organisation that installed me; ask your own training admin for training.",
     Tone.ERROR,
 )
-POST_HERE_ONLY = Notice(
-    "In Teams, send `enrol post ITEM` in the channel or chat where the card should appear.",
-    Tone.ERROR,
-)
+
+
+def here_only(prefix: str, form: str, what: str) -> str:
+    """Teams gives a bot no way to name another channel: the command goes where it acts."""
+    return f"In Teams, send `{prefix} {form}` in the channel or chat where {what}."
+
+
+POST_HERE_ONLY = Notice(here_only("enrol", "post ITEM", "the card should appear"), Tone.ERROR)
 
 
 def kept_link(link_id: str) -> Notice:
     return Notice(f"Kept link {link_id}; nothing changed.")
+
+
+# Words people typed are quoted back only through echo(): the renderers escape for their
+# surface, but an echoed word must not be able to leave its code span, draw a link or run on.
+ECHO_MAX = 40
+_MARKUP = str.maketrans("", "", "`*~[]\\")
+
+
+def echo(word: str, limit: int = ECHO_MAX) -> str:
+    """A typed word, safe to quote back: no backticks (which would close its code span), no
+    brackets, asterisks, tildes or backslashes (links and emphasis in Markdown and mrkdwn), no
+    line breaks or other control characters, and at most `limit` characters."""
+    kept = "".join(
+        " " if unicodedata.category(c).startswith("C") else c for c in word.translate(_MARKUP)
+    ).strip()
+    return kept if len(kept) <= limit else kept[: limit - 1] + "…"
+
+
+def no_item(slug: str, suggestion: str | None) -> str:
+    hint = f" Did you mean `{suggestion}`?" if suggestion else " `items` lists them."
+    return f"There is no item `{echo(slug, 100)}`.{hint}"
+
+
+def sentence(text: str) -> str:
+    """Text that starts a sentence, with its first letter capitalised ("this chat" -> "This")."""
+    return text[:1].upper() + text[1:]
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def digest_text(mode: DigestMode) -> str:
+    """How often a subscription's alerts come, as a reply says it."""
+    return {
+        DigestMode.INSTANT: "instant alerts",
+        DigestMode.HOURLY: "an hourly digest",
+        DigestMode.DAILY: "a daily digest",
+    }[mode]

@@ -106,7 +106,7 @@ def test_admin_posts_a_button_and_a_learner_is_enrolled_with_one_click(world):
         ),
         (
             "U0GUEST",
-            "Guest accounts can't use internal enrolment links. Ask your training admin for a self-registration link instead.",
+            "Guest accounts can't use internal enrolment links. If you need this training, ask your training admin.",
         ),
         ("U0SCG", "Guest accounts can't use internal enrolment links."),
         ("U0STRANGER", "This button is for members of the organisation that posted it."),

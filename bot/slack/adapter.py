@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.runtime import Runtime
 from bot.slack import blocks, directory
 from bot.slack.client import Replies, error_code
+from handlers import commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
 from handlers.identity import Account, Profile
@@ -107,6 +108,8 @@ class Slack:
             if problem is None:
                 raise
             return post_failed(problem, where)
+        async with self.runtime.transaction() as session:
+            await commands.record_posted(session, button, channel)
         return posted(button, where)
 
     async def answer(self, response_url: str, reply: Reply) -> None:

@@ -178,6 +178,8 @@ class TeamsEndpoint:
             admin_destination=channel_destination(
                 PROVIDER, self.tenant, f"dm:{activity['from']['id']}"
             ),
+            channels_by_name=False,
+            personal=(activity["conversation"].get("conversationType") or "personal") == "personal",
         )
 
     async def _command_text(self, activity: dict) -> str:
@@ -236,7 +238,7 @@ class TeamsEndpoint:
                 await self.connector.reply(activity, cards.message(cards.notice(refusal)))
                 return
             text = await self._command_text(activity)
-            metrics.COMMANDS.labels("teams", (text.split() or ["help"])[0].lower()[:20]).inc()
+            metrics.COMMANDS.labels("teams", commands.name_of(text)).inc()
             async with self.runtime.transaction() as session:
                 reply = await commands.run(await self._context(session, activity), text)
             if isinstance(reply, EnrolButton):
@@ -267,6 +269,7 @@ class TeamsEndpoint:
                     refresh_user_ids=[],
                 )
             )
+            await commands.record_posted(session, button, where)
         return posted(button, "this conversation")
 
     # Card buttons: Universal Actions ------------------------------------------------------------

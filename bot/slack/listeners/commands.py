@@ -25,7 +25,7 @@ def register(app: AsyncApp, slack: Slack) -> None:
     async def enrol_command(ack: AsyncAck, body: dict) -> None:
         await ack()  # answer within Slack's 3 seconds; the reply follows on response_url
         text = unescape(body.get("text") or "")
-        metrics.COMMANDS.labels("slack", (text.split() or ["help"])[0].lower()[:20]).inc()
+        metrics.COMMANDS.labels("slack", commands.name_of(text)).inc()
         try:
             async with slack.runtime.transaction() as session:
                 ctx = await slack.command_context(

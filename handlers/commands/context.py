@@ -1,0 +1,68 @@
+"""What every command is given: who asked, where, and how the platform's people type commands."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import audit
+from handlers.identity import Account, Person, Profile
+from handlers.replies import PostProblem
+from handlers.signing import LinkSigner
+from store.models import AdminRole, Organisation
+
+
+class CommandError(Exception):
+    """A command that cannot be carried out; the message says what to type instead."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A form value to correct, shown on its field."""
+
+    field: str
+    message: str
+
+
+@dataclass
+class CommandContext:
+    session: AsyncSession
+    organisation: Organisation
+    account: Account
+    caller: Person
+    signer: LinkSigner
+    public_url: str
+    bootstrap_admins: frozenset[str]
+    prefix: str  # how the platform's users start a command: "/enrol" or "enrol"
+    lookup_profile: Callable[[str], Awaitable[Profile]]  # a mentioned person's profile, by id
+    # Where the command was typed, and whether the bot may post in a channel (by id).
+    channel_id: str | None = None
+    channel_name: str | None = None
+    check_channel: Callable[[str], Awaitable[PostProblem | None]] | None = None
+    admin_destination: str | None = None  # how to reach the caller privately later
+    role: AdminRole | None = None
+    # Slack lets a command name another channel (#ops); Teams does not, so there a command acts
+    # where it is typed, and no help or reply offers [#channel].
+    channels_by_name: bool = True
+    personal: bool = False  # typed in a one-to-one chat with the bot, not in a channel
+
+    def usage(self, form: str) -> str:
+        return f"`{self.prefix} {form}`"
+
+    @property
+    def here(self) -> str:
+        """Where the command was typed, as a reply names it."""
+        return "this chat" if self.personal else "this channel"
+
+    async def record(self, action: str, **detail: object) -> None:
+        """An audit row for something this caller did (or was refused)."""
+        await audit.record(
+            self.session,
+            organisation_id=self.organisation.id,
+            action=action,
+            actor=str(self.account),
+            actor_user_id=self.caller.user.id if self.caller.user else None,
+            **detail,
+        )

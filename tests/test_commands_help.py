@@ -1,0 +1,153 @@
+"""help, generated from the command registry: what each role sees, on each platform."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.commands import (
+    run,
+)
+from handlers.replies import (
+    Notice,
+)
+from tests.support.command_world import (
+    BOSS,
+    Acme,
+    make_acme,
+)
+
+
+@pytest.fixture
+async def acme(session, sessions) -> Acme:
+    return await make_acme(session, sessions)
+
+
+# help ----------------------------------------------------------------------------------------------
+
+# Generated from the registry, one line per command; it used to be written by hand and left out
+# notify.
+SUPER_HELP = (
+    "`/enrol items [QUERY]`: topics, articles and pathways, with their slugs",
+    "`/enrol link create ITEM [--label TEXT] [--notes TEXT]`: a new link (no label: a form asks)",
+    "`/enrol link list ITEM`: an item's links: id, label, status, uses, created",
+    "`/enrol link deactivate LINK`: switch a link off: its buttons and URLs say it is disabled",
+    "`/enrol link activate LINK`: switch a link back on: its old buttons and URLs work again",
+    "`/enrol link delete LINK [--yes]`: destroy a link for good (asks first without --yes)",
+    "`/enrol post ITEM|LINK [#channel]`: post an Enrol button (default: the item's default link, "
+    "in this channel)",
+    "`/enrol notify ITEM|all [#channel] [--off] [--digest hourly|daily] [--email EMAIL]`: alerts "
+    "in this channel (or by email) when people enrol themselves; alone: what this channel gets",
+    "`/enrol admin add EMAIL|@person [--standard]`: make someone an admin (super unless "
+    "--standard)",
+    "`/enrol admin remove EMAIL|@person`: take someone's admin rights away",
+    "`/enrol admin list`: who can manage enrolment",
+    "`/enrol help [COMMAND]`: this list, or how one command is used, with examples",
+    "ITEM is an item's slug; LINK is a link's id. Quote text with spaces: --label \"Team intranet\".",
+)
+
+
+@pytest.mark.parametrize("text", ["help", "", "  ", "HELP", "-h", "--help", "?"])
+async def test_help_for_a_super_admin_lists_every_command(acme, text):
+    reply = await run(await acme.ctx(BOSS), text)
+    assert reply == Notice("What I can do for you:", lines=SUPER_HELP, heading="enrolbot")
+
+
+async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
+    reply = await run(await acme.ctx("sam@example.com"), "help")
+    assert isinstance(reply, Notice)
+    assert reply.lines == SUPER_HELP[:8] + SUPER_HELP[-2:]
+    assert not any("admin add" in line or "admin list" in line for line in reply.lines)
+
+
+async def test_help_for_a_learner_explains_the_enrol_button_and_names_no_admin_command(acme):
+    before = await acme.db()
+    reply = await run(await acme.ctx("ann@example.com"), "help")
+    assert reply == Notice(
+        "To enrol, click an Enrol button in a channel or open an enrolment link: you're "
+        "enrolled at once as who you are here, with no forms. Enrolment links and buttons "
+        "are managed by your training admins; ask them for training you can't find.",
+        heading="enrolbot",
+    )
+    for word in ("/enrol", "link create", "link list", "post", "admin add", "items", "--"):
+        assert word not in reply.text
+    after = await acme.db()
+    assert (after.links, after.grants) == (before.links, before.grants)
+
+
+async def test_help_in_teams_uses_the_teams_prefix(acme):
+    reply = await run(await acme.ctx(BOSS, prefix="enrol"), "help")
+    assert isinstance(reply, Notice)
+    assert (
+        reply.lines[0] == "`enrol items [QUERY]`: topics, articles and pathways, with their slugs"
+    )
+    assert not any("/enrol" in line for line in reply.lines)
+
+
+async def test_help_lists_notify_for_every_admin_on_both_platforms(acme):
+    for email in (BOSS, "sam@example.com"):
+        for prefix in ("/enrol", "enrol"):
+            reply = await run(await acme.ctx(email, prefix=prefix), "help")
+            assert any(line.startswith(f"`{prefix} notify ITEM|all") for line in reply.lines)
+
+
+async def test_help_in_teams_never_offers_a_channel_by_name(acme):
+    ctx = await acme.ctx(BOSS, prefix="enrol", channels_by_name=False)
+    reply = await run(ctx, "help")
+    assert isinstance(reply, Notice)
+    assert (
+        "`enrol post ITEM|LINK`: post an Enrol button (default: the item's default link, in "
+        "this channel)"
+    ) in reply.lines
+    assert not any("#" in line for line in reply.lines)
+    for command in ("post", "notify"):
+        one = await run(ctx, f"help {command}")
+        assert one.lines and not any("#" in line for line in (one.text, *one.lines))
+
+
+async def test_help_in_a_teams_personal_chat_says_this_chat(acme):
+    ctx = await acme.ctx(BOSS, prefix="enrol", channels_by_name=False, personal=True)
+    reply = await run(ctx, "help")
+    assert (
+        "`enrol notify ITEM|all [--off] [--digest hourly|daily] [--email EMAIL]`: alerts in this "
+        "chat (or by email) when people enrol themselves; alone: what this chat gets"
+    ) in reply.lines
+
+
+async def test_help_command_shows_its_usage_examples_and_aliases(acme):
+    reply = await run(await acme.ctx("sam@example.com"), "help LINK CREATE")
+    assert reply == Notice(
+        "`/enrol link create ITEM [--label TEXT] [--notes TEXT]`: a new link (no label: a form "
+        "asks)",
+        lines=(
+            'For example: `/enrol link create safety-101 --label "Team intranet"`',
+            "For example: `/enrol link create safety-101`",
+            "Also understood: link new",
+        ),
+        heading="/enrol link create",
+    )
+
+
+async def test_help_of_a_noun_lists_its_commands(acme):
+    reply = await run(await acme.ctx(BOSS), "help links")
+    assert reply == Notice("The link commands:", lines=SUPER_HELP[1:6], heading="enrolbot")
+
+
+async def test_help_of_what_the_caller_may_not_run_or_of_nothing_says_so(acme):
+    sam = await acme.ctx("sam@example.com")
+    assert await run(sam, "help admin add") == Notice("Only super admins can manage admins.")
+    assert await run(sam, "help admin") == Notice("Only super admins can manage admins.")
+    assert await run(sam, "help frob") == Notice(
+        "I don't know the command `frob`. `/enrol help` lists what I can do."
+    )
+    ann = await acme.ctx("ann@example.com")
+    assert await run(ann, "help link create") == await run(ann, "help")
+
+
+def test_every_registered_command_is_in_help_for_a_super_admin():
+    """help is generated: a command registered later shows up without anyone editing help."""
+    from handlers.commands import registry
+
+    names = [c.name for c in registry.COMMANDS]
+    assert names[0] == "help" and len(names) == len(set(names)) == len(SUPER_HELP) - 1
+    for command in registry.COMMANDS:
+        assert any(line.startswith(f"`/enrol {command.name}") for line in SUPER_HELP)
