@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
@@ -16,7 +18,14 @@ from handlers.enrol import EnrolResult, enrol_with_token
 from handlers.identity import Account, Profile, ProfileLookup, identify
 from handlers.organisations import default_organisation, existing_organisation
 from handlers.signing import LinkSigner
-from store.db import make_engine, make_sessionmaker
+from store import sqlite_driver
+from store.db import (
+    is_busy,
+    make_engine,
+    make_sessionmaker,
+    restartable_begun,
+    wait_writable,
+)
 from store.models import Organisation
 
 ORGANISATION_SECONDS = 10
@@ -50,6 +59,27 @@ class Runtime:
         """A session whose work is committed on success and rolled back on any error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    async def transact(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` in a transaction, run again from the start while another process holds
+        SQLite's write lock (or a PostgreSQL lock it needs). Between tries no connection is held,
+        so health checks and other work go on while it waits (store.sqlite_driver)."""
+        deadline = time.monotonic() + sqlite_driver.WAIT_SECONDS
+        tries = 0
+        while True:
+            try:
+                with sqlite_driver.restartable():
+                    async with self.transaction() as session:
+                        await restartable_begun(session)
+                        return await work(session)
+            except DBAPIError as exc:
+                left = deadline - time.monotonic()
+                if not is_busy(exc) or left <= 0:
+                    raise
+            with suppress(TimeoutError):  # past the deadline: one last try, its refusal raised
+                async with asyncio.timeout(left):
+                    await wait_writable(self.engine, tries)
+            tries += 1
 
     async def organisation(self, session: AsyncSession) -> Organisation:
         """The organisation, read at most every ORGANISATION_SECONDS: it is on every click's
@@ -93,7 +123,7 @@ class Runtime:
         the enrolment decided in one transaction."""
 
         async def attempt(asked: ProfileLookup) -> EnrolResult:
-            async with self.transaction() as session:
+            async def work(session: AsyncSession) -> EnrolResult:
                 return await enrol_with_token(
                     session,
                     signer=self.signer,
@@ -104,6 +134,8 @@ class Runtime:
                     bootstrap_admins=self.settings.admin_emails,
                     channel=channel,
                 )
+
+            return await self.transact(work)
 
         return await self.with_directory(lookup, attempt)
 

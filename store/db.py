@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from contextlib import closing
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,13 +18,17 @@ from sqlalchemy.ext.asyncio import (
 
 from store import sqlite_driver
 
+SQLITE_CONNECTIONS = 4
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the web workers read while the scheduler writes; foreign keys are off by default.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # No waiting in place for another process's write lock: statements run on the event loop,
+    # and store.sqlite_driver waits for the lock without stopping it.
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Statements run on the event loop (store.sqlite_driver), so the commit that happened to
     # fill the log must not also copy it into the file and sync it: a service checkpoints from
@@ -37,11 +42,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         url = parsed.set(drivername=sqlite_driver.NAME).render_as_string(hide_password=False)
-        # One connection: SQLite lets one writer in at a time anyway, and a queue in the pool is
-        # fairer and cheaper than connections spinning on the file lock.
+        # A few connections, the last one used first: statements run on the loop one at a
+        # time, so one warm connection does the work, and the others are there for whoever
+        # needs one while work waits for another process's write lock (a health check, a
+        # read) rather than queueing behind it.
         if ":memory:" not in url:
-            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("pool_size", SQLITE_CONNECTIONS)
             kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_use_lifo", True)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -52,6 +60,36 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 0)
     return create_async_engine(url, **kwargs)
+
+
+# Restartable work on PostgreSQL gives up a lock it cannot have at once (another session's
+# LOCK TABLE, a long migration), so that it waits with no connection held, as on SQLite.
+_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '100ms'")
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+async def restartable_begun(session: AsyncSession) -> None:
+    """Set up a transaction that `is_busy` may refuse and that is then tried again."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK_TIMEOUT)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether an error says another process holds a lock we need: SQLite's "database is
+    locked" (raised inside sqlite_driver.restartable()), or PostgreSQL's lock timeout (after
+    `restartable_begun`)."""
+    orig = getattr(exc, "orig", None)
+    return sqlite_driver.is_busy(orig) or getattr(orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+
+
+async def wait_writable(engine: AsyncEngine, tries: int) -> None:
+    """Until no other process holds an SQLite database's write lock; on PostgreSQL, a pause
+    that grows with the number of `tries`."""
+    lock = getattr(engine.dialect, "write_lock", None)
+    if lock is not None:
+        await lock.wait()
+    else:
+        await asyncio.sleep(min(0.05 * 2**tries, 0.5))
 
 
 def sqlite_path(engine: AsyncEngine) -> str | None:

@@ -1,6 +1,6 @@
 """Faults and load against real `enrolbot serve` processes: many clicks with Slack's retries (on
-two workers with PostgreSQL, one with SQLite), a worker killed with SIGKILL mid-burst, and the
-database going away for a while.
+two workers with PostgreSQL, one with SQLite), a worker killed with SIGKILL mid-burst, another
+process holding the database's write lock, and the database going away for a while.
 
 Sizes are CI-sized; set ENROLBOT_FAULT_CLICKS=10000 for the full run the issue describes.
 """
@@ -11,12 +11,18 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
+import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Iterator
+from contextlib import closing, contextmanager
+from typing import TypeVar
 
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from handlers.organisations import default_organisation
 from store.models import AuditEvent, Enrolment, NotificationSubscription, OutboxMessage, User
@@ -34,6 +40,8 @@ from tests.support.slack_world import (
 from tests.support.syncdb import SyncDB
 
 CLICKS = int(os.environ.get("ENROLBOT_FAULT_CLICKS", "1000"))
+
+T = TypeVar("T")
 
 
 def people(count: int) -> list[tuple[str, str]]:
@@ -236,6 +244,97 @@ async def _enrolled_subjects(session) -> list[tuple[str]]:
         select(Identity.subject).join(Enrolment, Enrolment.user_id == Identity.user_id)
     )
     return list(rows)
+
+
+@contextmanager
+def write_lock_held(db_url: str, seconds: float) -> Iterator[None]:
+    """Another process's hold on the database's writes for `seconds` (as `catalog import` held
+    SQLite's write lock; on PostgreSQL, an exclusive lock on the enrolment table), taken by the
+    time the block starts."""
+    taken, failed = threading.Event(), []
+
+    def sqlite_hold() -> None:
+        with closing(sqlite3.connect(make_url(db_url).database, isolation_level=None)) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            taken.set()
+            time.sleep(seconds)
+            conn.execute("COMMIT")
+
+    async def postgresql_hold() -> None:
+        import asyncpg
+
+        dsn = make_url(db_url).set(drivername="postgresql").render_as_string(False)
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE enrolment IN EXCLUSIVE MODE")
+                taken.set()
+                await asyncio.sleep(seconds)
+        finally:
+            await conn.close()
+
+    def hold() -> None:
+        try:
+            sqlite_hold() if db_url.startswith("sqlite") else asyncio.run(postgresql_hold())
+        except Exception as exc:
+            failed.append(exc)
+            taken.set()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    taken.wait(10)
+    assert not failed, failed
+    try:
+        yield
+    finally:
+        thread.join(seconds + 10)
+
+
+def test_while_another_process_holds_the_write_lock_clicks_are_acknowledged_and_answered(
+    db_url, tmp_path
+):
+    count = 10
+    db = prepare(db_url, count)
+    token = token_of(db)
+    slack = standin(count)
+    with ServedApp(slack.app) as served:
+        slack.url = served.url
+        server = Server(tmp_path, **settings(db_url, slack))
+        try:
+            server.wait_healthy()
+
+            async def timed(work: Awaitable[T]) -> tuple[float, T]:
+                started = time.monotonic()
+                result = await work
+                return time.monotonic() - started, result
+
+            async def during_the_lock() -> tuple[list, list]:
+                async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                    clicks = [
+                        asyncio.ensure_future(timed(click(client, slack, uid, token)))
+                        for uid, _ in people(count)
+                    ]
+                    health = []
+                    for _ in range(5):
+                        await asyncio.sleep(0.5)
+                        health.append(await timed(client.get("/healthz")))
+                    return await asyncio.gather(*clicks), health
+
+            with write_lock_held(db_url, 10):
+                clicked, health = asyncio.run(during_the_lock())
+            for seconds, [(status, _)] in clicked:
+                assert (status, seconds < 3) == (200, True), (status, seconds)
+            for seconds, response in health:
+                assert (response.status_code, seconds < 1) == (200, True), (response, seconds)
+            replies = [
+                text_of(slack.wait_response(url, timeout=30)[0]) for _, [(_, url)] in clicked
+            ]
+        finally:
+            server.stop()
+    assert ["You're enrolled in Safety 101." in reply for reply in replies] == [True] * count
+    assert db.count(Enrolment) == count + 1  # + Dan, who had completed it before
+    assert db.count(AuditEvent, AuditEvent.action == "enrol.enrolled") == count
+    assert db.count(AuditEvent, AuditEvent.action.like("enrol.%")) == count
 
 
 class Proxy:

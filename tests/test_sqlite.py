@@ -1,15 +1,19 @@
-"""SQLite as the service runs it: statements on the event loop (store.sqlite_driver), and the
-write-ahead log copied into the database file from a thread rather than by whichever commit
-filled it."""
+"""SQLite as the service runs it: statements on the event loop (store.sqlite_driver), waits for
+another process's write lock that never stop the loop, and the write-ahead log copied into the
+database file from a thread rather than by whichever commit filled it."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import time
 from contextlib import closing
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from store.db import make_engine
 from tests.support.slack_world import ANN, SlackWorld, text_of
 
 
@@ -35,3 +39,53 @@ def test_a_click_reaches_the_database_file_within_seconds_of_its_commit(database
             time.sleep(0.2)
         # The service is still running: no closing connection checkpointed it on the way out.
         assert enrolled in in_the_file(path)
+
+
+async def test_a_write_waiting_for_another_process_lets_the_event_loop_run(databases):
+    """Commands and deliveries wait for the lock in place (store.sqlite_driver): the loop goes
+    on meanwhile, and the write lands once the lock is free."""
+    url = databases.fresh("sqlite")
+    engine = make_engine(url)
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with closing(sqlite3.connect(make_url(url).database, isolation_level=None)) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            taken.set()
+            release.wait(10)
+            conn.execute("COMMIT")
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait(5)
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO organisation (name, sso_auto_provision,"
+                    " created_at) VALUES ('Acme', false, CURRENT_TIMESTAMP)"
+                )
+            )
+
+    ticker = asyncio.ensure_future(ticking())
+    writing = asyncio.ensure_future(write())
+    try:
+        await asyncio.sleep(1)
+        assert (writing.done(), ticks > 50) == (False, True)
+        release.set()
+        await asyncio.wait_for(writing, 5)
+    finally:
+        release.set()
+        ticker.cancel()
+        holder.join(5)
+        await engine.dispose()
+    with closing(sqlite3.connect(make_url(url).database)) as conn:
+        assert conn.execute("SELECT name FROM organisation").fetchall() == [("Acme",)]
