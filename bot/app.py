@@ -16,7 +16,7 @@ from starlette.routing import Route
 from bot import metrics  # noqa: F401  (registers the product's metrics for /metrics)
 from bot.email import EmailDelivery, SmtpSettings
 from bot.runtime import Runtime
-from bot.scheduler import Scheduler
+from bot.scheduler import Runner, service_jobs
 from bot.settings import Settings, load_settings
 from bot.web import deeplink, health, pages
 from bot.web.limits import BodySizeLimit
@@ -96,25 +96,27 @@ def create_app(settings: Settings) -> Starlette:
     if settings.smtp_url:
         channels["email"] = Channel(EmailDelivery(SmtpSettings(settings.smtp_url)).send, 200)
     delivery = Delivery(runtime.sessions, channels, lease_seconds=settings.delivery_lease_seconds)
-    scheduler = Scheduler()
-    if settings.delivery_seconds:
-        scheduler.deliver(delivery, settings.delivery_seconds)
-    sqlite_file = sqlite_path(runtime.engine)
-    if sqlite_file:
-        scheduler.checkpoint_sqlite(sqlite_file)
+    jobs = service_jobs(
+        delivery=delivery,
+        delivery_seconds=settings.delivery_seconds,
+        delivery_lease_seconds=settings.delivery_lease_seconds,
+        sqlite_file=sqlite_path(runtime.engine),
+    )
+    scheduler = Runner(runtime.sessions, jobs)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if slack:
             await slack.start()
-        if scheduler.has_jobs:
+        if jobs:
             scheduler.start()
         # What start-up made lives as long as the process: keep it out of the collector's
         # full passes, which otherwise pause every request now and then.
         gc.freeze()
         yield
-        if scheduler.has_jobs:
-            scheduler.stop()
+        if jobs:
+            await scheduler.stop()
+        await delivery.close()
         if slack:
             await slack.close()
         if teams_http:

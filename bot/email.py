@@ -1,19 +1,31 @@
 """Alerts by email through SMTP (SMTP_URL), for the primary admin and stakeholder inboxes.
 
-smtplib runs in a worker thread: it is blocking, and an alert is a handful of lines.
+smtplib runs in a worker thread: it is blocking, and an alert is a handful of lines. Each
+socket operation is bounded by TIMEOUT_SECONDS. The message is built before any connection:
+one that cannot be built (an address no header can hold) is a bad message, failed at once,
+never retried. What a person typed reaches a header only as one line of printable text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import smtplib
 import ssl
+from email.errors import HeaderDefect, MessageError
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from handlers.alert_message import AlertMessage, Shape, plain
+from handlers.alert_message import compose as compose_alert
 from handlers.outbox import Batch, Result, SendOutcome
 
-TIMEOUT_SECONDS = 20
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10  # each socket operation; the outbox bounds the whole send
+SUBJECT_MAX = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 class SmtpSettings:
@@ -34,42 +46,47 @@ class SmtpSettings:
         self.sender = query.get("from") or f"enrolbot@{self.host}"
 
 
-def _subject(batch: Batch) -> str:
-    if batch.kind == "notice":
-        return "enrolbot: alerts stopped"
-    items = sorted({p["item"] for p in batch.payloads})
-    count = len(batch.payloads)
-    what = items[0] if len(items) == 1 else f"{len(items)} items"
-    prefix = f"{batch.kind.split(':')[1].capitalize()} digest: " if ":" in batch.kind else ""
-    return f"{prefix}{count} self-enrolment{'s' if count != 1 else ''} in {what}"
+def one_line(text: str) -> str:
+    """Header-safe text: line breaks and other control characters become single spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def _body(batch: Batch) -> str:
-    if batch.kind == "notice":
-        return batch.payloads[0]["text"].replace("`", "") + "\n"
-    lines = [
-        f"{p['person']} ({p['user_type']}, {p['email']}) enrolled themselves in {p['item']} "
-        f"through {p['link']} at {p['at'][:16].replace('T', ' ')} UTC."
-        for p in batch.payloads
-    ]
-    if batch.total_due > len(batch.payloads):
-        lines.append(
-            f"\nThe other {batch.total_due - len(batch.payloads)} follow in the next email."
-        )
+def subject(alert: AlertMessage) -> str:
+    return one_line(alert.subject())[:SUBJECT_MAX]
+
+
+def body(alert: AlertMessage) -> str:
+    """Plain text: nothing in it is markup, so names and titles need no escaping beyond
+    dropping control characters that could forge lines."""
+    if alert.shape is Shape.NOTICE:
+        return one_line(plain(alert.notice)) + "\n"
+    lines = [one_line(plain(e.sentence(with_email=True, with_date=True))) for e in alert.entries]
+    more = alert.more("email")
+    if more:
+        lines.append(f"\n{more}")
     return "\n".join(lines) + "\n"
+
+
+def build(sender: str, batch: Batch) -> EmailMessage:
+    """The email for a batch; ValueError (or an email error) when it cannot be built."""
+    alert = compose_alert(batch.kind, batch.payloads, batch.total_due)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = batch.to.target
+    message["Subject"] = subject(alert)
+    message.set_content(body(alert))
+    if message["To"].defects:
+        raise ValueError("the address is not one an email can be sent to")
+    message.as_bytes()  # folding and encoding fail here, not halfway into a conversation
+    return message
 
 
 class EmailDelivery:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
 
-    def _send_now(self, batch: Batch) -> None:
+    def _send_now(self, message: EmailMessage) -> None:
         s = self.settings
-        message = EmailMessage()
-        message["From"] = s.sender
-        message["To"] = batch.destination.split(":", 1)[1]
-        message["Subject"] = _subject(batch)
-        message.set_content(_body(batch))
         connect = smtplib.SMTP_SSL if s.tls else smtplib.SMTP
         with connect(s.host, s.port, timeout=TIMEOUT_SECONDS) as smtp:
             if s.starttls:
@@ -80,7 +97,11 @@ class EmailDelivery:
 
     async def send(self, batch: Batch) -> SendOutcome:
         try:
-            await asyncio.to_thread(self._send_now, batch)
+            message = build(self.settings.sender, batch)
+        except (ValueError, TypeError, MessageError, HeaderDefect) as exc:
+            return SendOutcome(Result.REJECTED, f"the email could not be built ({exc})"[:200])
+        try:
+            await asyncio.to_thread(self._send_now, message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(code >= 500 for code in codes):
@@ -88,6 +109,10 @@ class EmailDelivery:
                     Result.FAILED, f"the mail server refused the address ({codes[0]})"
                 )
             return SendOutcome(Result.RETRY, f"the mail server deferred the address ({codes[0]})")
+        except smtplib.SMTPDataError as exc:
+            if exc.smtp_code >= 500:  # the content was refused: this message, not the inbox
+                return SendOutcome(Result.REJECTED, f"the mail server refused it: {exc.smtp_code}")
+            return SendOutcome(Result.RETRY, f"the mail server answered {exc.smtp_code}")
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code >= 500 and exc.smtp_code != 554:
                 return SendOutcome(Result.FAILED, f"the mail server refused: {exc.smtp_code}")

@@ -1,63 +1,188 @@
-"""Jobs inside the service, under APScheduler: outbox delivery every second, and on SQLite the
-write-ahead log's checkpoint every few seconds."""
+"""The job runner: every scheduled job of the service in one registry, each run under a lease.
+
+A job is an entry: a name, a schedule (every N seconds, or a crontab line in UTC), what to run,
+and its lease. With several workers (processes, hosts) on PostgreSQL, a run begins only once
+its worker holds the job's lease in the database (store.leases), so exactly one worker runs a
+job at a time. A running job renews its lease every third of it; a worker that crashes stops
+renewing, its lease runs out, and the next worker whose schedule fires takes the job over. A
+worker that finds it has lost its lease (it hung past it) stops its run. Hosts' clocks must
+agree to well within a lease (NTP does).
+
+Adding a job is one entry in `service_jobs`, e.g.
+
+    jobs.add(Job("nightly-reconcile", reconcile, cron="0 2 * * *", lease=600))
+
+A job with `lease=None` runs in every process for that process alone (the SQLite checkpoint:
+each process copies its own write-ahead log).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.outbox import Delivery
+from store import leases
 from store.db import checkpoint
+from store.models import utcnow
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 2
 
 
-class Scheduler:
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[], Awaitable[object]]
+    every: float | None = None  # seconds between runs
+    cron: str | None = None  # or a crontab line, in UTC
+    lease: float | None = 60.0  # seconds; None: every process runs its own, unleased
+
+    def trigger(self) -> IntervalTrigger | CronTrigger:
+        if self.cron:
+            return CronTrigger.from_crontab(self.cron, timezone="UTC")
+        if not self.every:
+            raise ValueError(f"job {self.name} has no schedule: give every= or cron=")
+        return IntervalTrigger(seconds=self.every, timezone="UTC")
+
+
+class Jobs:
+    """The registry: each job once, by name."""
+
     def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+
+    def add(self, job: Job) -> Job:
+        if job.name in self._jobs:
+            raise ValueError(f"a job named {job.name} is already registered")
+        job.trigger()  # a job without a usable schedule fails at start, not at its first run
+        self._jobs[job.name] = job
+        return job
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self._jobs.values())
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+
+class Runner:
+    """Runs the registry's jobs on their schedules in this process, each under its lease."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        jobs: Jobs,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.jobs = jobs
+        self.owner = owner or uuid.uuid4().hex[:16]
+        self.clock = clock
+        self._running: set[asyncio.Task] = set()
         # The jobs run every second or two; their runs, and those skipped while one is still
         # going, are not news worth a log line each.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
 
-    def _every(self, seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:
-        # One run at a time per worker; a run that overruns is not stacked up behind itself.
-        self._scheduler.add_job(
-            job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
-        )
+    async def run(self, job: Job) -> bool:
+        """One run of a job: False when another worker holds its lease."""
+        if job.lease is None:
+            await self._guarded(job)
+            return True
+        lease = timedelta(seconds=job.lease)
+        now = self.clock()
+        if not await leases.take(self.sessions, job.name, self.owner, now, now + lease):
+            return False
+        work = asyncio.create_task(self._guarded(job), name=f"job {job.name}")
+        self._running.add(work)
+        keeper = asyncio.create_task(self._keep(job, work, now + lease))
+        try:
+            # Waits without raising when the keeper stops the work for a lost lease.
+            await asyncio.wait({work})
+        finally:
+            keeper.cancel()
+            work.cancel()  # still running only when this run itself was cancelled (shutdown)
+            self._running.discard(work)
+            with contextlib.suppress(Exception):
+                await leases.release(self.sessions, job.name, self.owner, self.clock())
+        return True
 
-    def deliver(self, delivery: Delivery, seconds: float) -> None:
-        async def run() -> None:
+    async def _guarded(self, job: Job) -> None:
+        try:
+            await job.run()
+        except Exception:
+            log.exception("job %s failed; its next run tries again", job.name)
+
+    async def _keep(self, job: Job, work: asyncio.Task, until: datetime) -> None:
+        """Renew the lease while the job runs; stop the job if the lease is lost."""
+        assert job.lease is not None
+        lease = timedelta(seconds=job.lease)
+        while not work.done():
+            await asyncio.sleep(job.lease / 3)
             try:
-                await delivery.run_once()
+                if await leases.renew(self.sessions, job.name, self.owner, self.clock() + lease):
+                    until = self.clock() + lease
+                    continue
             except Exception:
-                log.exception("outbox delivery run failed; the next run tries again")
-
-        self._every(seconds, run, "outbox")
-
-    def checkpoint_sqlite(self, path: str) -> None:
-        """Copy the write-ahead log into the database file from a thread: SQLite statements
-        run on the event loop, and a checkpoint there (which syncs the file to disk) would hold
-        up every request for as long as the disk takes."""
-
-        async def run() -> None:
-            try:
-                await asyncio.to_thread(checkpoint, path)
-            except Exception:
-                log.exception("SQLite checkpoint failed; the next run tries again")
-
-        self._every(CHECKPOINT_SECONDS, run, "sqlite-checkpoint")
-
-    @property
-    def has_jobs(self) -> bool:
-        return bool(self._scheduler.get_jobs())
+                log.warning("could not renew the lease of job %s", job.name, exc_info=True)
+                if self.clock() < until:
+                    continue
+            log.error("job %s lost its lease to another worker; this run stops", job.name)
+            work.cancel()
+            return
 
     def start(self) -> None:
+        for job in self.jobs:
+            # One run at a time per worker; a run that overruns is not stacked up behind itself.
+            self._scheduler.add_job(
+                partial(self.run, job),
+                job.trigger(),
+                id=job.name,
+                max_instances=1,
+                coalesce=True,
+            )
         self._scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         self._scheduler.shutdown(wait=False)
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+
+def service_jobs(
+    *,
+    delivery: Delivery,
+    delivery_seconds: float,
+    delivery_lease_seconds: float,
+    sqlite_file: str | None,
+) -> Jobs:
+    """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
+    day, so the outbox job sends them when they fall due."""
+    jobs = Jobs()
+    if delivery_seconds:
+        # Starts a send per channel with something due and returns: slow channels wait alone.
+        jobs.add(
+            Job("outbox", delivery.dispatch, every=delivery_seconds, lease=delivery_lease_seconds)
+        )
+    if sqlite_file:
+        # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
+        # syncs the file to disk) would hold up every request for as long as the disk takes.
+        checkpoint_file = partial(asyncio.to_thread, checkpoint, sqlite_file)
+        jobs.add(Job("sqlite-checkpoint", checkpoint_file, every=CHECKPOINT_SECONDS, lease=None))
+    return jobs

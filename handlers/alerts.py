@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alert_message import ALERT, DIGEST_PREFIX
+from handlers.destinations import Destination
 from store.models import (
     CatalogItem,
     DigestMode,
@@ -21,20 +23,17 @@ from store.models import (
     User,
 )
 
-ALERT = "alert"
-NOTICE = "notice"  # a plain sentence to an admin, e.g. that a channel stopped taking alerts
-
 
 def channel_destination(provider: str, tenant_key: str, channel_id: str) -> str:
-    return f"{provider}:{tenant_key}:{channel_id}"
+    return str(Destination.channel(provider, tenant_key, channel_id))
 
 
 def email_destination(address: str) -> str:
-    return f"email:{address.lower()}"
+    return str(Destination.email(address))
 
 
 def kind_for(mode: DigestMode) -> str:
-    return ALERT if mode is DigestMode.INSTANT else f"digest:{mode.value}"
+    return ALERT if mode is DigestMode.INSTANT else f"{DIGEST_PREFIX}{mode.value}"
 
 
 def period_end(mode: DigestMode, at: datetime) -> datetime:

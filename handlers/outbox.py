@@ -1,4 +1,5 @@
-"""Delivering the outbox: every row sent, none lost, a channel never flooded.
+"""Delivering the outbox: every row sent, none lost, a channel never flooded or held up by
+another.
 
 Each destination (a channel, an inbox) has a lane. A worker claims a lane with a conditional
 UPDATE that only one worker can win, sends everything due for that destination as one message,
@@ -6,9 +7,21 @@ marks those rows sent, and sets when the lane may send next. So:
 
 - two workers never send the same rows: only the lane's holder sends to it;
 - a channel gets at most one message per `min_gap`, and a burst becomes a few combined messages;
+- each lane sends from a task of its own, so a hung platform call holds up no other channel, and
+  every send times out well inside the lane's lease, so no other worker takes the lane over
+  while it may still be under way;
 - a worker that dies holding a lane loses nothing: its lease runs out and another worker sends
-  the rows still pending. The one window for a duplicate is a death between the platform's
-  answer and the UPDATE that marks the rows sent.
+  the rows still pending.
+
+At least once, not exactly once: the one window for a duplicate is between the platform taking
+the message and the UPDATE that marks its rows sent. A worker killed there, or a connection that
+drops (or a send that times out) after the platform posted but before its answer came, leaves
+the rows pending, and they are posted again. Slack and Teams take no idempotency key, so the
+window is kept as short as it can be: one small transaction right after the answer.
+
+A send ends in one of four outcomes: sent; retry later (rate limited, a 5xx, a timeout); the
+destination is gone (its subscriptions stop, its admins are told once); or this one message is
+bad (it fails alone and is logged, its admins are told once, the destination keeps its alerts).
 """
 
 from __future__ import annotations
@@ -24,26 +37,26 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.alerts import ALERT, NOTICE
-from store.models import (
-    DeliveryLane,
-    NotificationSubscription,
-    OutboxMessage,
-    OutboxStatus,
-    utcnow,
-)
+from handlers import admin_notices
+from handlers.alert_message import ALERT, NOTICE
+from handlers.destinations import BadDestination, Destination, for_log
+from store.models import DeliveryLane, OutboxMessage, OutboxStatus, utcnow
 from store.upsert import insert_ignoring_conflict
 
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_BACKOFF_SECONDS = 900
+# A message whose sending raised something unforeseen (a rendering bug) this many times is
+# treated as bad rather than retried for ever.
+MAX_UNEXPECTED = 5
 
 
 class Result(enum.StrEnum):
     SENT = "sent"
     RETRY = "retry"  # try again later: rate limited, a 5xx, a timeout
-    FAILED = "failed"  # will never work: the channel is archived, the bot was removed
+    FAILED = "failed"  # the destination is gone: the channel is archived, the bot was removed
+    REJECTED = "rejected"  # this message is bad (malformed, too long); the destination is fine
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,10 @@ class Batch:
     payloads: list[dict]
     total_due: int  # how many rows were due, of which `payloads` is the first part
 
+    @property
+    def to(self) -> Destination:
+        return Destination.parse(self.destination)
+
 
 Sender = Callable[[Batch], Awaitable[SendOutcome]]
 
@@ -74,6 +91,7 @@ class Channel:
 
     send: Sender
     max_batch: int = 400  # rows one message may carry within the platform's limits
+    timeout: float = 30.0  # seconds one send may take, all its calls included
 
 
 class Delivery:
@@ -85,7 +103,7 @@ class Delivery:
         clock: Callable[[], datetime] = utcnow,
         min_gap: float = 1.0,
         lease_seconds: float = 60.0,
-        concurrency: int = 8,
+        concurrency: int = 32,
         owner: str | None = None,
     ) -> None:
         self.sessions = sessions
@@ -94,41 +112,62 @@ class Delivery:
         self.min_gap = timedelta(seconds=min_gap)
         self.lease = timedelta(seconds=lease_seconds)
         self.owner = owner or uuid.uuid4().hex[:16]
-        self._limit = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
+        self._lanes: dict[str, asyncio.Task[int]] = {}  # destination -> its send under way
 
     async def run_once(self) -> int:
-        """Send what is due now; the number of messages sent."""
+        """Send what is due now and wait for it; the number of messages sent."""
+        results = await asyncio.gather(*(await self.dispatch()))
+        return sum(results)
+
+    async def dispatch(self) -> list[asyncio.Task[int]]:
+        """Start a task for each destination with something due that this worker is not
+        already sending to, and return at once: a slow channel delays only itself."""
+        room = self.concurrency - len(self._lanes)
+        if room <= 0:
+            return []
         now = self.clock()
         async with self.sessions() as session:
-            destinations = list(
-                (
-                    await session.execute(
-                        select(OutboxMessage.destination)
-                        .where(
-                            OutboxMessage.status == OutboxStatus.PENDING,
-                            OutboxMessage.not_before <= now,
-                        )
-                        .group_by(OutboxMessage.destination)
-                        .order_by(func.min(OutboxMessage.id))
-                        .limit(200)
-                    )
-                ).scalars()
+            due = (
+                select(OutboxMessage.destination)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.not_before <= now,
+                )
+                .group_by(OutboxMessage.destination)
+                .order_by(func.min(OutboxMessage.id))
+                .limit(200)
             )
-        sent = await asyncio.gather(*(self._lane(d) for d in destinations))
-        return sum(sent)
+            destinations = list((await session.execute(due)).scalars())
+        started = []
+        for destination in destinations:
+            if destination in self._lanes:
+                continue
+            if len(started) >= room:
+                break
+            task = asyncio.create_task(self._lane(destination), name=f"outbox {destination}")
+            self._lanes[destination] = task
+            task.add_done_callback(lambda _, d=destination: self._lanes.pop(d, None))
+            started.append(task)
+        return started
+
+    async def close(self) -> None:
+        """Stop the sends under way; their lanes' leases run out and another worker (or the
+        next start) sends what they held."""
+        tasks = list(self._lanes.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _lane(self, destination: str) -> int:
-        async with self._limit:
-            if not await self._claim(destination):
-                return 0
-            try:
-                return await self._deliver(destination)
-            except Exception:
-                log.exception(
-                    "delivery to %s failed unexpectedly; it will be retried", _safe(destination)
-                )
-                await self._release(destination, self.clock() + timedelta(seconds=30))
-                return 0
+        if not await self._claim(destination):
+            return 0
+        try:
+            return await self._deliver(destination)
+        except Exception:
+            log.exception("delivery to %s failed unexpectedly; retried later", for_log(destination))
+            await self._release(destination, self.clock() + timedelta(seconds=30))
+            return 0
 
     async def _claim(self, destination: str) -> bool:
         now = self.clock()
@@ -158,21 +197,50 @@ class Delivery:
             )
 
     async def _deliver(self, destination: str) -> int:
-        scheme = destination.split(":", 1)[0]
+        try:
+            scheme = Destination.parse(destination).platform
+        except BadDestination:
+            scheme = ""
         channel = self.channels.get(scheme)
         now = self.clock()
-        batch = await self._due(destination, now, channel.max_batch if channel else 1)
-        if batch is None:
+        due = await self._due(destination, now, channel.max_batch if channel else 1)
+        if due is None:
             await self._release(destination, now)
             return 0
-        first, ids, attempts, payloads, total = batch
+        kind, ids, attempts, payloads, total = due
         began = self.clock()
-        if channel is None:
+        if not scheme:
+            outcome = SendOutcome(Result.REJECTED, "not a destination")
+        elif channel is None:
             outcome = SendOutcome(Result.FAILED, f"no way to send to '{scheme}' is configured")
         else:
-            outcome = await channel.send(Batch(destination, first, payloads, total))
-        await self._settle(destination, first, ids, outcome, attempts, began)
+            batch = Batch(destination, kind, payloads, total)
+            outcome = await self._send(channel, batch, attempts)
+        await self._settle(destination, kind, ids, outcome, attempts, began)
         return 1 if outcome.result is Result.SENT else 0
+
+    def send_timeout(self, channel: Channel) -> float:
+        """A send must end well inside the lane's lease, or another worker could take the lane
+        over and send the same rows while this one still waits for an answer."""
+        return min(channel.timeout, self.lease.total_seconds() / 2)
+
+    async def _send(self, channel: Channel, batch: Batch, attempts: int) -> SendOutcome:
+        seconds = self.send_timeout(channel)
+        try:
+            async with asyncio.timeout(seconds):
+                return await channel.send(batch)
+        except TimeoutError:
+            return SendOutcome(Result.RETRY, f"no answer within {seconds:g}s")
+        except Exception as exc:
+            log.exception(
+                "sending %s to %s raised %s (attempt %d)",
+                batch.kind,
+                for_log(batch.destination),
+                type(exc).__name__,
+                attempts,
+            )
+            result = Result.REJECTED if attempts >= MAX_UNEXPECTED else Result.RETRY
+            return SendOutcome(result, f"{type(exc).__name__} while sending")
 
     async def _due(
         self, destination: str, now: datetime, limit: int
@@ -225,6 +293,7 @@ class Delivery:
     ) -> None:
         now = self.clock()
         rows = OutboxMessage.id.in_(ids)
+        lane: dict = {"lease_until": None, "lease_owner": None, "not_before": now + self.min_gap}
         async with self.sessions() as session, session.begin():
             if outcome.result is Result.SENT:
                 await session.execute(
@@ -234,23 +303,27 @@ class Delivery:
                 )
                 # Paced from when this send began: the next one begins a second later at the
                 # soonest, however long this one took or the next one waits to start.
-                next_send = began + self.min_gap
+                lane |= {"not_before": began + self.min_gap, "refusal_told_at": None}
             elif outcome.result is Result.RETRY:
                 wait = outcome.retry_after
                 if wait is None:
                     wait = min(2**attempts, MAX_BACKOFF_SECONDS)
-                next_send = now + timedelta(seconds=max(wait, self.min_gap.total_seconds()))
+                lane["not_before"] = now + timedelta(
+                    seconds=max(wait, self.min_gap.total_seconds())
+                )
                 await session.execute(
                     update(OutboxMessage)
                     .where(rows)
                     .values(
-                        attempts=attempts, not_before=next_send, last_error=outcome.reason[:500]
+                        attempts=attempts,
+                        not_before=lane["not_before"],
+                        last_error=outcome.reason[:500],
                     )
                 )
                 log.warning(
                     "delivery to %s will be retried in %.0fs: %s",
-                    _safe(destination),
-                    (next_send - now).total_seconds(),
+                    for_log(destination),
+                    (lane["not_before"] - now).total_seconds(),
                     outcome.reason,
                 )
             else:
@@ -260,85 +333,67 @@ class Delivery:
                     .values(
                         status=OutboxStatus.FAILED,
                         attempts=attempts,
-                        last_error=outcome.reason[:500],
+                        last_error=_failure(outcome)[:500],
                     )
                 )
-                log.error("delivery to %s failed for good: %s", _safe(destination), outcome.reason)
-                if kind != NOTICE:
-                    await self._give_up_on(session, destination, outcome.reason, now)
-                next_send = now + self.min_gap
+                if outcome.result is Result.REJECTED:
+                    await self._refused(session, destination, kind, ids, outcome.reason, now)
+                    lane.pop("refusal_told_at", None)
+                else:
+                    log.error(
+                        "delivery to %s failed for good: %s", for_log(destination), outcome.reason
+                    )
+                    if kind != NOTICE:
+                        where = Destination.parse(destination)
+                        await admin_notices.destination_gone(session, where, outcome.reason, now)
             await session.execute(
                 update(DeliveryLane)
                 .where(
                     DeliveryLane.destination == destination, DeliveryLane.lease_owner == self.owner
                 )
-                .values(lease_until=None, lease_owner=None, not_before=next_send)
+                .values(**lane)
             )
 
-    async def _give_up_on(
-        self, session: AsyncSession, destination: str, reason: str, now: datetime
+    async def _refused(
+        self,
+        session: AsyncSession,
+        destination: str,
+        kind: str,
+        ids: list[int],
+        reason: str,
+        now: datetime,
     ) -> None:
-        """Stop alerting a destination that can no longer take messages, fail what waits for
-        it, and tell each admin who subscribed it, once."""
-        provider, _, rest = destination.partition(":")
-        if provider == "email":
-            match = NotificationSubscription.email == rest
-        else:
-            tenant, _, channel_id = rest.partition(":")
-            match = (
-                (NotificationSubscription.provider == provider)
-                & (NotificationSubscription.tenant_key == tenant)
-                & (NotificationSubscription.channel_id == channel_id)
-            )
-        subscriptions = list(
-            (
-                await session.execute(
-                    select(NotificationSubscription).where(
-                        match, NotificationSubscription.disabled_at.is_(None)
-                    )
-                )
-            ).scalars()
+        """One message is bad: it fails alone, the log says which, and the admins who
+        subscribed the destination hear of it once until a message there goes through."""
+        log.error(
+            "a %s message to %s was refused and dropped (%s); outbox rows %s",
+            kind,
+            for_log(destination),
+            reason,
+            ",".join(map(str, ids[:20])) + (f" and {len(ids) - 20} more" if len(ids) > 20 else ""),
         )
-        await session.execute(
-            update(OutboxMessage)
+        if kind == NOTICE:
+            return
+        told = await session.execute(
+            update(DeliveryLane)
             .where(
-                OutboxMessage.destination == destination,
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.kind != NOTICE,
+                DeliveryLane.destination == destination,
+                DeliveryLane.refusal_told_at.is_(None),
             )
-            .values(status=OutboxStatus.FAILED, last_error=f"destination disabled: {reason}"[:500])
+            .values(refusal_told_at=now)
         )
-        told: set[str] = set()
-        for sub in subscriptions:
-            sub.disabled_at, sub.disabled_reason = now, reason[:200]
-            admin = sub.admin_destination
-            if admin and admin not in told:
-                told.add(admin)
-                where = f"#{sub.channel_name}" if sub.channel_name else (sub.email or "a channel")
-                session.add(
-                    OutboxMessage(
-                        organisation_id=sub.organisation_id,
-                        kind=NOTICE,
-                        destination=admin,
-                        payload={
-                            "text": (
-                                f"Self-enrolment alerts to {where} have stopped: it no longer "
-                                f"takes my messages ({reason}). Subscribe another channel with "
-                                "`notify ITEM|all #channel`, or invite me back and subscribe "
-                                "it again."
-                            )
-                        },
-                        not_before=now,
-                        attempts=0,
-                    )
-                )
+        if told.rowcount == 1:
+            try:
+                where = Destination.parse(destination)
+            except BadDestination:
+                return
+            await admin_notices.message_refused(session, where, reason, now)
 
 
-def _safe(destination: str) -> str:
-    """A destination for the log: channels as they are, email addresses without the local part."""
-    if destination.startswith("email:") and "@" in destination:
-        return "email:…@" + destination.rsplit("@", 1)[1]
-    return destination
+def _failure(outcome: SendOutcome) -> str:
+    if outcome.result is Result.REJECTED:
+        return f"message refused: {outcome.reason}"
+    return outcome.reason
 
 
-__all__ = ["ALERT", "Batch", "Channel", "Delivery", "Result", "SendOutcome", "Sender"]
+__all__ = ["ALERT", "NOTICE", "Batch", "Channel", "Delivery", "Result", "SendOutcome", "Sender"]

@@ -330,6 +330,23 @@ class DeliveryLane(Base):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
+    # When the admins were told that a message here was refused; cleared once one goes through,
+    # so a run of refusals is told once.
+    refusal_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobLease(Base):
+    """One per scheduled job: which worker runs it now, and until when that worker may be
+    silent before another takes the job over (it died). Taken with a conditional UPDATE, so
+    with several workers exactly one runs a job at a time."""
+
+    __tablename__ = "job_lease"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxMessage(Base):

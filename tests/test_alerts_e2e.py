@@ -3,11 +3,13 @@ inboxes, over real HTTP against Slack's stand-in and a real SMTP server."""
 
 from __future__ import annotations
 
+import json
 import time
 from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
 from handlers.enrol import enrol_with_token
@@ -272,5 +274,161 @@ def test_alerts_reach_the_primary_admin_and_stakeholders_by_email(db_url):
                 "Ann Lee (staff, ann@acme.test) enrolled themselves in Safety 101 through default link"
                 in mail.get_content()
             )
+    finally:
+        smtp.stop()
+
+
+def _enrol_ann_in_privacy(world: SlackWorld) -> None:
+    """Ann enrols herself in Privacy basics, straight through the handler."""
+
+    async def work(session):
+        org = await default_organisation(session)
+        item = await session.scalar(select(CatalogItem).where(CatalogItem.slug == "privacy"))
+        signer = LinkSigner(["test-key-of-thirty-two-bytes-0123"])
+
+        async def lookup() -> Profile:
+            return Profile(email="ann@acme.test")
+
+        await enrol_with_token(
+            session,
+            signer=signer,
+            organisation=org,
+            token=token_for(signer, await default_link(session, item)),
+            account=Account("slack", "T0ACME", ANN),
+            lookup=lookup,
+        )
+
+    world.db.run(work)
+
+
+def _rename(world: SlackWorld, email: str, first: str, last: str) -> None:
+    async def work(session):
+        user = await session.scalar(select(User).where(User.email == email))
+        user.first_name, user.last_name = first, last
+
+    world.db.run(work)
+
+
+def test_a_channel_that_hangs_delays_no_other_channel_and_is_cut_off_at_the_timeout(db_url):
+    with SlackWorld(db_url, SLACK_TIMEOUT_SECONDS="1") as world:
+        world.slack.add_channel("C0SLOW")
+        subscribe(world, "notify all <#C0OPS|ops>")
+        subscribe(world, "notify all <#C0SLOW|slow>")
+        world.slack.hang_posts("C0SLOW", 8)  # Slack stalls on #slow's first alert
+        world.click(ANN, world.posted_button("C0GENERAL"))
+        world.wait_messages("C0OPS", 1)
+        clicked = time.monotonic()
+        _enrol_ann_in_privacy(world)  # a second alert for both channels
+        world.wait_messages("C0OPS", 2, timeout=6)
+        # #ops heard of it at once, though #slow's first post still hangs.
+        assert time.monotonic() - clicked < 4
+        # #slow's post was given up after SLACK_TIMEOUT_SECONDS and sent again, long before
+        # Slack would have answered the stalled one.
+        [slow] = world.wait_messages("C0SLOW", 1, timeout=6)
+        posts = [
+            c for c in world.slack.calls_of("chat.postMessage") if c.args["channel"] == "C0SLOW"
+        ]
+        assert posts[0].failed and posts[1].at - posts[0].at < 6
+        assert "Ann Lee" in text_of(slow)
+
+
+def test_names_and_titles_reach_slack_alerts_as_text_never_as_mentions_or_links(world):
+    _rename(world, "ann@acme.test", "<!channel>", "<https://evil.example|Reset your password>")
+    subscribe(world, "notify safety-101 <#C0OPS|ops>")
+    world.click(ANN, world.posted_button("C0GENERAL"))
+    [alert] = world.wait_messages("C0OPS", 1)
+    blocks = json.loads(alert["blocks"]) if isinstance(alert["blocks"], str) else alert["blocks"]
+    for block in blocks:
+        assert Block.parse(block).to_dict() == block  # Block Kit as slack_sdk knows it
+    for text in (alert["text"], text_of(alert)):
+        assert "<!channel>" not in text and "<https://evil.example" not in text
+        assert "&lt;!channel&gt; &lt;https://evil.example|Reset your password&gt;" in text
+
+
+def test_a_message_slack_refuses_fails_alone_and_the_admin_is_told_once(world):
+    subscribe(world, "notify all <#C0OPS|ops>")
+    bad = {"ok": False, "error": "invalid_blocks"}
+    world.slack.fail_next("chat.postMessage:C0OPS", 200, bad)
+    world.click(ANN, world.posted_button("C0GENERAL"))
+    [dm] = world.wait_messages(ADMIN, 1)
+    assert text_of(dm).startswith(
+        "A self-enrolment alert to #ops was refused (invalid_blocks) and will not be sent again. "
+        "#ops still gets the alerts after it"
+    )
+    world.slack.fail_next("chat.postMessage:C0OPS", 200, bad)
+    _enrol_ann_in_privacy(world)  # refused too: the admin already knows
+    deadline = time.monotonic() + 10
+    while len(world.slack.calls_of("chat.postMessage")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _enrol_new_person(world)
+    [alert] = world.wait_messages("C0OPS", 1)  # the channel still gets alerts
+    assert "Nia New" in text_of(alert)
+    time.sleep(1)
+    assert len(world.messages_to(ADMIN)) == 1
+    sub = world.db.scalar(select(NotificationSubscription))
+    assert sub.disabled_at is None
+    failed = world.db.count(OutboxMessage, OutboxMessage.status == OutboxStatus.FAILED)
+    assert failed == 2
+    assert "stopped" not in text_of(world.command(ADMIN, "notify", channel="C0OPS"))
+
+
+def _enrol_new_person(world: SlackWorld) -> None:
+    async def work(session):
+        org = await default_organisation(session)
+        session.add(
+            User(organisation_id=org.id, email="nia@acme.test", first_name="Nia", last_name="New")
+        )
+        await session.flush()
+        item = await session.scalar(select(CatalogItem).where(CatalogItem.slug == "onboarding"))
+        signer = LinkSigner(["test-key-of-thirty-two-bytes-0123"])
+
+        async def lookup() -> Profile:
+            return Profile(email="nia@acme.test")
+
+        await enrol_with_token(
+            session,
+            signer=signer,
+            organisation=org,
+            token=token_for(signer, await default_link(session, item)),
+            account=Account("slack", "T0ACME", "U0NIA"),
+            lookup=lookup,
+        )
+
+    world.db.run(work)
+
+
+def test_a_title_with_a_line_break_is_emailed_once_with_a_one_line_subject(db_url):
+    inbox = Inbox()
+    port = free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        with SlackWorld(db_url, SMTP_URL=f"smtp://127.0.0.1:{port}?from=alerts@acme.test") as world:
+
+            async def retitle(session):
+                item = await session.scalar(
+                    select(CatalogItem).where(CatalogItem.slug == "safety-101")
+                )
+                item.title = "Safety\r\nBcc: everyone@acme.test\r\n\r\nClick here"
+
+            world.db.run(retitle)
+            subscribe(world, "notify safety-101 --email hr@acme.test")
+            world.click(ANN, world.posted_button())
+            deadline = time.monotonic() + 10
+            while not inbox.messages and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1)
+            [(to, mail)] = inbox.messages
+            assert to == ["hr@acme.test"] and mail["Bcc"] is None
+            assert (
+                mail["Subject"] == "1 self-enrolment in Safety Bcc: everyone@acme.test Click here"
+            )
+            assert "enrolled themselves in Safety Bcc: everyone@acme.test Click here through" in (
+                mail.get_content()
+            )
+            row = world.db.scalar(
+                select(OutboxMessage).where(OutboxMessage.destination == "email:hr@acme.test")
+            )
+            assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
     finally:
         smtp.stop()

@@ -40,7 +40,8 @@ class SlackEndpoint:
         )
 
     def delivery_channel(self) -> Channel:
-        return Channel(SlackDelivery(self.outbox_client).send, MAX_BATCH)
+        timeout = self.slack.runtime.settings.slack_timeout_seconds
+        return Channel(SlackDelivery(self.outbox_client, timeout).send, MAX_BATCH, timeout + 1)
 
     async def start(self) -> None:
         await self.slack.replies.start()

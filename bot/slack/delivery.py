@@ -1,19 +1,27 @@
 """Sending outbox batches to Slack channels and DMs, turning Slack's answers into the outbox's
-three outcomes: sent, retry (with Slack's Retry-After when it gives one), failed for good."""
+outcomes: sent; retry (with Slack's Retry-After when it gives one); the channel is gone; this
+message is bad.
+
+The client posts once per call (no retry handlers: the outbox reschedules instead) and every
+call is bounded by SLACK_TIMEOUT_SECONDS. slack_sdk applies its timeout only to a session it
+makes itself, so the bound is kept here, around the call, whatever session the client shares.
+"""
 
 from __future__ import annotations
+
+import asyncio
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import blocks
-from bot.slack.client import error_code
+from bot.slack.alert_blocks import alert_message
+from bot.slack.client import TIMEOUT_SECONDS, error_code
+from handlers.alert_message import compose
 from handlers.outbox import Batch, Result, SendOutcome
 
-# Errors no retry can mend: the channel or the app's access to it is gone, or the message is
-# one Slack will never take.
-PERMANENT = {
+# The channel, or the app's access to it, is gone: no message will get there again.
+GONE = {
     "channel_not_found",
     "is_archived",
     "not_in_channel",
@@ -24,35 +32,53 @@ PERMANENT = {
     "restricted_action",
     "ekm_access_denied",
     "team_access_not_granted",
-    "invalid_blocks",
-    "msg_too_long",
     "user_not_found",
+}
+# This message is one Slack will never take; the next one to the same channel may well go.
+BAD_MESSAGE = {
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_too_long",
+    "no_text",
+    "too_many_attachments",
+    "invalid_attachments",
+    "invalid_arguments",
+    "invalid_metadata_format",
+    "metadata_too_large",
 }
 
 MAX_BATCH = 400  # people per message: within 50 blocks of 3,000 characters for long names
 
 
 class SlackDelivery:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, timeout: float = TIMEOUT_SECONDS) -> None:
         self.client = client
+        self.timeout = timeout
 
     async def send(self, batch: Batch) -> SendOutcome:
-        _, _, channel = batch.destination.split(":", 2)
-        message = blocks.alert_message(batch.kind, batch.payloads, batch.total_due)
+        message = alert_message(compose(batch.kind, batch.payloads, batch.total_due))
         try:
-            await self.client.chat_postMessage(channel=channel, **message)
+            async with asyncio.timeout(self.timeout):
+                await self.client.chat_postMessage(channel=batch.to.target, **message)
         except SlackApiError as exc:
-            code = error_code(exc)
-            if exc.response.status_code == 429:
-                after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
-                    "retry-after"
-                )
-                return SendOutcome(Result.RETRY, "ratelimited", float(after) if after else None)
-            if exc.response.status_code >= 500:
-                return SendOutcome(Result.RETRY, f"Slack answered {exc.response.status_code}")
-            if code in PERMANENT:
-                return SendOutcome(Result.FAILED, code)
-            return SendOutcome(Result.RETRY, code or f"HTTP {exc.response.status_code}")
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            return _outcome(exc)
+        except TimeoutError:
+            return SendOutcome(Result.RETRY, f"Slack did not answer within {self.timeout:g}s")
+        except aiohttp.ClientError as exc:
             return SendOutcome(Result.RETRY, f"{type(exc).__name__} talking to Slack")
         return SendOutcome.sent()
+
+
+def _outcome(exc: SlackApiError) -> SendOutcome:
+    status = exc.response.status_code
+    if status == 429:
+        after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+        return SendOutcome(Result.RETRY, "ratelimited", float(after) if after else None)
+    if status >= 500:
+        return SendOutcome(Result.RETRY, f"Slack answered {status}")
+    code = error_code(exc)
+    if code in GONE:
+        return SendOutcome(Result.FAILED, code)
+    if code in BAD_MESSAGE:
+        return SendOutcome(Result.REJECTED, code)
+    return SendOutcome(Result.RETRY, code or f"HTTP {status}")

@@ -205,53 +205,6 @@ def answered_card(button: EnrolButton, reply: Notice, refresh_user_ids: list[str
     )
 
 
-def alert_card(kind: str, payloads: list[dict], total_due: int) -> dict:
-    if kind == "notice":
-        return card([_text(payloads[0]["text"])])
-    if kind.startswith("digest:"):
-        period = kind.split(":", 1)[1].capitalize()
-        per_item: dict[str, int] = {}
-        for p in payloads:
-            per_item[p["item"]] = per_item.get(p["item"], 0) + 1
-        head = [
-            _text(f"{period} digest: {_count(len(payloads))}", weight="Bolder"),
-            _text(" · ".join(f"{t}: {n}" for t, n in sorted(per_item.items())), isSubtle=True),
-        ]
-    elif len(payloads) == 1:
-        p = payloads[0]
-        return card(
-            [
-                _text(
-                    f"**{p['person']}** ({p['user_type']}) enrolled themselves in **{p['item']}** "
-                    f"through {p['link']} at {p['at'][11:16]} UTC."
-                )
-            ]
-        )
-    else:
-        head = [_text(_count(len(payloads)), weight="Bolder")]
-    facts = [
-        {
-            "title": p["person"],
-            "value": f"{p['user_type']} · {p['item']} · {p['link']} · {p['at'][11:16]}",
-        }
-        for p in payloads
-    ]
-    body = [*head, {"type": "FactSet", "facts": facts}]
-    if total_due > len(payloads):
-        body.append(
-            _text(
-                f"Showing {len(payloads)} of {total_due}; the other "
-                f"{total_due - len(payloads)} follow in the next message.",
-                isSubtle=True,
-            )
-        )
-    return card(body)
-
-
-def _count(n: int) -> str:
-    return f"{n:,} self-enrolment" + ("" if n == 1 else "s")
-
-
 def invoke_card(content: dict) -> dict:
     """The HTTP answer to an Action.Execute: the card that replaces the pressed one, for the
     person who pressed it."""

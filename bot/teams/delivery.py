@@ -1,5 +1,7 @@
 """Sending outbox batches to Teams channels and chats as Adaptive Cards, with the connector's
-429 and Retry-After honoured by the outbox's rescheduling."""
+429 and Retry-After honoured by the outbox's rescheduling. Every connector call has its own
+timeout (bot.teams.connector), and the outbox bounds the whole send, token and lookups included.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.teams import cards
+from bot.teams.alert_cards import alert_card
 from bot.teams.connector import Connector, ConnectorError
+from handlers.alert_message import compose
 from handlers.outbox import Batch, Result, SendOutcome
 from store.models import TeamsConversation
 
 MAX_BATCH = 100  # facts per card, within a Teams message's size
 RETRY_STATUSES = {0, 408, 412, 429, 500, 502, 503, 504}
+# The connector refused this activity as malformed or too large; the conversation is fine.
+BAD_MESSAGE_STATUSES = {400, 413}
 
 
 class TeamsDelivery:
@@ -46,15 +52,17 @@ class TeamsDelivery:
             return (row.service_url, row.conversation_id) if row else None
 
     async def send(self, batch: Batch) -> SendOutcome:
-        _, tenant, target = batch.destination.split(":", 2)
-        content = cards.alert_card(batch.kind, batch.payloads, batch.total_due)
+        to = batch.to
+        content = alert_card(compose(batch.kind, batch.payloads, batch.total_due))
         try:
-            where = await self._where(tenant, target)
+            where = await self._where(to.tenant, to.target)
             if where is None:
                 return SendOutcome(Result.FAILED, "no Teams conversation known for it")
             await self.connector.send(where[0], where[1], cards.message(content, "Self-enrolments"))
         except ConnectorError as exc:
             if exc.status in RETRY_STATUSES:
                 return SendOutcome(Result.RETRY, str(exc)[:200], exc.retry_after)
+            if exc.status in BAD_MESSAGE_STATUSES:
+                return SendOutcome(Result.REJECTED, f"Teams answered {exc.status}")
             return SendOutcome(Result.FAILED, f"Teams answered {exc.status}")
         return SendOutcome.sent()

@@ -82,6 +82,13 @@ class SlackStandIn:
     ) -> None:
         self.failures.setdefault(method, []).append((status, body or {"ok": False}, headers or {}))
 
+    def hang_posts(self, channel: str, seconds: float, times: int = 1) -> None:
+        """The next `times` chat.postMessage calls to `channel` get no answer for `seconds`
+        (then a 504), as a Slack that stalls on one channel; other channels answer at once."""
+        self.failures.setdefault(f"chat.postMessage:{channel}", []).extend(
+            [(0, {"ok": False, "seconds": seconds}, {})] * times
+        )
+
     def new_response_url(self) -> str:
         with self._lock:
             self._next_response += 1
@@ -135,7 +142,10 @@ class SlackStandIn:
         if request.headers.get("authorization") != "Bearer xoxb-test-token":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         with self._lock:
-            failure = self.failures[method].pop(0) if self.failures.get(method) else None
+            for key in (f"{method}:{args.get('channel', '')}", method):
+                failure = self.failures[key].pop(0) if self.failures.get(key) else None
+                if failure:
+                    break
             self.calls.append(Call(method, args, time.monotonic(), failed=failure is not None))
             self._lock.notify_all()
         if failure:

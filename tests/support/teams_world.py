@@ -69,13 +69,16 @@ DIRECTORY = {
 
 
 def card_text(content: dict) -> str:
-    """Every TextBlock and fact a person reads on a card, markdown bold removed."""
+    """Every TextBlock, rich text block and fact a person reads on a card, markdown bold
+    removed."""
     parts: list[str] = []
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
             if node.get("type") == "TextBlock":
                 parts.append(node["text"])
+            if node.get("type") == "RichTextBlock":  # runs are shown as typed, side by side
+                parts.append("".join(run["text"] for run in node["inlines"]))
             if node.get("type") == "FactSet":
                 parts.extend(f"{f['title']}: {f['value']}" for f in node["facts"])
             for value in node.values():
