@@ -291,15 +291,16 @@ class Delivery:
         attempts: int,
         began: datetime,
     ) -> None:
+        """Record the outcome on the rows and free the lane, in one short transaction."""
         now = self.clock()
-        rows = OutboxMessage.id.in_(ids)
+        rows = update(OutboxMessage).where(OutboxMessage.id.in_(ids))
         lane: dict = {"lease_until": None, "lease_owner": None, "not_before": now + self.min_gap}
         async with self.sessions() as session, session.begin():
             if outcome.result is Result.SENT:
                 await session.execute(
-                    update(OutboxMessage)
-                    .where(rows, OutboxMessage.status == OutboxStatus.PENDING)
-                    .values(status=OutboxStatus.SENT, sent_at=now, attempts=attempts)
+                    rows.where(OutboxMessage.status == OutboxStatus.PENDING).values(
+                        status=OutboxStatus.SENT, sent_at=now, attempts=attempts
+                    )
                 )
                 # Paced from when this send began: the next one begins a second later at the
                 # soonest, however long this one took or the next one waits to start.
@@ -308,44 +309,21 @@ class Delivery:
                 wait = outcome.retry_after
                 if wait is None:
                     wait = min(2**attempts, MAX_BACKOFF_SECONDS)
-                lane["not_before"] = now + timedelta(
-                    seconds=max(wait, self.min_gap.total_seconds())
-                )
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(rows)
-                    .values(
-                        attempts=attempts,
-                        not_before=lane["not_before"],
-                        last_error=outcome.reason[:500],
-                    )
-                )
+                wait = max(wait, self.min_gap.total_seconds())
+                lane["not_before"] = now + timedelta(seconds=wait)
+                values = {"not_before": lane["not_before"], "last_error": outcome.reason[:500]}
+                await session.execute(rows.values(attempts=attempts, **values))
                 log.warning(
                     "delivery to %s will be retried in %.0fs: %s",
                     for_log(destination),
-                    (lane["not_before"] - now).total_seconds(),
+                    wait,
                     outcome.reason,
                 )
             else:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(rows)
-                    .values(
-                        status=OutboxStatus.FAILED,
-                        attempts=attempts,
-                        last_error=_failure(outcome)[:500],
-                    )
-                )
-                if outcome.result is Result.REJECTED:
-                    await self._refused(session, destination, kind, ids, outcome.reason, now)
-                    lane.pop("refusal_told_at", None)
-                else:
-                    log.error(
-                        "delivery to %s failed for good: %s", for_log(destination), outcome.reason
-                    )
-                    if kind != NOTICE:
-                        where = Destination.parse(destination)
-                        await admin_notices.destination_gone(session, where, outcome.reason, now)
+                error = _failure(outcome)[:500]
+                values = {"status": OutboxStatus.FAILED, "attempts": attempts, "last_error": error}
+                await session.execute(rows.values(**values))
+                await self._failed(session, destination, kind, ids, outcome, now)
             await session.execute(
                 update(DeliveryLane)
                 .where(
@@ -354,40 +332,44 @@ class Delivery:
                 .values(**lane)
             )
 
-    async def _refused(
+    async def _failed(
         self,
         session: AsyncSession,
         destination: str,
         kind: str,
         ids: list[int],
-        reason: str,
+        outcome: SendOutcome,
         now: datetime,
     ) -> None:
-        """One message is bad: it fails alone, the log says which, and the admins who
-        subscribed the destination hear of it once until a message there goes through."""
-        log.error(
-            "a %s message to %s was refused and dropped (%s); outbox rows %s",
-            kind,
-            for_log(destination),
-            reason,
-            ",".join(map(str, ids[:20])) + (f" and {len(ids) - 20} more" if len(ids) > 20 else ""),
-        )
+        """A destination that is gone stops its subscriptions; a refused message fails alone,
+        the log says which, and the admins hear of it once until a message there goes through."""
+        if outcome.result is Result.FAILED:
+            log.error("delivery to %s failed for good: %s", for_log(destination), outcome.reason)
+        else:
+            shown = ",".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
+            log.error(
+                "a %s message to %s was refused and dropped (%s); outbox rows %s",
+                kind,
+                for_log(destination),
+                outcome.reason,
+                shown,
+            )
         if kind == NOTICE:
+            return
+        try:
+            where = Destination.parse(destination)
+        except BadDestination:
+            return
+        if outcome.result is Result.FAILED:
+            await admin_notices.destination_gone(session, where, outcome.reason, now)
             return
         told = await session.execute(
             update(DeliveryLane)
-            .where(
-                DeliveryLane.destination == destination,
-                DeliveryLane.refusal_told_at.is_(None),
-            )
+            .where(DeliveryLane.destination == destination, DeliveryLane.refusal_told_at.is_(None))
             .values(refusal_told_at=now)
         )
         if told.rowcount == 1:
-            try:
-                where = Destination.parse(destination)
-            except BadDestination:
-                return
-            await admin_notices.message_refused(session, where, reason, now)
+            await admin_notices.message_refused(session, where, outcome.reason, now)
 
 
 def _failure(outcome: SendOutcome) -> str:

@@ -20,6 +20,7 @@ from handlers.signing import LinkSigner
 from store.models import CatalogItem, NotificationSubscription, OutboxMessage, OutboxStatus, User
 from tests.support.processes import free_port
 from tests.support.slack_world import ADMIN, ANN, SlackWorld, text_of
+from tests.support.teams_world import CHANNEL, TeamsWorld, card_text
 
 SECTION_LIMIT, BLOCK_LIMIT, TEXT_LIMIT = 3000, 50, 40_000
 
@@ -432,3 +433,19 @@ def test_a_title_with_a_line_break_is_emailed_once_with_a_one_line_subject(db_ur
             assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
     finally:
         smtp.stop()
+
+
+def test_a_card_teams_refuses_fails_alone_and_the_teams_channel_keeps_its_alerts(db_url, tmp_path):
+    with TeamsWorld(db_url, tmp_path) as world:
+        world.say("admin", "notify all")
+        token, card_id = world.post_card()
+        world.connector.fail_next(400, conversation=CHANNEL)  # BadArgument: this activity
+        world.click("ann", token, card_id)
+        [dm] = world.connector.wait(
+            lambda s: s.conversation == "a:dm-29:boss" and s.method == "POST"
+        )
+        told = card_text(dm.body["attachments"][0]["content"])
+        assert "was refused (Teams answered 400) and will not be sent again" in told
+        sub = world.db.scalar(select(NotificationSubscription))
+        assert sub.disabled_at is None
+        assert world.db.count(OutboxMessage, OutboxMessage.status == OutboxStatus.FAILED) == 1
