@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot import metrics  # noqa: F401  (registers the product's metrics for /metrics)
 from bot.email import EmailDelivery, SmtpSettings
+from bot.log_limits import limit_repeated_warnings
 from bot.runtime import Runtime
 from bot.scheduler import Runner, service_jobs
 from bot.settings import Settings, load_settings
@@ -135,4 +136,6 @@ def app_from_environment() -> Starlette:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    # Anyone can make the bot warn (bad tokens, broken requests): each kind once a minute.
+    limit_repeated_warnings("uvicorn", "uvicorn.access")
     return create_app(load_settings())

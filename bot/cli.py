@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings, SettingsError, ensure_secret_key, load_settings
+from bot.web import server
 from handlers import catalog, users
 from handlers.csvfile import FileProblem, ImportSummary
 from handlers.organisations import default_organisation
@@ -132,7 +133,8 @@ def main() -> None:
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes."
 )
-def serve(host: str, port: int, workers: int) -> None:
+@server.options
+def serve(host: str, port: int, workers: int, **bounds: float) -> None:
     """Run the bot's web service (Slack, Teams, deep links, /healthz, /metrics)."""
     import uvicorn
 
@@ -177,6 +179,8 @@ def serve(host: str, port: int, workers: int) -> None:
         log_level="info",
         # Bolt and Bot Framework callers send their own identity; no proxy headers are trusted.
         proxy_headers=False,
+        # Connection limits and timeouts: see bot/web/server.py.
+        **server.uvicorn_options(**bounds),
     )
 
 

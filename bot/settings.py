@@ -58,13 +58,10 @@ class Settings(BaseSettings):
     link_max_age_days: int = Field(0, ge=0, validation_alias="ENROLBOT_LINK_MAX_AGE_DAYS")
 
     # The HTTP edge (bot/web): who may read /metrics, where the Teams package's privacy and
-    # terms links point, how long a client may take to send a whole request.
+    # terms links point.
     metrics_token: str = Field("", validation_alias="ENROLBOT_METRICS_TOKEN")
     privacy_url: str = Field("", validation_alias="ENROLBOT_PRIVACY_URL")
     terms_url: str = Field("", validation_alias="ENROLBOT_TERMS_URL")
-    request_timeout_seconds: float = Field(
-        10, gt=0, validation_alias="ENROLBOT_REQUEST_TIMEOUT_SECONDS"
-    )
 
     smtp_url: str = Field("", validation_alias="SMTP_URL")
     delivery_seconds: float = Field(1.0, ge=0, validation_alias="ENROLBOT_DELIVERY_SECONDS")

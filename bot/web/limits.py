@@ -7,6 +7,7 @@ body either caller sends is a few kilobytes, so 1 MiB leaves ample room.
 
 from __future__ import annotations
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -34,13 +35,16 @@ class BodySizeLimit:
         received = 0
         started = False
         refused = False
+        disconnected = False
 
         async def counting_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received, refused, disconnected
             if refused:
                 return {"type": "http.disconnect"}
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            elif message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes and not started:
                     # Answer now and tell the app the client went away: it stops reading,
@@ -60,6 +64,11 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
+        except ClientDisconnect:
+            # The client went away mid-body (or took too long and the server closed it):
+            # nobody is left to answer, and it is no fault of ours worth a traceback.
+            if not (refused or disconnected):
+                raise
         except Exception:
             # The app may raise on the disconnect it was handed; the client has its answer.
             if not refused:

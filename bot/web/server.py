@@ -1,0 +1,100 @@
+"""How `enrolbot serve` bounds its clients: open connections, the accept queue, idle keep-alive
+connections, and the time a client may take to send a whole request.
+
+uvicorn bounds an idle keep-alive connection (`timeout_keep_alive`) but not a new one: a client
+that opens a connection and trickles its headers a byte at a time holds a socket, and a file,
+for as long as it likes (1,000 such clients stayed for 20 s and more, and a process allowed
+1,024 files would have stopped accepting). Its `limit_concurrency` answers 503 only to a request
+that has arrived whole, which such a client never sends. `bot.web.protocol` adds both bounds
+that are missing: a connection over the limit is answered 503 and closed at once, and one that
+has not sent a whole request (headers and body) within the request timeout is closed.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+LIMIT_CONCURRENCY = 1000
+BACKLOG = 1024
+TIMEOUT_KEEP_ALIVE = 5
+TIMEOUT_REQUEST = 10.0
+# Files the process needs beside its connections: the database pool, logs, outbound calls.
+_SPARE_FILES = 200
+# How serve hands the request timeout to its worker processes, which build their own protocol
+# instances from uvicorn's config (that has no field for it).
+TIMEOUT_VARIABLE = "ENROLBOT_SERVE_TIMEOUT_REQUEST"
+
+
+def options(command: Callable) -> Callable:
+    """`serve`'s options for the bounds above (defaults documented in the README)."""
+    for option in reversed(
+        [
+            click.option(
+                "--limit-concurrency",
+                default=LIMIT_CONCURRENCY,
+                show_default=True,
+                type=click.IntRange(1),
+                help="Open connections per worker; more are answered 503 and closed.",
+            ),
+            click.option(
+                "--backlog",
+                default=BACKLOG,
+                show_default=True,
+                type=click.IntRange(1),
+                help="Connections the kernel queues before the server accepts them.",
+            ),
+            click.option(
+                "--timeout-keep-alive",
+                default=TIMEOUT_KEEP_ALIVE,
+                show_default=True,
+                type=click.IntRange(1),
+                help="Seconds an idle kept-alive connection stays open.",
+            ),
+            click.option(
+                "--timeout-request",
+                default=TIMEOUT_REQUEST,
+                show_default=True,
+                type=click.FloatRange(0.1),
+                help="Seconds a client has to send a whole request, headers and body.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def uvicorn_options(
+    limit_concurrency: int, backlog: int, timeout_keep_alive: int, timeout_request: float
+) -> dict[str, Any]:
+    """uvicorn.run's keyword arguments for these bounds; the file limit is raised to fit."""
+    os.environ[TIMEOUT_VARIABLE] = str(timeout_request)
+    return {
+        # Imported by uvicorn in each worker, so the CLI's other commands never load it.
+        "http": "bot.web.protocol:BoundedH11Protocol",
+        "limit_concurrency": _fit_file_limit(limit_concurrency),
+        "backlog": backlog,
+        "timeout_keep_alive": timeout_keep_alive,
+    }
+
+
+def _fit_file_limit(connections: int) -> int:
+    """Raise the soft limit on open files so that `connections` fit beside what the process
+    needs; where the hard limit forbids it, fewer connections, said in one line."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + _SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < want:
+        soft = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != resource.RLIM_INFINITY and soft < want:
+        fitted = max(1, soft - _SPARE_FILES)
+        click.echo(
+            f"Open files are limited to {soft} (ulimit -n), so at most {fitted} connections "
+            f"are served, not {connections}."
+        )
+        return fitted
+    return connections
