@@ -2,17 +2,21 @@
 
 Universal Actions (`Action.Execute`) carry every button press to the bot as an invoke, so the
 answer can replace the card for the person who pressed it and no one else.
+
+A TextBlock's text is Markdown, and Teams renders links, emphasis and lists in it: every
+string a person supplied (names, titles, labels, words they typed) is escaped first (`escape`),
+so it reads as they wrote it and never becomes a link someone else clicks.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from handlers.links import LABEL_MAX, NOTES_MAX
 from handlers.replies import (
     AskLinkDetails,
     ConfirmLinkDelete,
-    EnrolButton,
     LinkCreated,
     Notice,
     Tone,
@@ -32,9 +36,55 @@ LINK_DELETE_CANCEL = "linkDeleteCancel"
 _COLOUR = {Tone.SUCCESS: "Good", Tone.ERROR: "Attention", Tone.INFO: "Default"}
 
 
-def markdown(text: str) -> str:
-    """Neutral text to a TextBlock's markdown: `code` (commands to type) becomes bold."""
-    return re.sub(r"`([^`]+)`", r"**\1**", text)
+# The inline syntax the Adaptive Card renderers honour (emphasis, links, code; backslash so
+# that a typed one cannot undo ours). Every renderer Teams uses drops the backslash before
+# these: markdown-it on desktop and web, the shared model's parser on iOS and Android.
+_INLINE = re.compile(r"([\\`*_\[\]])")
+# A typed "](" makes a link wherever a renderer ignores backslashes: an invisible zero-width
+# space between the two breaks it in every parser, and shows nothing.
+_LINK_TEXT_END = "\\]("
+# Markers that make a line a list, quote, heading or rule (a typed "*" is escaped already); a
+# zero-width space before them leaves the line a paragraph, where a backslash would show on the
+# mobile renderers.
+_LINE_MARKER = re.compile(r"^([ \t]*)(?=[-+>#=~]|\d+[.)])", re.MULTILINE)
+_ZWSP = "\u200b"
+
+
+def _inline(text: str) -> str:
+    return _INLINE.sub(r"\\\1", text).replace(_LINK_TEXT_END, f"\\]{_ZWSP}(")
+
+
+def _lines(markdown_text: str) -> str:
+    return _LINE_MARKER.sub(f"\\1{_ZWSP}", markdown_text)
+
+
+def escape(text: str) -> str:
+    """Text a person supplied, shown literally in a TextBlock: no links, emphasis or lists."""
+    return _lines(_inline(text))
+
+
+def neutral(text: str) -> str:
+    """A sentence from handlers, which may quote what people typed, as a TextBlock's markdown:
+    all of it escaped, then `code` (commands to type) made bold."""
+    parts, at = [], 0
+    for code in re.finditer(r"`([^`]+)`", text):
+        parts += [_inline(text[at : code.start()]), f"**{_inline(code.group(1))}**"]
+        at = code.end()
+    return _lines("".join([*parts, _inline(text[at:])]))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What an Enrol card shows: the item, and the token its button carries."""
+
+    token: str
+    title: str
+    kind: str
+
+    @property
+    def summary(self) -> str:
+        """The message's preview in notifications and the chat list (plain text)."""
+        return f"{self.title} ({self.kind}): click Enrol to join."
 
 
 def card(body: list[dict], actions: list[dict] | None = None, refresh: dict | None = None) -> dict:
@@ -54,19 +104,25 @@ def message(content: dict, summary: str = "") -> dict:
     return activity
 
 
-def _text(text: str, **style: object) -> dict:
-    return {"type": "TextBlock", "text": markdown(text), "wrap": True, **style}
+def _say(text: str, **style: object) -> dict:
+    """A TextBlock saying a handler's sentence (see `neutral`)."""
+    return {"type": "TextBlock", "text": neutral(text), "wrap": True, **style}
+
+
+def _block(markdown_text: str, **style: object) -> dict:
+    """A TextBlock of markdown built here, its people's strings already escaped."""
+    return {"type": "TextBlock", "text": markdown_text, "wrap": True, **style}
 
 
 def notice(reply: Notice) -> dict:
     body = []
     if reply.heading:
-        body.append(_text(reply.heading, weight="Bolder", size="Medium"))
-    body.append(_text(reply.text, color=_COLOUR[reply.tone]))
+        body.append(_say(reply.heading, weight="Bolder", size="Medium"))
+    body.append(_say(reply.text, color=_COLOUR[reply.tone]))
     lines = list(reply.lines[:MAX_LINES])
     if len(reply.lines) > MAX_LINES:
         lines.append(f"… and {len(reply.lines) - MAX_LINES} more")
-    body += [_text(line, spacing="Small") for line in lines]
+    body += [_say(line, spacing="Small") for line in lines]
     return card(body)
 
 
@@ -74,9 +130,9 @@ def link_created(reply: LinkCreated) -> dict:
     label = f" ({reply.label})" if reply.label else ""
     return card(
         [
-            _text(f"Link {reply.link_id} for {reply.item_title}{label} is ready:", color="Good"),
-            _text(reply.url, fontType="Monospace"),
-            _text(reply.post_hint, isSubtle=True),
+            _say(f"Link {reply.link_id} for {reply.item_title}{label} is ready:", color="Good"),
+            _block(escape(reply.url), fontType="Monospace"),
+            _say(reply.post_hint, isSubtle=True),
         ]
     )
 
@@ -84,7 +140,7 @@ def link_created(reply: LinkCreated) -> dict:
 def confirm_delete(reply: ConfirmLinkDelete) -> dict:
     data = {"link": str(reply.link_id)}
     return card(
-        [_text(reply.question, weight="Bolder"), _text(reply.consequence)],
+        [_say(reply.question, weight="Bolder"), _say(reply.consequence)],
         [
             {
                 "type": "Action.Execute",
@@ -102,7 +158,7 @@ def link_form(
     ask: AskLinkDetails, label: str = "", notes: str = "", problem: str | None = None
 ) -> dict:
     body: list[dict] = [
-        _text(f"A new link for **{ask.item_title}**.", weight="Bolder"),
+        _block(f"A new link for **{_inline(ask.item_title)}**.", weight="Bolder"),
         {
             "type": "Input.Text",
             "id": "label",
@@ -115,7 +171,7 @@ def link_form(
         },
     ]
     if problem:
-        body.append(_text(problem, color="Attention", spacing="None"))
+        body.append(_say(problem, color="Attention", spacing="None"))
     body.append(
         {
             "type": "Input.Text",
@@ -147,14 +203,14 @@ def _refresh(token: str, user_ids: list[str]) -> dict:
     }
 
 
-def _heading(button: EnrolButton) -> list[dict]:
+def _heading(offer: Offer) -> list[dict]:
     return [
-        _text(button.title, weight="Bolder", size="Medium"),
-        _text(f"{button.kind.capitalize()} · click Enrol to join", isSubtle=True, spacing="None"),
+        _block(escape(offer.title), weight="Bolder", size="Medium"),
+        _say(f"{offer.kind.capitalize()} · click Enrol to join", isSubtle=True, spacing="None"),
     ]
 
 
-def enrol_card(button: EnrolButton, refresh_user_ids: list[str] | None = None) -> dict:
+def enrol_card(offer: Offer, refresh_user_ids: list[str] | None = None) -> dict:
     """The card everyone sees: the item and its Enrol button. Users listed for refresh are
     shown their own state instead (see enrolled_card)."""
     actions = [
@@ -162,46 +218,44 @@ def enrol_card(button: EnrolButton, refresh_user_ids: list[str] | None = None) -
             "type": "Action.Execute",
             "title": "Enrol",
             "verb": ENROL,
-            "data": {"token": button.token},
+            "data": {"token": offer.token},
             "style": "positive",
         }
     ]
     return card(
-        [*_heading(button), {"type": "ActionSet", "actions": actions}],
-        refresh=_refresh(button.token, refresh_user_ids or []),
+        [*_heading(offer), {"type": "ActionSet", "actions": actions}],
+        refresh=_refresh(offer.token, refresh_user_ids or []),
     )
 
 
-def enrolled_card(
-    button: EnrolButton, status: str, reply: Notice, refresh_user_ids: list[str]
-) -> dict:
+def enrolled_card(offer: Offer, status: str, reply: Notice, refresh_user_ids: list[str]) -> dict:
     """What one person sees after enrolling: the item, their state, no button."""
     return card(
-        _heading(button)[:1]
-        + [_text(status, color="Good", weight="Bolder"), _text(reply.text, spacing="Small")]
-        + [_text(line) for line in reply.lines],
-        refresh=_refresh(button.token, refresh_user_ids),
+        _heading(offer)[:1]
+        + [_say(status, color="Good", weight="Bolder"), _say(reply.text, spacing="Small")]
+        + [_say(line) for line in reply.lines],
+        refresh=_refresh(offer.token, refresh_user_ids),
     )
 
 
-def answered_card(button: EnrolButton, reply: Notice, refresh_user_ids: list[str]) -> dict:
+def answered_card(offer: Offer, reply: Notice, refresh_user_ids: list[str]) -> dict:
     """A refusal, shown to the person who clicked, above the button they may try again."""
     actions = [
         {
             "type": "Action.Execute",
             "title": "Enrol",
             "verb": ENROL,
-            "data": {"token": button.token},
+            "data": {"token": offer.token},
             "style": "positive",
         }
     ]
     return card(
         [
-            *_heading(button),
-            _text(reply.text, color=_COLOUR[reply.tone]),
+            *_heading(offer),
+            _say(reply.text, color=_COLOUR[reply.tone]),
             {"type": "ActionSet", "actions": actions},
         ],
-        refresh=_refresh(button.token, refresh_user_ids),
+        refresh=_refresh(offer.token, refresh_user_ids),
     )
 
 

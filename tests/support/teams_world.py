@@ -69,8 +69,7 @@ DIRECTORY = {
 
 
 def card_text(content: dict) -> str:
-    """Every TextBlock, rich text block and fact a person reads on a card, markdown bold
-    removed."""
+    """Every TextBlock, rich text block and fact a person reads on a card (see as_read)."""
     parts: list[str] = []
 
     def walk(node: object) -> None:
@@ -89,7 +88,14 @@ def card_text(content: dict) -> str:
                 walk(value)
 
     walk(content.get("body", []))
-    return re.sub(r"\*\*", "", "\n".join(parts))
+    return as_read("\n".join(parts))
+
+
+def as_read(markdown: str) -> str:
+    """A TextBlock's text as a person reads it: our bold marks gone, escapes undone, the
+    zero-width spaces that break links invisible."""
+    text = re.sub(r"(?<!\\)\*\*", "", markdown)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text).replace("\u200b", "")
 
 
 class TeamsWorld:
