@@ -2,7 +2,8 @@
 
 Accounts are keyed by the platform's stable ids (Slack team + user id, Entra tenant + object id),
 never by display name. The platform's directory is asked once per person; what it said is kept,
-so later clicks need no lookup.
+so later clicks need no lookup. A refusal it gave (no email, a guest, unknown) is asked about
+again once it is a minute old: the person may have fixed it, or the answer was a passing fault.
 """
 
 from __future__ import annotations
@@ -10,14 +11,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import audit
 from handlers.users import find_by_email, normalise_email
-from store.models import Identity, Organisation, Standing, User, UserStatus, UserType
+from store.models import Identity, Organisation, Standing, User, UserStatus, UserType, utcnow
 from store.upsert import insert_ignoring_conflict
+
+# How old a refusal the directory gave must be before a click asks the directory again: the
+# person who was told "fix this, then click again" is asked about anew, and one person's clicks
+# still cost at most one lookup a minute.
+ASK_AGAIN_AFTER = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,9 @@ async def identify(
         identity, user = await _store(session, account, profile), None
     else:
         identity, user = row
+        if _refused(identity) and identity.updated_at <= utcnow() - ASK_AGAIN_AFTER:
+            await _apply(session, organisation, account, identity, await lookup(), True)
+            identity.updated_at = utcnow()  # asked now, even if the answer is the same
     refusal = _STANDING_REFUSAL.get(identity.standing)
     if refusal is not None:
         return Person(identity, None, refusal)
@@ -122,16 +132,34 @@ async def identify(
 
 
 async def profile_changed(
-    session: AsyncSession, organisation: Organisation, account: Account, profile: Profile
+    session: AsyncSession,
+    organisation: Organisation,
+    account: Account,
+    profile: Profile,
+    *,
+    email_told: bool = True,
 ) -> bool:
     """Record what the platform now says about a known account. A new email is noted, never
-    used to move the account to another portal user. True if anything changed."""
+    used to move the account to another portal user. With `email_told` False the platform said
+    nothing of the email (Slack's user_change often leaves it out): the stored one stays. True
+    if anything changed."""
     identity = await _stored(session, account)
     if identity is None:
         return False
+    return await _apply(session, organisation, account, identity, profile, email_told)
+
+
+async def _apply(
+    session: AsyncSession,
+    organisation: Organisation,
+    account: Account,
+    identity: Identity,
+    profile: Profile,
+    email_told: bool,
+) -> bool:
     email = normalise_email(profile.email) if profile.email else None
     changed = False
-    if email != identity.email:
+    if email_told and email != identity.email:
         await audit.record(
             session,
             organisation_id=organisation.id,
@@ -146,8 +174,14 @@ async def profile_changed(
     if profile.standing != identity.standing:
         identity.standing = profile.standing
         changed = True
-    identity.first_name, identity.last_name = profile.first_name, profile.last_name
+    identity.first_name = profile.first_name[:100]
+    identity.last_name = profile.last_name[:100]
     return changed
+
+
+def _refused(identity: Identity) -> bool:
+    """Whether the directory's last answer about an account refused it."""
+    return identity.standing is not Standing.MEMBER or not identity.email
 
 
 _KEY = (

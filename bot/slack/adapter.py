@@ -6,8 +6,10 @@ Listeners stay a few lines each: they call into here and into handlers/.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import lru_cache
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.runtime import Runtime
 from bot.slack import blocks, directory
 from bot.slack.client import Replies, error_code
+from bot.slack.workspace import Pin
 from handlers import commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
-from handlers.identity import Account, Profile
+from handlers.identity import Account, Profile, ProfileLookup
 from handlers.replies import (
     ConfirmLinkDelete,
     EnrolButton,
@@ -42,38 +45,61 @@ _POST_PROBLEMS = {
 }
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The person behind a request: their account, keyed by our workspace whatever team the
+    request names, and how to ask Slack about them (only if they may be one of ours)."""
+
+    account: Account
+    lookup: ProfileLookup
+    channel_id: str | None = None  # where a command was typed
+    channel_name: str | None = None  # as Slack sent it ("privategroup" for private channels)
+
+
 class Slack:
     def __init__(self, runtime: Runtime, client: AsyncWebClient) -> None:
         self.runtime = runtime
         self.client = client
         self.directory = directory.Directory(client)
-        self.replies = Replies()
+        self.replies = Replies(runtime.settings.slack_timeout_seconds)
+        self.pin = Pin(client)
 
     async def command_context(
-        self,
-        session: AsyncSession,
-        team_id: str,
-        user_id: str,
-        home_team: str | None,
-        channel_id: str | None = None,
-        channel_name: str | None = None,
+        self, session: AsyncSession, caller: Caller, channel_name: str | None
     ) -> CommandContext:
         """Identify who typed a command or pressed an admin button, for handlers.commands."""
+        home = await self.pin.get()
 
         async def lookup_profile(subject: str) -> Profile:
-            return await self.directory.lookup(subject, team_id)()
+            return await self.directory.profile(subject, home)
 
+        account = caller.account
         return await self.runtime.command_context(
             session,
-            Account(PROVIDER, team_id, user_id),
-            self.directory.lookup(user_id, team_id, home_team),
+            account,
+            caller.lookup,
             prefix=COMMAND,
             lookup_profile=lookup_profile,
-            channel_id=channel_id,
-            channel_name=channel_name if channel_name != "directmessage" else None,
+            channel_id=caller.channel_id,
+            channel_name=channel_name,
             check_channel=self.check_channel,
-            admin_destination=channel_destination(PROVIDER, team_id, user_id),
+            admin_destination=channel_destination(PROVIDER, account.tenant_key, account.subject),
         )
+
+    async def channel_name(self, channel_id: str | None, sent: str | None) -> str | None:
+        """A channel's name for replies, or None ("this channel"). Slack sends `directmessage`
+        for DMs and `privategroup` for every private channel: a private channel's real name is
+        asked of Slack."""
+        if sent == "directmessage":
+            return None
+        if sent != "privategroup" or not channel_id:
+            return sent or None
+        try:
+            info = (await self.client.conversations_info(channel=channel_id))["channel"]
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("no name for private channel %s (%s)", channel_id, type(exc).__name__)
+            return None
+        return info.get("name") or None
 
     async def check_channel(self, channel_id: str) -> PostProblem | None:
         """Whether the bot can post in a channel: public ones always (chat:write.public),
@@ -96,11 +122,12 @@ class Slack:
             return PostProblem.NOT_IN_CHANNEL
         return None
 
-    async def post_button(self, button: EnrolButton, here_id: str, here_name: str) -> Notice:
-        """Post an Enrol button message; say where it went, or why it could not."""
+    async def post_button(self, button: EnrolButton, here_id: str, here_name: str | None) -> Notice:
+        """Post an Enrol button message; say where it went, or why it could not. `here_name`
+        is the channel_name() of where the command was typed."""
         channel = button.channel or here_id
         name = button.channel_name if button.channel else here_name
-        where = f"#{name}" if name and name != "directmessage" else "this conversation"
+        where = f"#{name}" if name else "this conversation"
         try:
             await self.client.chat_postMessage(channel=channel, **blocks.enrol_message(button))
         except SlackApiError as exc:

@@ -1,5 +1,6 @@
 """Talking to Slack: the Web API client and `response_url` replies, both retrying what Slack
-asks to be retried (connection errors, 429 with Retry-After, 5xx)."""
+asks to be retried (connection errors, 429 with Retry-After, 5xx), over one HTTP session whose
+timeout bounds every call."""
 
 from __future__ import annotations
 
@@ -39,22 +40,34 @@ def web_client(
 ) -> AsyncWebClient:
     """A Web API client. The outbox's client does not retry by itself: it reschedules, so a
     Retry-After never holds a delivery worker."""
+    return configured(AsyncWebClient(token=token), base_url, retry=retry, timeout=timeout)
+
+
+def configured(
+    client: AsyncWebClient, base_url: str, *, retry: bool = True, timeout: float = TIMEOUT_SECONDS
+) -> AsyncWebClient:
+    """Point a Web API client at `base_url` with our timeout and retries. Bolt builds its app's
+    client itself (handed one, it warns whenever SLACK_BOT_TOKEN is also exported), so that
+    client is set up here after the app is made."""
     if not base_url.endswith("/"):
         base_url += "/"
-    handlers = _retry_handlers() if retry else []
-    return AsyncWebClient(
-        token=token, base_url=base_url, timeout=max(1, round(timeout)), retry_handlers=handlers
-    )
+    client.base_url = base_url
+    client.timeout = max(1, round(timeout))
+    client.retry_handlers = _retry_handlers() if retry else []
+    return client
 
 
 class Replies:
     """Posts to the `response_url` of a command or click over one shared HTTP session."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = TIMEOUT_SECONDS) -> None:
+        self.timeout = timeout
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self.session = aiohttp.ClientSession()
+        # slack_sdk applies its own timeout only to sessions it makes itself; a session handed
+        # to it keeps the session's (aiohttp's default is 300 s), so the bound is set here.
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
 
     async def close(self) -> None:
         if self.session is not None:
@@ -64,7 +77,7 @@ class Replies:
         client = AsyncWebhookClient(
             url=response_url,
             session=self.session,
-            timeout=TIMEOUT_SECONDS,
+            timeout=max(1, round(self.timeout)),
             retry_handlers=_retry_handlers(),
         )
         try:

@@ -9,22 +9,28 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.client import error_code
+from bot.slack.workspace import Workspace
 from handlers.identity import Profile, ProfileLookup
 from store.models import Standing
 
 log = logging.getLogger(__name__)
 
 
-def profile_of(user: dict, installed_team: str) -> Profile:
+def profile_of(user: dict, home: Workspace) -> Profile:
     """Read Slack's user object. Guests are `is_restricted` (multi-channel) or
     `is_ultra_restricted` (single-channel); people of other organisations in a Slack Connect
-    channel are `is_stranger` or belong to another team."""
+    channel are `is_stranger` or belong to a team outside our workspace and its Enterprise
+    Grid organisation."""
     profile = user.get("profile") or {}
+    team = user.get("team_id", home.team_id)
+    enterprise = (user.get("enterprise_user") or {}).get("enterprise_id") or user.get(
+        "enterprise_id"
+    )
     if user.get("deleted"):
         standing = Standing.DEACTIVATED
     elif user.get("is_bot") or user.get("is_app_user") or user.get("id") == "USLACKBOT":
         standing = Standing.BOT
-    elif user.get("is_stranger") or user.get("team_id", installed_team) != installed_team:
+    elif user.get("is_stranger") or not home.includes(team, enterprise):
         standing = Standing.EXTERNAL
     elif user.get("is_restricted") or user.get("is_ultra_restricted"):
         standing = Standing.GUEST
@@ -48,38 +54,50 @@ class Directory:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
-        self._asking: dict[tuple[str, str], asyncio.Future[Profile]] = {}
+        self._asking: dict[str, asyncio.Future[Profile]] = {}
 
     def lookup(
-        self, user_id: str, installed_team: str, home_team: str | None = None
+        self, user_id: str, home: Workspace, team_id: str | None, enterprise_id: str | None
     ) -> ProfileLookup:
+        """Who a caller of `team_id` (in `enterprise_id`) is, as the request names them."""
+
         async def run() -> Profile:
-            if home_team and home_team != installed_team:
-                # Someone from another organisation in a shared channel: nothing to look up.
+            if not home.includes(team_id, enterprise_id):
+                # Another organisation's workspace, in a shared channel or signing as another
+                # team: nothing of ours to look up.
                 return Profile(email=None, standing=Standing.EXTERNAL)
-            key = (installed_team, user_id)
-            asking = self._asking.get(key)
-            if asking is None:
-                asking = asyncio.ensure_future(self._ask(user_id, installed_team))
-                self._asking[key] = asking
-                # Kept a little after it resolves: a second click racing the first one's commit
-                # finds no stored identity yet, and should not ask Slack again.
-                asking.add_done_callback(lambda done: self._forget(key, done))
-            return await asyncio.shield(asking)
+            return await self.profile(user_id, home)
 
         return run
 
-    def _forget(self, key: tuple[str, str], done: asyncio.Future[Profile]) -> None:
-        if done.cancelled() or done.exception() is not None:
-            self._asking.pop(key, None)  # a failure is not remembered: the next click asks again
+    async def profile(self, user_id: str, home: Workspace) -> Profile:
+        """What Slack says of `user_id`, judged against our workspace."""
+        asking = self._asking.get(user_id)
+        if asking is None:
+            asking = asyncio.ensure_future(self._ask(user_id, home))
+            self._asking[user_id] = asking
+            # Kept a little after it resolves: a second click racing the first one's commit
+            # finds no stored identity yet, and should not ask Slack again.
+            asking.add_done_callback(lambda done: self._forget(user_id, done))
+        return await asyncio.shield(asking)
+
+    def _forget(self, key: str, done: asyncio.Future[Profile]) -> None:
+        if done.cancelled() or done.exception() is not None or _refusing(done.result()):
+            # Neither a failure nor a refusal is remembered here: a refusal is stored, and
+            # asked about again once it is a minute old (handlers.identity).
+            self._asking.pop(key, None)
         else:
             asyncio.get_running_loop().call_later(REMEMBER_SECONDS, self._asking.pop, key, None)
 
-    async def _ask(self, user_id: str, installed_team: str) -> Profile:
+    async def _ask(self, user_id: str, home: Workspace) -> Profile:
         try:
             response = await self.client.users_info(user=user_id)
         except SlackApiError as exc:
             if error_code(exc) == "user_not_found":
                 return Profile(email=None, standing=Standing.EXTERNAL)
             raise
-        return profile_of(response["user"], installed_team)
+        return profile_of(response["user"], home)
+
+
+def _refusing(profile: Profile) -> bool:
+    return profile.standing is not Standing.MEMBER or not profile.email

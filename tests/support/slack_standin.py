@@ -21,6 +21,8 @@ from starlette.routing import Route
 
 TEAM = "T0ACME"
 OTHER_TEAM = "T0OTHER"
+SISTER_TEAM = "T0SISTER"  # another workspace of Acme's Enterprise Grid organisation
+ENTERPRISE = "E0ACME"
 BOT_USER = "U0BOT"
 
 
@@ -47,19 +49,43 @@ class Call:
     failed: bool = False  # answered with a scripted failure
 
 
+def grid_member(uid: str, email: str, first: str, last: str, team: str = SISTER_TEAM) -> dict:
+    """A member of another workspace of an Enterprise Grid organisation, as users.info shows
+    one: their own team, and the organisation in `enterprise_user`."""
+    return member(
+        uid,
+        email,
+        first,
+        last,
+        team_id=team,
+        enterprise_user={
+            "id": uid,
+            "enterprise_id": ENTERPRISE,
+            "enterprise_name": "Acme Group",
+            "is_admin": False,
+            "is_owner": False,
+            "teams": [team],
+        },
+    )
+
+
 @dataclass
 class SlackStandIn:
     users: dict[str, dict] = field(default_factory=dict)
-    # channel id -> {"private": bool, "member": bool, "archived": bool}
+    # channel id -> {"name": str, "private": bool, "member": bool, "archived": bool}
     channels: dict[str, dict] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: dict[str, list[dict]] = field(default_factory=dict)
     failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
     url: str = ""
+    team: str = TEAM  # the workspace the bot token belongs to
+    enterprise: str | None = None  # its Enterprise Grid organisation, if it is in one
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
         self._next_response = 0
+        self._hang_responses: list[float] = []
+        self.abandoned: list[float] = []  # seconds a hung response_url post waited for us
         self.app = Starlette(
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
@@ -73,9 +99,20 @@ class SlackStandIn:
         self.users[user["id"]] = user
 
     def add_channel(
-        self, cid: str, *, private: bool = False, member: bool = True, archived: bool = False
+        self,
+        cid: str,
+        *,
+        name: str | None = None,
+        private: bool = False,
+        member: bool = True,
+        archived: bool = False,
     ) -> None:
-        self.channels[cid] = {"private": private, "member": member, "archived": archived}
+        self.channels[cid] = {
+            "name": name or cid.lower(),
+            "private": private,
+            "member": member,
+            "archived": archived,
+        }
 
     def fail_next(
         self, method: str, status: int, body: dict | None = None, headers: dict | None = None
@@ -88,6 +125,21 @@ class SlackStandIn:
         self.failures.setdefault(f"chat.postMessage:{channel}", []).extend(
             [(0, {"ok": False, "seconds": seconds}, {})] * times
         )
+
+    def hang_next_response(self, seconds: float) -> None:
+        """The next post to a response_url gets no answer for `seconds`."""
+        self._hang_responses.append(seconds)
+
+    def wait_abandoned(self, timeout: float = 10) -> float:
+        """How long a hung response_url post waited before the bot gave up on it."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not self.abandoned:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"the bot did not give up on a reply within {timeout}s")
+                self._lock.wait(left)
+            return self.abandoned[0]
 
     def new_response_url(self) -> str:
         with self._lock:
@@ -126,6 +178,15 @@ class SlackStandIn:
 
     async def _response(self, request: Request) -> Response:
         body = json.loads(await request.body())
+        hang = self._hang_responses.pop(0) if self._hang_responses else 0
+        started = time.monotonic()
+        while time.monotonic() - started < hang:
+            if await request.is_disconnected():
+                with self._lock:
+                    self.abandoned.append(time.monotonic() - started)
+                    self._lock.notify_all()
+                return Response("gone")
+            await asyncio.sleep(0.05)
         with self._lock:
             self.responses[request.path_params["rid"]].append(body)
             self._lock.notify_all()
@@ -160,14 +221,20 @@ class SlackStandIn:
         return JSONResponse(handler(args))
 
     def _auth_test(self, args: dict) -> dict:
-        return {
+        # As Slack documents it for a bot token; enterprise_id only within an Enterprise Grid.
+        answer = {
             "ok": True,
-            "team_id": TEAM,
+            "url": "https://acme.slack.com/",
             "team": "Acme",
+            "user": "enrolbot",
+            "team_id": self.team,
             "user_id": BOT_USER,
             "bot_id": "B0BOT",
-            "url": "https://acme.slack.com/",
+            "is_enterprise_install": False,
         }
+        if self.enterprise:
+            answer["enterprise_id"] = self.enterprise
+        return answer
 
     def _users_info(self, args: dict) -> dict:
         user = self.users.get(args.get("user", ""))
@@ -203,6 +270,8 @@ class SlackStandIn:
             "ok": True,
             "channel": {
                 "id": cid,
+                "name": info["name"],
+                "is_channel": True,
                 "is_private": info["private"],
                 "is_member": info["member"],
                 "is_archived": info["archived"],

@@ -57,11 +57,17 @@ def action_body(
     response_url: str,
     team: str = TEAM,
     channel: str = "C0OPS",
+    *,
+    sent_from: str = TEAM,
+    enterprise: str | None = None,
 ) -> str:
-    """A block_actions request body: someone pressed a button (the Enrol button: "enrol")."""
+    """A block_actions request body: someone of `team` pressed a button (the Enrol button:
+    "enrol"); `sent_from` is the workspace the payload names, `enterprise` its organisation."""
     payload = {
         "type": "block_actions",
-        "team": {"id": TEAM, "domain": "acme"},
+        "team": {"id": sent_from, "domain": "acme"},
+        "enterprise": {"id": enterprise, "name": "Acme Group"} if enterprise else None,
+        "is_enterprise_install": False,
         "user": {"id": user, "team_id": team, "username": user.lower()},
         "api_app_id": "A0ENROL",
         "token": "legacy",
@@ -113,9 +119,16 @@ class Clicked:
 
 
 class SlackWorld:
-    def __init__(self, db_url: str, *, auto_provision: bool = False, **settings: str) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        *,
+        auto_provision: bool = False,
+        enterprise: str | None = None,
+        **settings: str,
+    ) -> None:
         self.db = SyncDB(db_url)
-        self.slack = SlackStandIn()
+        self.slack = SlackStandIn(enterprise=enterprise)
         for user in DIRECTORY:
             self.slack.add_user(user)
         self.slack.add_channel("C0OPS")
@@ -174,10 +187,11 @@ class SlackWorld:
             },
         )
 
-    def command(self, user: str, text: str, channel: str = "C0GENERAL") -> dict:
-        """Type `/enrol TEXT`; the reply the user sees."""
+    def command(self, user: str, text: str, channel: str = "C0GENERAL", **extra: str) -> dict:
+        """Type `/enrol TEXT`; the reply the user sees. `extra` sets other fields of the form
+        (`channel_name`, or `team_id` for a request naming another workspace)."""
         response_url = self.slack.new_response_url()
-        response = self.command_request(user, text, channel, response_url)
+        response = self.command_request(user, text, channel, response_url, **extra)
         assert response.status_code == 200, response.text
         return self.slack.wait_response(response_url)[0]
 
@@ -185,6 +199,21 @@ class SlackWorld:
         self, user: str, text: str, channel: str, response_url: str, **extra: str
     ) -> httpx.Response:
         return self.signed_post(command_body(user, text, channel, response_url, **extra))
+
+    def event(self, event: dict, *, team: str = TEAM) -> httpx.Response:
+        """An Events API callback carrying `event`, as Slack posts it (JSON, signed)."""
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": team,
+                "api_app_id": "A0ENROL",
+                "type": "event_callback",
+                "event_id": f"Ev{time.monotonic_ns()}",
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
+        return self.signed_post(body, headers={"Content-Type": "application/json"})
 
     def interaction(self, payload: dict, **kw) -> httpx.Response:
         return self.signed_post(urlencode({"payload": json.dumps(payload)}), **kw)
@@ -197,10 +226,21 @@ class SlackWorld:
         *,
         team: str = TEAM,
         channel: str = "C0OPS",
+        sent_from: str = TEAM,
+        enterprise: str | None = None,
         **kw,
     ) -> tuple[httpx.Response, str]:
         response_url = self.slack.new_response_url()
-        body = action_body(user, action_id, value, response_url, team, channel)
+        body = action_body(
+            user,
+            action_id,
+            value,
+            response_url,
+            team,
+            channel,
+            sent_from=sent_from,
+            enterprise=enterprise,
+        )
         return self.signed_post(body, **kw), response_url
 
     def click(self, user: str, token: str, **kw) -> Clicked:

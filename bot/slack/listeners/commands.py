@@ -8,11 +8,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import metrics
 from bot.slack import blocks
-from bot.slack.adapter import Slack
+from bot.slack.adapter import COMMAND, Slack
+from bot.slack.middleware import CommandContextOpener
 from handlers import commands
 from handlers.replies import SOMETHING_WENT_WRONG, AskLinkDetails, EnrolButton
 
 log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp) -> None:
+    app.command(COMMAND)(enrol_command)
 
 
 def unescape(text: str) -> str:
@@ -20,33 +25,23 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def register(app: AsyncApp, slack: Slack) -> None:
-    @app.command("/enrol")
-    async def enrol_command(ack: AsyncAck, body: dict) -> None:
-        await ack()  # answer within Slack's 3 seconds; the reply follows on response_url
-        text = unescape(body.get("text") or "")
-        metrics.COMMANDS.labels("slack", commands.name_of(text)).inc()
-        try:
-            async with slack.runtime.transaction() as session:
-                ctx = await slack.command_context(
-                    session,
-                    body["team_id"],
-                    body["user_id"],
-                    body.get("user_team"),
-                    body.get("channel_id"),
-                    body.get("channel_name"),
-                )
-                reply = await commands.run(ctx, text)
-            if isinstance(reply, AskLinkDetails):
-                await slack.client.views_open(
-                    trigger_id=body["trigger_id"], view=blocks.link_form(reply, body["channel_id"])
-                )
-                return
-            if isinstance(reply, EnrolButton):
-                reply = await slack.post_button(
-                    reply, body["channel_id"], body.get("channel_name", "")
-                )
-        except Exception:
-            log.exception("/enrol failed (user %s, command %r)", body.get("user_id"), text[:40])
-            reply = SOMETHING_WENT_WRONG
-        await slack.answer(body["response_url"], reply)
+async def enrol_command(
+    ack: AsyncAck, body: dict, slack: Slack, command_context: CommandContextOpener
+) -> None:
+    await ack()  # answer within Slack's 3 seconds; the reply follows on response_url
+    text = unescape(body.get("text") or "")
+    metrics.COMMANDS.labels("slack", commands.name_of(text)).inc()
+    try:
+        async with command_context() as ctx:
+            reply = await commands.run(ctx, text)
+        if isinstance(reply, AskLinkDetails):
+            await slack.client.views_open(
+                trigger_id=body["trigger_id"], view=blocks.link_form(reply, body["channel_id"])
+            )
+            return
+        if isinstance(reply, EnrolButton):
+            reply = await slack.post_button(reply, body["channel_id"], ctx.channel_name)
+    except Exception:
+        log.exception("/enrol failed (user %s, command %r)", body.get("user_id"), text[:40])
+        reply = SOMETHING_WENT_WRONG
+    await slack.answer(body["response_url"], reply)

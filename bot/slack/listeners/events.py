@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 
 from bot.slack import directory
 from bot.slack.adapter import PROVIDER, Slack
@@ -10,16 +10,21 @@ from handlers.identity import Account, profile_changed
 from handlers.organisations import default_organisation
 
 
-def register(app: AsyncApp, slack: Slack) -> None:
-    @app.event("user_change")
-    async def user_changed(event: dict, context: AsyncBoltContext) -> None:
-        # Slack retries an event it thinks was lost; recording the same profile twice is a no-op.
-        user = event["user"]
-        async with slack.runtime.transaction() as session:
-            org = await default_organisation(session)
-            await profile_changed(
-                session,
-                org,
-                Account(PROVIDER, context.team_id, user["id"]),
-                directory.profile_of(user, context.team_id),
-            )
+def register(app: AsyncApp) -> None:
+    app.event("user_change")(user_changed)
+
+
+async def user_changed(event: dict, slack: Slack) -> None:
+    # Slack retries an event it thinks was lost; recording the same profile twice is a no-op.
+    user = event["user"]
+    home = await slack.pin.get()
+    async with slack.runtime.transaction() as session:
+        org = await default_organisation(session)
+        await profile_changed(
+            session,
+            org,
+            Account(PROVIDER, home.team_id, user["id"]),
+            directory.profile_of(user, home),
+            # Slack's user_change often leaves the email out: unsaid is not removed.
+            email_told="email" in (user.get("profile") or {}),
+        )
