@@ -378,7 +378,10 @@ def test_a_json_body_nested_too_deep_is_a_bad_request(world, caplog):
 
 
 @pytest.mark.parametrize("kind", ["invoke", "message"])
-@pytest.mark.parametrize("shape", ["no conversation", "conversation not an object", "no sender"])
+@pytest.mark.parametrize(
+    "shape",
+    ["no conversation", "conversation not an object", "no sender", "object id not a string"],
+)
 def test_an_activity_without_a_conversation_or_sender_is_a_bad_request(world, caplog, kind, shape):
     token, _ = world.post_card()
     activity = (
@@ -390,8 +393,10 @@ def test_an_activity_without_a_conversation_or_sender_is_a_bad_request(world, ca
         del activity["conversation"]
     elif shape == "conversation not an object":
         activity["conversation"] = "19:ops@thread.tacv2"
-    else:
+    elif shape == "no sender":
         del activity["from"]
+    else:
+        activity["from"]["aadObjectId"] = {"id": "aad-boss"}
     before = (world.db.count(Enrolment), world.db.count(AuditEvent), len(world.connector.sent))
     response = world.send(activity)
     assert response.status_code == 400

@@ -11,6 +11,13 @@ PROVIDER = "teams"
 # request no Teams client sent: it is refused with 400 rather than met with a traceback.
 _OBJECTS = ("conversation", "from", "recipient", "channelData", "value")
 _STRINGS = ("id", "type", "name", "text", "replyToId")
+_NESTED_STRINGS = (
+    ("from", "aadObjectId"),
+    ("recipient", "id"),
+    ("conversation", "conversationType"),
+    ("conversation", "tenantId"),
+)
+_CHANNEL_DATA_STRINGS = (("tenant", "id"), ("channel", "id"), ("channel", "name"))
 
 
 def malformed(activity: dict) -> str | None:
@@ -26,10 +33,16 @@ def malformed(activity: dict) -> str | None:
     for name in ("conversation", "from"):
         if not isinstance((activity.get(name) or {}).get("id"), str):
             return f"no {name}.id"
+    for outer, name in _NESTED_STRINGS:
+        if not isinstance((activity.get(outer) or {}).get(name), str | None):
+            return f"{outer}.{name} is not a string"
     data = activity.get("channelData") or {}
     for name in ("tenant", "channel", "team"):
         if not isinstance(data.get(name), dict | None):
             return f"channelData.{name} is not an object"
+    for outer, name in _CHANNEL_DATA_STRINGS:
+        if not isinstance((data.get(outer) or {}).get(name), str | None):
+            return f"channelData.{outer}.{name} is not a string"
     entities = activity.get("entities")
     if entities is not None and not (
         isinstance(entities, list) and all(isinstance(e, dict) for e in entities)
