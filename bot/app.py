@@ -111,10 +111,12 @@ def create_app(settings: Settings) -> Starlette:
             await slack.start()
         if jobs:
             scheduler.start()
+        runtime.clicks.start()  # finishes clicks acknowledged before a restart
         # What start-up made lives as long as the process: keep it out of the collector's
         # full passes, which otherwise pause every request now and then.
         gc.freeze()
         yield
+        await runtime.clicks.stop()
         if jobs:
             await scheduler.stop()
         await delivery.close()

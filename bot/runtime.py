@@ -6,12 +6,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.clicks import Clicks
 from bot.settings import Settings
 from handlers.commands import CommandContext
 from handlers.enrol import EnrolResult, enrol_with_token
@@ -44,6 +45,11 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     signer: LinkSigner
     _organisation: tuple[Organisation, float] | None = None
+    # Clicks acknowledged before they were committed, until answered (bot.clicks).
+    clicks: Clicks = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clicks = Clicks(self)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:

@@ -25,7 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from handlers.organisations import default_organisation
-from store.models import AuditEvent, Enrolment, NotificationSubscription, OutboxMessage, User
+from store.models import (
+    AuditEvent,
+    Enrolment,
+    NotificationSubscription,
+    OutboxMessage,
+    PendingClick,
+    User,
+)
 from tests.support import seed
 from tests.support.processes import Server
 from tests.support.servers import ServedApp
@@ -235,6 +242,69 @@ def test_a_worker_killed_mid_burst_loses_no_acknowledged_click_and_no_alert(db_u
     assert set(alerted) == enrolled_numbers  # an alert for every enrolment, none invented
     # Twice only for a batch whose sending the kill interrupted before it was marked sent.
     assert sum(n > 1 for n in alerted.values()) <= 400
+
+
+def slowed(app, path_end: str, seconds: float):
+    """The stand-in, answering requests whose path ends with `path_end` `seconds` late."""
+
+    async def slow(scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith(path_end):
+            await asyncio.sleep(seconds)
+        await app(scope, receive, send)
+
+    return slow
+
+
+def test_a_click_acknowledged_before_its_commit_is_finished_after_a_kill(db_url, tmp_path):
+    count = 60
+    db = prepare(db_url, count)
+    token = token_of(db)
+    slack = standin(count)
+    # Slack's directory answers slowly: every first-time click outlasts the acknowledgement
+    # budget, is acknowledged uncommitted, and the process dies before it could commit.
+    with ServedApp(slowed(slack.app, "/users.info", 4)) as served:
+        slack.url = served.url
+        server = Server(tmp_path, **settings(db_url, slack))
+        server.wait_healthy()
+
+        async def burst() -> list[tuple[int, str, str]]:
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+
+                async def one(uid: str) -> tuple[int, str, str]:
+                    [(status, url)] = await click(client, slack, uid, token)
+                    if status == 200:
+                        acknowledged.append(uid)
+                    return status, url, uid
+
+                async def killer() -> None:
+                    while len(acknowledged) < count // 3:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
+                    os.kill(server.process.pid, signal.SIGKILL)
+
+                acknowledged: list[str] = []
+                results = await asyncio.gather(killer(), *(one(uid) for uid, _ in people(count)))
+            return results[1:]
+
+        answered = asyncio.run(burst())
+        server.stop()
+        assert db.count(Enrolment) == 1  # nothing was committed before the kill: only Dan
+        acked = {uid: url for status, url, uid in answered if status == 200}
+        assert 0 < len(acked)
+
+        restarted = Server(tmp_path, **settings(db_url, slack))
+        try:
+            restarted.wait_healthy()
+            replies = {
+                uid: text_of(slack.wait_response(url, timeout=60)[0]) for uid, url in acked.items()
+            }
+        finally:
+            restarted.stop()
+    # Every acknowledged click ended enrolled and was told so, once.
+    assert {uid for uid, reply in replies.items() if "You're enrolled" in reply} == set(acked)
+    assert all(len(slack.responses[url.rsplit("/", 1)[1]]) == 1 for url in acked.values())
+    enrolled_ids = {identity for (identity,) in db.run(lambda s: _enrolled_subjects(s))}
+    assert set(acked) <= enrolled_ids
+    assert db.count(PendingClick) == 0
 
 
 async def _enrolled_subjects(session) -> list[tuple[str]]:

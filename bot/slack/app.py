@@ -3,6 +3,7 @@ signature and timestamp before any listener runs."""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -12,9 +13,10 @@ from starlette.responses import JSONResponse, Response
 
 from bot.runtime import Runtime
 from bot.slack import listeners
-from bot.slack.adapter import Slack
+from bot.slack.adapter import PROVIDER, Slack
 from bot.slack.client import configured, web_client
 from bot.slack.delivery import MAX_BATCH, SlackDelivery
+from bot.slack.listeners import actions
 from handlers.outbox import Channel
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ class SlackEndpoint:
         client = configured(app.client, settings.slack_api_url, timeout=timeout)
         self.slack = Slack(runtime, client)
         listeners.register(app, self.slack)
+        # Clicks acknowledged before a restart are finished as a click would be (bot.clicks).
+        runtime.clicks.finish_with(PROVIDER, functools.partial(actions.finish, self.slack))
         self.handler = AsyncSlackRequestHandler(app)
 
         self.outbox_client = web_client(

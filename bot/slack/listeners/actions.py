@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -11,14 +10,35 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import metrics
 from bot.slack import blocks
 from bot.slack.adapter import Caller, Slack, render
-from bot.slack.middleware import CommandContextOpener
+from bot.slack.middleware import CommandContextOpener, sender_of
 from handlers import commands
+from handlers.clicks import Click
+from handlers.identity import ProfileLookup
 from handlers.replies import SOMETHING_WENT_WRONG, Notice, click_reply, kept_link
 
 log = logging.getLogger(__name__)
 
-# Slack wants an answer within 3 seconds; leave room for the network.
-ACK_BUDGET_SECONDS = 1.5
+
+async def decide(slack: Slack, click: Click, lookup: ProfileLookup) -> Notice:
+    """Enrol the clicking person: the answer to show them, whatever happened."""
+    account = click.account
+    try:
+        result = await slack.runtime.enrol(account, click.token, lookup, channel=click.channel)
+    except Exception:
+        log.exception("enrol click failed (user %s)", account.subject)
+        metrics.CLICKS.labels("slack", "error").inc()
+        return SOMETHING_WENT_WRONG
+    metrics.CLICKS.labels("slack", result.outcome.value).inc()
+    return click_reply(result)
+
+
+async def finish(slack: Slack, click: Click) -> None:
+    """A click acknowledged before a restart: enrol, and answer while the response_url lasts."""
+    home = await slack.pin.get()
+    lookup = slack.directory.lookup(click.account.subject, home, click.home_tenant, click.home_org)
+    reply = await decide(slack, click, lookup)
+    if click.reply_to:
+        await slack.answer(click.reply_to, reply)
 
 
 def register(app: AsyncApp) -> None:
@@ -33,28 +53,24 @@ def _value(body: dict, default: str = "") -> str:
 
 async def enrol_clicked(ack: AsyncAck, body: dict, slack: Slack, caller: Caller) -> None:
     started = time.perf_counter()
-    account, lookup = caller.account, caller.lookup
-    token = _value(body)
+    sender = sender_of(body)
+    click = Click(
+        caller.account,
+        _value(body),
+        body["response_url"],
+        (body.get("channel") or {}).get("id"),
+        sender.team_id if sender else None,
+        sender.enterprise_id if sender else None,
+    )
 
-    async def enrol() -> Notice:
-        try:
-            channel = (body.get("channel") or {}).get("id")
-            result = await slack.runtime.enrol(account, token, lookup, channel=channel)
-        except Exception:
-            log.exception("enrol click failed (user %s)", account.subject)
-            metrics.CLICKS.labels("slack", "error").inc()
-            return SOMETHING_WENT_WRONG
-        metrics.CLICKS.labels("slack", result.outcome.value).inc()
-        return click_reply(result)
+    async def answer(reply: Notice) -> None:
+        metrics.CLICK_SECONDS.observe(time.perf_counter() - started)
+        await slack.answer(click.reply_to, reply)
 
-    # Acknowledge once the enrolment is committed, so an acknowledged click is never lost;
-    # if that takes long (a slow first lookup in Slack), acknowledge in time anyway.
-    work = asyncio.ensure_future(enrol())
-    await asyncio.wait({work}, timeout=ACK_BUDGET_SECONDS)
-    await ack()
-    reply = await work
-    metrics.CLICK_SECONDS.observe(time.perf_counter() - started)
-    await slack.answer(body["response_url"], reply)
+    # Acknowledged once decided, or, past the budget, once written down (bot.clicks).
+    await slack.runtime.clicks.handle(
+        click, ack, lambda: decide(slack, click, caller.lookup), answer
+    )
 
 
 async def delete_confirmed(
