@@ -273,3 +273,40 @@ def test_escape_handles_each_control_character_once():
     assert blocks.escape("a & b < c > d") == "a &amp; b &lt; c &gt; d"
     assert blocks.escape("&lt;") == "&amp;lt;"
     assert blocks.escape("plain") == "plain"
+
+
+def _markup(node: object) -> list[str]:
+    """Every string Slack reads as mrkdwn: mrkdwn text objects, and a message's fallback text
+    (which notifications and clients without blocks render as mrkdwn)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            found.append(node["text"])
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str) and "blocks" in node:
+                found.append(value)
+            found.extend(_markup(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_markup(value))
+    return found
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        blocks.notice(Notice(NASTY, Tone.ERROR, lines=(NASTY,), heading=NASTY)),
+        blocks.link_created(LinkCreated(3, NASTY, NASTY, "https://e/enrol/t", NASTY)),
+        blocks.confirm_delete(ConfirmLinkDelete(3, NASTY, NASTY)),
+        blocks.enrol_message(button(title=NASTY)),
+        blocks.link_form(AskLinkDetails("safety-101", NASTY, notes=NASTY), "C123"),
+    ],
+    ids=["notice", "link_created", "confirm_delete", "enrol_message", "link_form"],
+)
+def test_no_builder_lets_a_typed_string_become_a_mention_or_a_link(message):
+    texts = _markup(message)
+    assert texts and any(NASTY_ESCAPED in t for t in texts)
+    for text in texts:
+        assert "<!channel>" not in text and "<https://evil.example|" not in text
+    if "text" in message:  # the fallback text too, for messages (a modal has none)
+        assert "<" not in message["text"]
