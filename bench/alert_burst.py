@@ -165,7 +165,7 @@ def child(argv: list[str]) -> None:
     print(json.dumps(result), flush=True)
 
 
-def subscribe(app: c.Proc, standin: c.Proc) -> str:
+def subscribe(app: c.Process, standin: c.Process) -> str:
     import httpx
 
     from tests.support.slack_world import command_body
@@ -214,7 +214,7 @@ def main() -> None:
                         *("--token", tokens[0], "--index", str(i), "--start-at", str(start_at)),
                     ],
                     cwd=c.REPO,
-                    env=c.clean_env(),
+                    env=c.env(),
                     stdout=subprocess.PIPE,
                     text=True,
                 )

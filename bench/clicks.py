@@ -76,8 +76,8 @@ class Clicker:
 
 async def measure(
     name: str,
-    app: c.Proc,
-    procs: dict[str, c.Proc],
+    app: c.Process,
+    procs: dict[str, c.Process],
     clicker: Clicker,
     *,
     rate: float | None = None,

@@ -66,7 +66,9 @@ def reply_latencies(samples: list[c.Sample], rids: list[str], per_reply: dict) -
     return out
 
 
-async def run_pass(app: c.Proc, standin: c.Proc, group: Group, tokens, item: int, doubles: bool):
+async def run_pass(
+    app: c.Process, standin: c.Process, group: Group, tokens, item: int, doubles: bool
+):
     c.standin_reset(standin.url)
     rows, rids = plan(group, tokens, standin.url, item, doubles)
     samples, _ = await c.planned(f"{app.url}/slack/events", rows)

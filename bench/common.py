@@ -1,5 +1,6 @@
 """What every benchmark shares: starting the real processes, seeding a database, signing clicks
-as Slack signs them, a load generator, and printing figures beside their targets.
+as Slack signs them, a load generator, and printing figures beside their targets. Processes,
+clean environments, free ports and seeding are the tests' own helpers (tests/support/).
 
 Every server runs as a real process on loopback: `enrolbot serve` (the product), the Slack Web
 API stand-in (bench.standin, built on tests/support/slack_standin.py) and, for comparison, a
@@ -20,16 +21,16 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import httpx
 
+from tests.support.processes import ENROLBOT, REPO, Process, env, free_port
+from tests.support.seed import email_of, user_id  # noqa: F401  (scripts name people by them)
+from tests.support.seed import many as seed_many
 from tests.support.slack_world import action_body, slack_signature
-
-REPO = Path(__file__).resolve().parent.parent
-ENROLBOT = Path(sys.executable).parent / "enrolbot"
 
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-test-token"  # the token the Slack stand-in accepts
@@ -59,14 +60,6 @@ def scale() -> float:
 # People and clicks ------------------------------------------------------------------------------
 
 
-def user_id(n: int) -> str:
-    return f"UB{n:07d}"
-
-
-def email_of(n: int) -> str:
-    return f"bench{n}@acme.test"
-
-
 def signed_headers(body: str) -> dict[str, str]:
     """Headers as Slack sends them, signed now (Bolt refuses timestamps over 5 minutes old)."""
     return {
@@ -78,14 +71,6 @@ def signed_headers(body: str) -> dict[str, str]:
 def click_body(user: str, token: str, response_url: str, channel: str = CLICK_CHANNEL) -> str:
     """A `block_actions` payload for a click on an Enrol button, form-encoded as Slack posts it."""
     return action_body(user, "enrol", token, response_url, channel=channel)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children() -> dict[int, list[int]]:
@@ -152,89 +137,19 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-@dataclass
-class Proc:
-    """A server process we started, its output in a log file, up once `ready_path` answers."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    cwd: Path
-    port: int
-    ready_path: str = "/healthz"
-    process: subprocess.Popen | None = None
-    started_at: float = 0.0
-    ready_at: float = 0.0
-    log_path: Path = field(default_factory=Path)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self, timeout: float = 30) -> Proc:
-        self.log_path = self.cwd / f"{self.name}-{self.port}.log"
-        log = self.log_path.open("w")
-        self.started_at = time.monotonic()
-        self.process = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        self.wait_ready(timeout)
-        return self
-
-    def wait_ready(self, timeout: float) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited:\n{self.log()[-3000:]}")
-                try:
-                    if client.get(self.url + self.ready_path).status_code == 200:
-                        self.ready_at = time.monotonic()
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.005)
-        raise RuntimeError(f"{self.name} was not ready in {timeout}s:\n{self.log()[-3000:]}")
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ENROLBOT_", "SLACK_", "MICROSOFT_", "SMTP_")) and k != "DATABASE_URL"
-    }
-    base["PYTHONPATH"] = str(REPO)
-    return base | settings
-
-
-def standin(workdir: Path, *, users_delay: float = 0.0) -> Proc:
+def standin(workdir: Path, *, users_delay: float = 0.0) -> Process:
     port = free_port()
     argv = [sys.executable, "-m", "bench.standin", "--port", str(port)]
     argv += ["--users-delay", str(users_delay)]
-    return Proc("standin", argv, clean_env(), workdir, port, "/bench/stats")
+    return Process(
+        "standin",
+        argv,
+        cwd=workdir,
+        env=env(),
+        port=port,
+        ready_path="/bench/stats",
+        log_dir=workdir,
+    )
 
 
 def enrolbot_settings(db_url: str, standin_url: str, **extra: str) -> dict[str, str]:
@@ -255,35 +170,35 @@ def enrolbot_command(settings: dict[str, str]) -> tuple[list[str], dict[str, str
     code of another work tree (`python -m bot.cli` there), to compare a change against this."""
     tree = os.environ.get("BENCH_TREE")
     if tree:
-        return [sys.executable, "-m", "bot.cli"], clean_env(**settings) | {"PYTHONPATH": tree}
-    return [str(ENROLBOT)], clean_env(**settings)
+        return [sys.executable, "-m", "bot.cli"], env(**settings) | {"PYTHONPATH": tree}
+    return [str(ENROLBOT)], env(**settings)
 
 
-def enrolbot_serve(workdir: Path, settings: dict[str, str], *args: str) -> Proc:
+def enrolbot_serve(workdir: Path, settings: dict[str, str], *args: str) -> Process:
     port = free_port()
-    command, env = enrolbot_command(settings)
+    command, environment = enrolbot_command(settings)
     argv = [*command, "serve", "--port", str(port), *args]
-    return Proc("enrolbot", argv, env, workdir, port)
+    return Process("enrolbot", argv, cwd=workdir, env=environment, port=port, log_dir=workdir)
 
 
-def minimal_app(workdir: Path, standin_url: str) -> Proc:
+def minimal_app(workdir: Path, standin_url: str) -> Process:
     port = free_port()
     argv = [sys.executable, "-m", "bench.minimal_app", "--port", str(port)]
-    env = clean_env(
+    environment = env(
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_API_URL=f"{standin_url}/api/",
     )
-    return Proc("minimal", argv, env, workdir, port)
+    return Process("minimal", argv, cwd=workdir, env=environment, port=port, log_dir=workdir)
 
 
 def run_enrolbot(workdir: Path, settings: dict[str, str], *args: str) -> str:
     """Run an `enrolbot` command (db upgrade...) as a user would; its output."""
-    command, env = enrolbot_command(settings)
+    command, environment = enrolbot_command(settings)
     done = subprocess.run(
         [*command, *args],
         cwd=workdir,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=120,
@@ -309,10 +224,10 @@ def workdir(prefix: str) -> Iterator[Path]:
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Exit)\w*): ?(.{0,100})")
 
 
-def log_problems(proc: Proc) -> dict[str, int]:
+def log_problems(proc: Process) -> dict[str, int]:
     """The exceptions a server logged, by type and the start of the message, with counts."""
     found: dict[str, int] = {}
-    for row in proc.log().splitlines():
+    for row in proc.output().splitlines():
         match = _EXCEPTION.match(row)
         if match:
             key = f"{match.group(1)}: {match.group(2)}"
@@ -320,7 +235,7 @@ def log_problems(proc: Proc) -> dict[str, int]:
     return found
 
 
-def show_problems(proc: Proc) -> None:
+def show_problems(proc: Process) -> None:
     problems = log_problems(proc)
     if not problems:
         print(f"  {proc.name} logged no exceptions", flush=True)
@@ -331,7 +246,7 @@ def show_problems(proc: Proc) -> None:
 
 
 @contextmanager
-def running(*procs: Proc) -> Iterator[None]:
+def running(*procs: Process) -> Iterator[None]:
     try:
         yield
     finally:
@@ -361,102 +276,18 @@ def wait_replies(standin_url: str, count: int, timeout: float) -> dict:
 
 
 async def seed(
-    db_url: str,
-    *,
-    users: int,
-    items: int,
-    warm: bool,
-    first_user: int = 0,
+    db_url: str, *, users: int, items: int, warm: bool, first_user: int = 0
 ) -> list[str]:
-    """Items (each with its default link, made by the product's own handler), portal users and,
-    when `warm`, their Slack identities as a first click would have stored them. The tokens of
-    the items' Enrol buttons."""
-    from sqlalchemy import insert, select
-
-    from handlers.catalog import create_item
-    from handlers.links import default_link, token_for
-    from handlers.organisations import default_organisation
-    from handlers.signing import LinkSigner
-    from store.db import make_engine, make_sessionmaker
-    from store.models import (
-        CatalogItem,
-        Identity,
-        ItemKind,
-        Standing,
-        User,
-        UserStatus,
-        UserType,
+    """Bench items and people (tests/support/seed.py), signed with the bench key, in TEAM."""
+    return await seed_many(
+        db_url,
+        key=SECRET_KEY,
+        team=TEAM,
+        users=users,
+        items=items,
+        warm=warm,
+        first_user=first_user,
     )
-
-    signer = LinkSigner([SECRET_KEY])
-    engine = make_engine(db_url)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            org = await default_organisation(session)
-            tokens = []
-            for j in range(items):
-                slug = f"bench-{j}"
-                item = (
-                    await session.execute(select(CatalogItem).where(CatalogItem.slug == slug))
-                ).scalar()
-                if item is None:
-                    item = await create_item(
-                        session,
-                        org.id,
-                        slug=slug,
-                        kind=ItemKind.TOPIC,
-                        title=f"Bench topic {j}",
-                        url=f"https://learn.acme.test/bench-{j}",
-                    )
-                tokens.append(token_for(signer, await default_link(session, item)))
-            numbers = range(first_user, first_user + users)
-            step = 2000
-            for start in range(0, len(numbers), step):
-                chunk = numbers[start : start + step]
-                await session.execute(
-                    insert(User),
-                    [
-                        {
-                            "organisation_id": org.id,
-                            "email": email_of(n),
-                            "first_name": "Bench",
-                            "last_name": f"User{n}",
-                            "type": UserType.STAFF,
-                            "status": UserStatus.ACTIVE,
-                        }
-                        for n in chunk
-                    ],
-                )
-                if not warm:
-                    continue
-                ids = dict(
-                    (
-                        await session.execute(
-                            select(User.email, User.id).where(
-                                User.email.in_([email_of(n) for n in chunk])
-                            )
-                        )
-                    ).all()
-                )
-                await session.execute(
-                    insert(Identity),
-                    [
-                        {
-                            "provider": "slack",
-                            "tenant_key": TEAM,
-                            "subject": user_id(n),
-                            "user_id": ids[email_of(n)],
-                            "email": email_of(n),
-                            "first_name": "Bench",
-                            "last_name": f"User{n}",
-                            "standing": Standing.MEMBER,
-                        }
-                        for n in chunk
-                    ],
-                )
-            return tokens
-    finally:
-        await engine.dispose()
 
 
 async def db_scalar(db_url: str, statement) -> object:

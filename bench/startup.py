@@ -44,7 +44,7 @@ def slowest_imports(count: int = 12) -> list[tuple[float, str]]:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import bot.cli, bot.app, bot.slack.app"],
         cwd=c.REPO,
-        env=c.clean_env(),
+        env=c.env(),
         capture_output=True,
         text=True,
         check=False,

@@ -51,7 +51,7 @@ def postgres_cpu() -> float:
 
 
 async def one_round(
-    workers: int, wd, settings, standin: c.Proc, clicker: Clicker
+    workers: int, wd, settings, standin: c.Process, clicker: Clicker
 ) -> tuple[float, c.LoadResult, dict, dict]:
     args = ("--workers", str(workers)) if workers > 1 else ()
     app = c.enrolbot_serve(wd, settings, *args)

@@ -1,4 +1,5 @@
-"""Running the real `enrolbot` command, as a user would."""
+"""Running the real `enrolbot` command, as a user would, and other servers as child processes:
+shared by the tests and the benchmarks (bench/)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+REPO = Path(__file__).resolve().parents[2]
 ENROLBOT = Path(sys.executable).parent / "enrolbot"
 
 
@@ -35,12 +37,20 @@ def free_port() -> int:
     raise RuntimeError("no free port found below the ephemeral range")
 
 
+# Settings the product reads from the environment: a child process gets only those its caller
+# names, never the developer's own.
+_PRODUCT_SETTINGS = ("ENROLBOT_", "SLACK_", "MICROSOFT_", "SMTP_")
+
+
 def env(**settings: str) -> dict[str, str]:
+    """A clean environment for a child process: this one's, less the product's settings, with
+    the repository importable (`python -m bench.standin`, tests.support), plus `settings`."""
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("ENROLBOT_", "SLACK_", "MICROSOFT_")) and k != "DATABASE_URL"
+        if not k.startswith(_PRODUCT_SETTINGS) and k != "DATABASE_URL"
     }
+    base["PYTHONPATH"] = str(REPO)
     return base | settings
 
 
@@ -60,42 +70,104 @@ def enrolbot(
     )
 
 
-class Server:
-    """`enrolbot serve` in a child process, up once /healthz answers."""
+class Process:
+    """A server in a child process, its output in a log file, up once `ready_path` answers."""
 
-    def __init__(self, cwd: Path, *args: str, **settings: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        # A file, not a pipe: a pipe nobody reads fills up and stops the server mid-test.
-        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
-            [str(ENROLBOT), "serve", "--port", str(self.port), *args],
-            cwd=cwd,
-            env=env(**settings),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            text=True,
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        port: int,
+        ready_path: str = "/healthz",
+        log_dir: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.cwd = cwd
+        self.env = env
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ready_path = ready_path
+        # A file, not a pipe: a pipe nobody reads fills up and stops the server mid-test. Kept
+        # out of `cwd` unless asked: tests look at what the product writes there.
+        if log_dir is None:
+            with tempfile.NamedTemporaryFile(suffix=f"-{name}.log", delete=False) as f:
+                self.log_path = Path(f.name)
+        else:
+            self.log_path = log_dir / f"{name}-{port}.log"
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.ready_at = 0.0
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, f"{self.name} was not started"
+        return self.process.pid
+
+    def spawn(self) -> Process:
+        with self.log_path.open("w") as log:
+            self.started_at = time.monotonic()
+            self.process = subprocess.Popen(
+                self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def start(self, timeout: float = 30) -> Process:
+        """Spawn the process and wait until it answers 200 at `ready_path`."""
+        self.spawn().wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 20, *, any_status: bool = False) -> httpx.Response:
+        """The first answer at `ready_path` (a 200 one unless `any_status`); fails if the
+        process exits or does not answer in time."""
+        assert self.process is not None, f"{self.name} was not started"
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise AssertionError(f"{self.name} exited: {self.output()[-3000:]}")
+                try:
+                    response = client.get(self.url + self.ready_path)
+                    if any_status or response.status_code == 200:
+                        self.ready_at = time.monotonic()
+                        return response
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.005)
+        raise AssertionError(
+            f"{self.name} did not answer {self.ready_path} in {timeout} s: {self.output()[-3000:]}"
         )
 
-    def wait_healthy(self, timeout: float = 20) -> httpx.Response:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"enrolbot serve exited: {self.output()}")
-            try:
-                return httpx.get(f"{self.url}/healthz", timeout=2)
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError("enrolbot serve did not answer /healthz in time")
-
     def output(self) -> str:
-        return Path(self.log.name).read_text()
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def stop(self) -> str:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """Stop the process (SIGTERM, then SIGKILL after 15 s); everything it wrote."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         return self.output()
+
+
+class Server(Process):
+    """`enrolbot serve` in a child process, started at once; up once /healthz answers."""
+
+    def __init__(self, cwd: Path, *args: str, **settings: str) -> None:
+        port = free_port()
+        argv = [str(ENROLBOT), "serve", "--port", str(port), *args]
+        super().__init__("enrolbot", argv, cwd=cwd, env=env(**settings), port=port)
+        self.spawn()
+
+    def wait_healthy(self, timeout: float = 20) -> httpx.Response:
+        """The first answer /healthz gives, whatever its status."""
+        return self.wait_ready(timeout, any_status=True)

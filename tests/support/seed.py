@@ -1,13 +1,28 @@
 """The organisation every end-to-end test starts from, whatever the platform: three items,
-three portal users (one of them deactivated, one who completed Safety 101)."""
+three portal users (one of them deactivated, one who completed Safety 101); and many people at
+once, for load tests and the benchmarks."""
 
 from __future__ import annotations
 
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.catalog import create_item
+from handlers.links import default_link, token_for
 from handlers.organisations import default_organisation
-from store.models import Enrolment, EnrolmentStatus, ItemKind, User, UserStatus
+from handlers.signing import LinkSigner
+from store.db import make_engine, make_sessionmaker
+from store.models import (
+    CatalogItem,
+    Enrolment,
+    EnrolmentStatus,
+    Identity,
+    ItemKind,
+    Standing,
+    User,
+    UserStatus,
+    UserType,
+)
 
 PEOPLE = [
     ("ann@acme.test", "Ann", "Lee"),
@@ -55,3 +70,94 @@ def organisation(auto_provision: bool = False):
         )
 
     return seed
+
+
+# Many people at once, for load tests and benchmarks -----------------------------------------
+
+
+def user_id(n: int) -> str:
+    """The Slack user id of person number `n`."""
+    return f"UB{n:07d}"
+
+
+def email_of(n: int) -> str:
+    return f"bench{n}@acme.test"
+
+
+async def many(
+    db_url: str,
+    *,
+    key: str,
+    team: str,
+    users: int,
+    items: int,
+    warm: bool,
+    first_user: int = 0,
+) -> list[str]:
+    """Items `bench-0`.. (each with its default link, made by the product's own handler),
+    portal users numbered from `first_user` and, when `warm`, their Slack identities in `team`
+    as a first click would have stored them. The tokens of the items' Enrol buttons, signed
+    with `key`."""
+    signer = LinkSigner([key])
+    engine = make_engine(db_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            org = await default_organisation(session)
+            tokens = []
+            for j in range(items):
+                slug = f"bench-{j}"
+                item = await session.scalar(select(CatalogItem).where(CatalogItem.slug == slug))
+                if item is None:
+                    item = await create_item(
+                        session,
+                        org.id,
+                        slug=slug,
+                        kind=ItemKind.TOPIC,
+                        title=f"Bench topic {j}",
+                        url=f"https://learn.acme.test/bench-{j}",
+                    )
+                tokens.append(token_for(signer, await default_link(session, item)))
+            numbers = range(first_user, first_user + users)
+            step = 2000
+            for start in range(0, len(numbers), step):
+                chunk = numbers[start : start + step]
+                await session.execute(insert(User), [_person(org.id, n) for n in chunk])
+                if warm:
+                    await _identities(session, chunk, team)
+            return tokens
+    finally:
+        await engine.dispose()
+
+
+def _person(organisation_id: int, n: int) -> dict:
+    return {
+        "organisation_id": organisation_id,
+        "email": email_of(n),
+        "first_name": "Bench",
+        "last_name": f"User{n}",
+        "type": UserType.STAFF,
+        "status": UserStatus.ACTIVE,
+    }
+
+
+async def _identities(session: AsyncSession, numbers: range, team: str) -> None:
+    emails = [email_of(n) for n in numbers]
+    ids = dict(
+        (await session.execute(select(User.email, User.id).where(User.email.in_(emails)))).all()
+    )
+    await session.execute(
+        insert(Identity),
+        [
+            {
+                "provider": "slack",
+                "tenant_key": team,
+                "subject": user_id(n),
+                "user_id": ids[email_of(n)],
+                "email": email_of(n),
+                "first_name": "Bench",
+                "last_name": f"User{n}",
+                "standing": Standing.MEMBER,
+            }
+            for n in numbers
+        ],
+    )
