@@ -23,17 +23,25 @@ SQLITE_CONNECTIONS = 4
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+
+    def pragma(statement: str) -> None:
+        # A new connection's first look at the file (reading the schema, or its journal mode)
+        # is refused for an instant while any other connection closes (the checkpoint's, every
+        # two seconds): with no busy handler that was "database is locked" at connect, so each
+        # pragma waits such a moment out without stopping the loop (store.sqlite_driver).
+        sqlite_driver.at_connect(lambda: cursor.execute(statement))
+
     # WAL lets the web workers read while the scheduler writes; foreign keys are off by default.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
+    pragma("PRAGMA journal_mode=WAL")
+    pragma("PRAGMA foreign_keys=ON")
     # No waiting in place for another process's write lock: statements run on the event loop,
     # and store.sqlite_driver waits for the lock without stopping it.
-    cursor.execute("PRAGMA busy_timeout=0")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    pragma("PRAGMA busy_timeout=0")
+    pragma("PRAGMA synchronous=NORMAL")
     # Statements run on the event loop (store.sqlite_driver), so the commit that happened to
     # fill the log must not also copy it into the file and sync it: a service checkpoints from
     # a thread instead (checkpoint below), and SQLite checkpoints when the last connection closes.
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    pragma("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import closing, contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any
@@ -90,6 +90,25 @@ class WriteLock:
                     continue
                 conn.execute("ROLLBACK")
                 return
+
+
+def at_connect(run: Callable[[], object]) -> None:
+    """Run a new connection's first statement that reads the file. Taking its first shared lock
+    is refused for as long as another connection is closing (a closing connection asks for the
+    file to itself, to checkpoint if it is the last, and holds a pending lock until told no) or
+    recovering the log after a crash: moments, not another process's write. So it is tried again
+    after a short pause that lets the loop run, rather than after that write lock is free."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    delay = 0.001
+    while True:
+        try:
+            run()
+            return
+        except sqlite3.OperationalError as exc:
+            if not (is_busy(exc) and in_greenlet()) or time.monotonic() > deadline:
+                raise
+        await_(asyncio.sleep(delay))
+        delay = min(delay * 2, 0.05)
 
 
 class SQLiteDialect_inloop(SQLiteDialect_pysqlite):

@@ -13,7 +13,7 @@ from contextlib import closing
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from store.db import make_engine
+from store.db import checkpoint, make_engine, make_sessionmaker
 from tests.support.slack_world import ANN, SlackWorld, text_of
 
 
@@ -89,3 +89,66 @@ async def test_a_write_waiting_for_another_process_lets_the_event_loop_run(datab
         await engine.dispose()
     with closing(sqlite3.connect(make_url(url).database)) as conn:
         assert conn.execute("SELECT name FROM organisation").fetchall() == [("Acme",)]
+
+
+async def test_fresh_connections_open_while_the_checkpoint_opens_and_closes_its_own(databases):
+    """A closing connection holds the file's lock for an instant (it asks for the file to itself,
+    to checkpoint if it is the last), and a new connection's first look at the file then met
+    "database is locked" at connect: with the checkpoint job (every two seconds) or another
+    process closing a connection, a request opening a connection failed now and then."""
+    url = databases.fresh("sqlite")
+    path = make_url(url).database
+    stop = threading.Event()
+
+    def checkpoints() -> None:  # the service's checkpoint job, back to back
+        while not stop.is_set():
+            checkpoint(path)
+
+    closer = threading.Thread(target=checkpoints)
+    closer.start()
+    counts = []
+    try:
+        for _ in range(300):
+            engine = make_engine(url)
+            try:
+                async with engine.connect() as conn:
+                    counts.append(await conn.scalar(text("SELECT count(*) FROM organisation")))
+            finally:
+                await engine.dispose()
+    finally:
+        stop.set()
+        closer.join(5)
+    assert counts == [0] * 300
+
+
+async def test_a_transaction_that_reads_then_writes_waits_for_a_write_of_this_process(databases):
+    """Another connection of the same process holds the write lock across an await: the
+    transaction that read first waits for it, then writes, rather than failing as locked."""
+    engine = make_engine(databases.fresh("sqlite"))
+    sessions = make_sessionmaker(engine)
+    holding = asyncio.Event()
+    add = text(
+        "INSERT INTO organisation (name, sso_auto_provision, created_at)"
+        " VALUES (:name, false, CURRENT_TIMESTAMP)"
+    )
+
+    async def holder() -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(add, {"name": "Acme"})
+            holding.set()
+            await asyncio.sleep(0.5)  # a slow call to a platform, the write lock held
+
+    async def reader_then_writer() -> None:
+        await holding.wait()
+        async with sessions() as session, session.begin():
+            await session.scalar(text("SELECT count(*) FROM organisation"))
+            await session.execute(add, {"name": "Globex"})
+            await session.execute(text("UPDATE organisation SET sso_auto_provision = true"))
+
+    try:
+        await asyncio.wait_for(asyncio.gather(holder(), reader_then_writer()), 10)
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT name, sso_auto_provision FROM organisation"))
+            assert sorted(rows) == [("Acme", 1), ("Globex", 1)]
+    finally:
+        await engine.dispose()
