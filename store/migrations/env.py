@@ -23,6 +23,9 @@ context.configure(
     # SQLite cannot ALTER most things; batch mode copies the table instead.
     render_as_batch=True,
     compare_type=True,
+    # Our column types are re-exported by the store.models package, whichever module holds them,
+    # so a generated revision names them as the existing ones do: store.models.UTCDateTime.
+    user_module_prefix="store.models.",
 )
 with context.begin_transaction():
     context.run_migrations()

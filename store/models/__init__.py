@@ -1,0 +1,68 @@
+"""The tables. Rules that concurrent writers could break live here as database constraints.
+
+One module per concern; every name is re-exported here, so `from store.models import X` is the
+way in for the rest of the project, Alembic's environment and the migrations."""
+
+from store.models.base import Base, UTCDateTime, utcnow
+from store.models.catalog import (
+    CatalogItem,
+    DeletedLink,
+    Enrolment,
+    EnrolmentLink,
+    EnrolmentSource,
+    EnrolmentStatus,
+    ItemKind,
+    ItemSource,
+)
+from store.models.delivery import (
+    DeliveryLane,
+    DigestMode,
+    NotificationSubscription,
+    OutboxMessage,
+    OutboxStatus,
+)
+from store.models.people import (
+    AdminGrant,
+    AdminRole,
+    AuditEvent,
+    Identity,
+    Organisation,
+    Standing,
+    User,
+    UserStatus,
+    UserType,
+)
+from store.models.teams import TeamsCard, TeamsConversation
+from store.models.work import JobLease, PendingClick
+
+__all__ = [
+    "AdminGrant",
+    "AdminRole",
+    "AuditEvent",
+    "Base",
+    "CatalogItem",
+    "DeletedLink",
+    "DeliveryLane",
+    "DigestMode",
+    "Enrolment",
+    "EnrolmentLink",
+    "EnrolmentSource",
+    "EnrolmentStatus",
+    "Identity",
+    "ItemKind",
+    "ItemSource",
+    "JobLease",
+    "NotificationSubscription",
+    "Organisation",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PendingClick",
+    "Standing",
+    "TeamsCard",
+    "TeamsConversation",
+    "UTCDateTime",
+    "User",
+    "UserStatus",
+    "UserType",
+    "utcnow",
+]

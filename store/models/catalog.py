@@ -1,0 +1,111 @@
+"""The catalog, the links that enrol into its items, and the enrolments themselves."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base, UTCDateTime, text_enum, utcnow
+
+
+class ItemKind(enum.StrEnum):
+    TOPIC = "topic"
+    ARTICLE = "article"
+    PATHWAY = "pathway"
+
+
+class ItemSource(enum.StrEnum):
+    OWN = "own"
+    LIBRARY = "library"
+
+
+class EnrolmentStatus(enum.StrEnum):
+    ENROLLED = "enrolled"
+    COMPLETED = "completed"
+
+
+class EnrolmentSource(enum.StrEnum):
+    """How an enrolment came about; every way in goes through handlers.enrol.enrol."""
+
+    LINK = "link"
+    ASSIGNMENT = "assignment"
+    RULE = "rule"
+    MANUAL = "manual"
+    IMPORT = "import"
+    INVITATION = "invitation"
+    REGISTRATION = "registration"
+    API = "api"
+
+
+class CatalogItem(Base):
+    __tablename__ = "catalog_item"
+    __table_args__ = (UniqueConstraint("organisation_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    slug: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[ItemKind] = mapped_column(text_enum(ItemKind, "item_kind"))
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[ItemSource] = mapped_column(text_enum(ItemSource, "item_source"), default="own")
+    url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EnrolmentLink(Base):
+    __tablename__ = "enrolment_link"
+    __table_args__ = (
+        # Exactly one default link per item, even with two admins racing.
+        Index(
+            "uq_enrolment_link_default",
+            "item_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("catalog_item.id"), index=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Erased on delete, so a deleted link's tokens can never match again.
+    secret: Mapped[str | None] = mapped_column(String(64))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeletedLink(Base):
+    """A tombstone kept apart from the link's row: writing back an old copy of that row
+    (a restored backup, a careless fix) does not bring the link back to life."""
+
+    __tablename__ = "deleted_link"
+
+    link_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolment"
+    __table_args__ = (UniqueConstraint("user_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("catalog_item.id"), index=True)
+    status: Mapped[EnrolmentStatus] = mapped_column(
+        text_enum(EnrolmentStatus, "enrolment_status"), default=EnrolmentStatus.ENROLLED
+    )
+    # Indexed: a link's uses are counted from here (`link list`), not kept on every click.
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment_link.id"), index=True)
+    source: Mapped[EnrolmentSource] = mapped_column(
+        text_enum(EnrolmentSource, "enrolment_source"), default=EnrolmentSource.LINK
+    )
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,134 @@
+"""Organisations, their people, the platform accounts linked to them, who is an admin, and the
+audit of who did what."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base, UTCDateTime, text_enum, utcnow
+
+
+class UserType(enum.StrEnum):
+    STAFF = "staff"
+    CLIENT = "client"
+    PROSPECT = "prospect"
+
+
+class UserStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+
+
+class AdminRole(enum.StrEnum):
+    SUPER = "super"
+    STANDARD = "standard"
+
+
+class Standing(enum.StrEnum):
+    """What the platform says an account is; only members may use internal links."""
+
+    MEMBER = "member"
+    GUEST = "guest"
+    EXTERNAL = "external"
+    BOT = "bot"
+    DEACTIVATED = "deactivated"
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sso_auto_provision: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary_admin_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "portal_user"
+    __table_args__ = (
+        # Emails compare case-insensitively; the index makes the database hold that rule.
+        Index(
+            "uq_portal_user_org_email", "organisation_id", func.lower(text("email")), unique=True
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    type: Mapped[UserType] = mapped_column(text_enum(UserType, "user_type"), default=UserType.STAFF)
+    status: Mapped[UserStatus] = mapped_column(
+        text_enum(UserStatus, "user_status"), default=UserStatus.ACTIVE
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class Identity(Base):
+    """A platform account, keyed by the platform's stable id, linked to a portal user."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("provider", "tenant_key", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    tenant_key: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    # Empty until the account is matched to a portal user; refusals are remembered too, so the
+    # platform's directory is asked once per person, not once per click.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    standing: Mapped[Standing] = mapped_column(
+        text_enum(Standing, "standing"), default=Standing.MEMBER
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AdminGrant(Base):
+    __tablename__ = "admin_grant"
+    __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id"))
+    role: Mapped[AdminRole] = mapped_column(text_enum(AdminRole, "admin_role"))
+    granted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    # Who: the portal user when known, and always the account or tool that acted.
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_item.id"))
+    link_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
