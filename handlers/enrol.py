@@ -163,11 +163,7 @@ async def enrol(
                 )
             )
         ).scalar_one()
-        outcome = (
-            Outcome.ALREADY_COMPLETED
-            if status == EnrolmentStatus.COMPLETED
-            else Outcome.ALREADY_ENROLLED
-        )
+        outcome = _already(status)
     detail: dict[str, str] = {} if source is EnrolmentSource.LINK else {"source": source.value}
     if channel:
         detail["channel"] = channel
@@ -182,6 +178,13 @@ async def enrol(
         **detail,
     )
     return outcome
+
+
+def _already(status: EnrolmentStatus) -> Outcome:
+    """What an enrolment that is already there means for the person asking again."""
+    if status == EnrolmentStatus.COMPLETED:
+        return Outcome.ALREADY_COMPLETED
+    return Outcome.ALREADY_ENROLLED
 
 
 async def _audit(
@@ -236,9 +239,4 @@ async def state_of(
     if row is None:
         return None
     status, user = row
-    outcome = (
-        Outcome.ALREADY_COMPLETED
-        if status == EnrolmentStatus.COMPLETED
-        else Outcome.ALREADY_ENROLLED
-    )
-    return EnrolResult(outcome, check.item, check.link, user, user.email)
+    return EnrolResult(_already(status), check.item, check.link, user, user.email)
