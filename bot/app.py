@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
         delivery_seconds=settings.delivery_seconds,
         delivery_lease_seconds=settings.delivery_lease_seconds,
         sqlite_file=sqlite_path(runtime.engine),
+        sweep_clicks=runtime.clicks.sweep if runtime.clicks.sweeps else None,
     )
     scheduler = Runner(runtime.sessions, jobs)
 
@@ -111,12 +112,10 @@ def create_app(settings: Settings) -> Starlette:
             await slack.start()
         if jobs:
             scheduler.start()
-        runtime.clicks.start()  # finishes clicks acknowledged before a restart
         # What start-up made lives as long as the process: keep it out of the collector's
         # full passes, which otherwise pause every request now and then.
         gc.freeze()
         yield
-        await runtime.clicks.stop()
         if jobs:
             await scheduler.stop()
         await delivery.close()

@@ -6,7 +6,8 @@ slow first lookup in Slack, another process holding SQLite's write lock) is writ
 (handlers.clicks) before it is acknowledged, and crossed out once answered. If the process dies
 in between, the click is finished by its restart, or on PostgreSQL by any worker once the dead
 one's lease has run out: enrolled (or refused) and answered, with the platform's `response_url`
-still valid for 30 minutes.
+still valid for 30 minutes. Every worker sweeps (`Clicks.sweep`, an entry of the job runner in
+bot.scheduler) to renew its own clicks' leases and to take over the dead ones'.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ BUDGET_SECONDS = 1.5
 # been refusing writes for longer than Slack waits): Slack would otherwise show an error.
 RECORD_SECONDS = 1.0
 LEASE = timedelta(seconds=15)
+# Every worker sweeps this often: renews its own clicks' leases, takes over dead workers'.
 SWEEP_SECONDS = 5.0
 # A response_url takes answers for 30 minutes; later, a click is still enrolled, not answered.
 REPLY_VALID = timedelta(minutes=30)
@@ -50,7 +52,7 @@ class Clicks:
         self.owner = uuid.uuid4().hex
         self._finishers: dict[str, Finisher] = {}
         self._mine: set[int] = set()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._swept = False
 
     def finish_with(self, provider: str, finisher: Finisher) -> None:
         """How a platform finishes a click it did not acknowledge in this process: decide, then
@@ -102,27 +104,19 @@ class Clicks:
             # ("already enrolled") rather than none.
             log.exception("an answered click could not be crossed out")
 
-    def start(self) -> None:
-        if self._finishers and self._sweeper is None:
-            self._sweeper = asyncio.ensure_future(self._sweep())
+    @property
+    def sweeps(self) -> bool:
+        """Whether this process finishes clicks at all: a platform said how (`finish_with`)."""
+        return bool(self._finishers)
 
-    async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
-            self._sweeper = None
-
-    async def _sweep(self) -> None:
-        # A lone SQLite worker knows at start that every written-down click is a dead
-        # process's; on PostgreSQL another worker may be finishing it, so its lease decides.
-        first = self.runtime.engine.dialect.name == "sqlite"
-        while True:
-            try:
-                await self.sweep_once(all_others=first)
-                first = False
-            except Exception:
-                log.exception("pending clicks could not be swept; the next sweep tries again")
-            await asyncio.sleep(SWEEP_SECONDS)
+    async def sweep(self) -> None:
+        """One run of the job runner's sweep of pending clicks (bot.scheduler), in every worker.
+        A lone SQLite worker knows at its first sweep that every written-down click is a dead
+        process's; on PostgreSQL another worker may be finishing it, so its lease decides. A
+        first sweep that fails is a first sweep again next time."""
+        first = not self._swept and self.runtime.engine.dialect.name == "sqlite"
+        await self.sweep_once(all_others=first)
+        self._swept = True
 
     async def sweep_once(self, *, all_others: bool = False) -> None:
         """Renew the leases of this worker's clicks; take over and finish dead workers'."""

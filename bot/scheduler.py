@@ -13,7 +13,8 @@ Adding a job is one entry in `service_jobs`, e.g.
     jobs.add(Job("nightly-reconcile", reconcile, cron="0 2 * * *", lease=600))
 
 A job with `lease=None` runs in every process for that process alone (the SQLite checkpoint:
-each process copies its own write-ahead log).
+each process copies its own write-ahead log; the sweep of pending clicks: each worker renews
+its own clicks' leases, and claims others' click by click under their leases).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clicks import SWEEP_SECONDS
 from handlers.outbox import Delivery
 from store import leases
 from store.db import checkpoint
@@ -49,6 +51,7 @@ class Job:
     every: float | None = None  # seconds between runs
     cron: str | None = None  # or a crontab line, in UTC
     lease: float | None = 60.0  # seconds; None: every process runs its own, unleased
+    at_start: bool = False  # a first run as the runner starts, not one interval later
 
     def trigger(self) -> IntervalTrigger | CronTrigger:
         if self.cron:
@@ -102,14 +105,13 @@ class Runner:
     async def run(self, job: Job) -> bool:
         """One run of a job: False when another worker holds its lease."""
         if job.lease is None:
-            await self._guarded(job)
+            await self._tracked(job)
             return True
         lease = timedelta(seconds=job.lease)
         now = self.clock()
         if not await leases.take(self.sessions, job.name, self.owner, now, now + lease):
             return False
-        work = asyncio.create_task(self._guarded(job), name=f"job {job.name}")
-        self._running.add(work)
+        work = self._task(job)
         keeper = asyncio.create_task(self._keep(job, work, now + lease))
         try:
             # Waits without raising when the keeper stops the work for a lost lease.
@@ -117,10 +119,23 @@ class Runner:
         finally:
             keeper.cancel()
             work.cancel()  # still running only when this run itself was cancelled (shutdown)
-            self._running.discard(work)
             with contextlib.suppress(Exception):
                 await leases.release(self.sessions, job.name, self.owner, self.clock())
         return True
+
+    def _task(self, job: Job) -> asyncio.Task:
+        """A run as a task of its own, which `stop` cancels."""
+        work = asyncio.create_task(self._guarded(job), name=f"job {job.name}")
+        self._running.add(work)
+        work.add_done_callback(self._running.discard)
+        return work
+
+    async def _tracked(self, job: Job) -> None:
+        work = self._task(job)
+        try:
+            await asyncio.wait({work})
+        finally:
+            work.cancel()  # still running only when this run itself was cancelled (shutdown)
 
     async def _guarded(self, job: Job) -> None:
         try:
@@ -155,6 +170,7 @@ class Runner:
                 id=job.name,
                 max_instances=1,
                 coalesce=True,
+                **({"next_run_time": self.clock()} if job.at_start else {}),
             )
         self._scheduler.start()
 
@@ -171,10 +187,19 @@ def service_jobs(
     delivery_seconds: float,
     delivery_lease_seconds: float,
     sqlite_file: str | None,
+    sweep_clicks: Callable[[], Awaitable[None]] | None = None,
 ) -> Jobs:
     """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
     day, so the outbox job sends them when they fall due."""
     jobs = Jobs()
+    if sweep_clicks:
+        # Clicks acknowledged before they were committed (bot.clicks). Every worker sweeps, for
+        # itself: it renews the leases of its own clicks, which only it can, and takes over the
+        # clicks whose worker's lease ran out, one claim per click. A first sweep at start
+        # finishes what a restart left behind.
+        jobs.add(
+            Job("pending-clicks", sweep_clicks, every=SWEEP_SECONDS, lease=None, at_start=True)
+        )
     if delivery_seconds:
         # Starts a send per channel with something due and returns: slow channels wait alone.
         jobs.add(

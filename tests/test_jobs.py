@@ -11,14 +11,22 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from bot.scheduler import Job, Jobs, Runner
+from bot.clicks import SWEEP_SECONDS
+from bot.runtime import Runtime
+from bot.scheduler import Job, Jobs, Runner, service_jobs
+from bot.settings import Settings
+from handlers import clicks
+from handlers.clicks import Click
+from handlers.identity import Account
+from handlers.outbox import Delivery
 from store.db import make_engine, make_sessionmaker
-from store.models import JobLease
+from store.models import JobLease, PendingClick
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,3 +145,85 @@ def test_a_killed_workers_job_is_taken_over_and_never_runs_twice_at_once(db_url,
     )
     # Not before the dead worker's lease ran out, and soon after.
     assert 1.0 < taken_over - killed_at < lease + 3
+
+
+def _click(subject: str) -> Click:
+    return Click(Account("slack", "T1", subject), "token", f"https://hooks.test/{subject}")
+
+
+async def _pending(runtime: Runtime) -> dict[str, tuple[str | None, datetime]]:
+    async with runtime.transaction() as session:
+        rows = await session.execute(
+            select(PendingClick.subject, PendingClick.lease_owner, PendingClick.lease_until)
+        )
+        return {subject: (owner, until) for subject, owner, until in rows}
+
+
+async def test_the_sweep_of_pending_clicks_is_a_job_that_finishes_dead_workers_clicks_and_keeps_its_own(
+    db_url, backend
+):
+    runtime = Runtime.start(
+        Settings(_env_file=None, ENROLBOT_SECRET_KEY="k" * 32, DATABASE_URL=db_url)
+    )
+    finished: list[str] = []
+
+    async def finish(click: Click) -> None:  # what a platform does: decide, then answer
+        finished.append(click.account.subject)
+
+    runtime.clicks.finish_with("slack", finish)
+    # Written down by workers that are gone: one whose lease ran out, one whose lease still runs.
+    for subject, owner, seconds in (("expired", "dead", -1), ("leased", "other", 300)):
+        click, lease = _click(subject), timedelta(seconds=seconds)
+        await runtime.transact(lambda s, c=click, o=owner, t=lease: clicks.record(s, c, o, t))
+    jobs = service_jobs(
+        delivery=Delivery(runtime.sessions, {}, lease_seconds=30),
+        delivery_seconds=0,
+        delivery_lease_seconds=30,
+        sqlite_file=None,
+        sweep_clicks=runtime.clicks.sweep,
+    )
+    [sweep] = list(jobs)
+    runner = Runner(runtime.sessions, jobs)
+    runner.start()
+    try:
+        # At start, not an interval later. A lone SQLite worker finishes every click it finds;
+        # on PostgreSQL a live lease may be another worker's, finishing it.
+        expected = {"expired", "leased"} if backend == "sqlite" else {"expired"}
+        deadline = time.monotonic() + SWEEP_SECONDS / 2
+        while set(finished) != expected and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        assert sorted(finished) == sorted(expected)
+        left = await _pending(runtime)
+        assert set(left) == ({"leased"} if backend == "postgresql" else set())
+
+        # A click of this worker, still deciding past the acknowledgement budget: written down,
+        # and each sweep renews its lease, which no other worker may take meanwhile.
+        decided, acked, answers = asyncio.Event(), asyncio.Event(), []
+
+        async def acknowledge() -> None:
+            acked.set()
+
+        async def decide() -> str:
+            await decided.wait()
+            return "enrolled"
+
+        async def answer(result: str) -> None:
+            answers.append(result)
+
+        handling = asyncio.create_task(
+            runtime.clicks.handle(_click("mine"), acknowledge, decide, answer)
+        )
+        await asyncio.wait_for(acked.wait(), 5)
+        owner, until = (await _pending(runtime))["mine"]
+        await asyncio.sleep(0.05)
+        assert await runner.run(sweep)
+        assert (await _pending(runtime))["mine"][0] == owner
+        assert (await _pending(runtime))["mine"][1] > until
+        assert "mine" not in finished
+        decided.set()
+        await asyncio.wait_for(handling, 5)
+        assert answers == ["enrolled"]
+        assert "mine" not in await _pending(runtime)
+    finally:
+        await runner.stop()
+        await runtime.close()
