@@ -16,11 +16,15 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import importing
 from bot.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from bot.web import server
-from handlers import catalog, users
-from handlers.csvfile import FileProblem, ImportSummary
+from handlers import users
+from handlers.catalog_import import CatalogImport
+from handlers.csvfile import FileProblem, ImportSummary, RowProblems
+from handlers.imports import Importer, Stopped
 from handlers.organisations import default_organisation
+from handlers.users_import import UsersImport
 from store.db import make_engine, make_sessionmaker
 from store.models import Organisation
 from store.revision import is_current
@@ -237,24 +241,23 @@ def db_upgrade() -> None:
         click.echo(f"Upgraded the database at {where} from {before or 'empty'} to {after}.")
 
 
-def _import(
-    path: Path, noun: str, importer: Callable[[AsyncSession, int, str], Awaitable[ImportSummary]]
-) -> None:
+def _import(path: Path, noun: str, importer: Importer) -> None:
     settings = _settings()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise click.ClickException(
-            f"{path}: not UTF-8 text; save the spreadsheet as CSV UTF-8."
-        ) from None
+    url = settings.database_url
 
-    async def run(session: AsyncSession, org: Organisation) -> ImportSummary:
-        return await importer(session, org.id, text)
+    async def work() -> ImportSummary:
+        message = await _prepare_schema(url, migrate_empty_sqlite=True)
+        if message:
+            click.echo(message)
+        return await importing.run(path, importer, url)
 
     try:
-        summary = _in_organisation(settings, run)
-    except FileProblem as exc:
-        raise click.ClickException(f"{path}: {exc}; nothing was imported.") from None
+        summary = _run_db(url, work)
+    except (FileProblem, RowProblems) as exc:
+        raise click.ClickException(importing.refusal(path, exc)) from None
+    except Stopped as exc:
+        click.echo(importing.stopped(path, exc), err=True)
+        sys.exit(130)  # as a shell reports a command stopped by Ctrl-C
     click.echo(summary.describe(noun))
 
 
@@ -269,10 +272,11 @@ def catalog_import(file: Path) -> None:
     """Import items from FILE.csv: columns slug,kind,title[,source[,url]].
 
     kind is topic, article or pathway; source is own (default) or library. New items get
-    their default enrolment link. Existing slugs are updated; nothing is written if any
-    row is wrong.
+    their default enrolment link. Existing slugs are updated. The whole file is checked
+    first: nothing is written if any row is wrong. Ctrl-C stops between batches; running
+    the same file again finishes it.
     """
-    _import(file, "item", catalog.import_csv)
+    _import(file, "item", CatalogImport())
 
 
 @main.group("users")
@@ -286,9 +290,10 @@ def users_import(file: Path) -> None:
     """Import users from FILE.csv: columns email,first_name,last_name[,type].
 
     type is staff (default), client or prospect. Existing emails (compared without case)
-    are updated; nothing is written if any row is wrong.
+    are updated. The whole file is checked first: nothing is written if any row is wrong.
+    Ctrl-C stops between batches; running the same file again finishes it.
     """
-    _import(file, "user", users.import_csv)
+    _import(file, "user", UsersImport())
 
 
 @main.group("org")

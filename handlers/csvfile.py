@@ -1,11 +1,18 @@
-"""Reading an import spreadsheet (CSV) with line numbers, so every error can point at its row."""
+"""Reading an import spreadsheet (CSV) as a stream, with line numbers, so every error can point
+at its row and a file of any size reads in the same memory.
+
+What goes wrong with real files, and is named here rather than imported as nonsense: a file
+saved with semicolons or tabs (Excel in many locales), the other import's file, a quote that is
+never closed (it swallows the following rows into one cell), NUL bytes (UTF-16 or binary
+files), text that is not UTF-8.
+"""
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 class FileProblem(Exception):
@@ -15,6 +22,58 @@ class FileProblem(Exception):
         self.line = line
         self.reason = reason
         super().__init__(f"line {line}: {reason}" if line else reason)
+
+
+class RowProblem(Exception):
+    """One row that is wrong; the reader carries on, to report every such row at once."""
+
+
+class RowProblems(Exception):
+    """Rows that are wrong, in line order: the first `problems`, and how many there are."""
+
+    def __init__(self, problems: list[tuple[int, str]], total: int) -> None:
+        self.problems = problems
+        self.total = total
+        super().__init__(f"{total} rows are wrong")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns of one kind of import file, and how to tell a row of it without a header."""
+
+    name: str  # "catalog", "users": what a person calls the file
+    command: str  # the command that imports it
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    looks_like: Callable[[list[str]], bool]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+    def describe(self) -> str:
+        return (
+            ",".join(self.required)
+            + "".join(f"[,{c}" for c in self.optional)
+            + "]" * len(self.optional)
+        )
+
+
+CATALOG = Layout(
+    "catalog",
+    "catalog import",
+    ("slug", "kind", "title"),
+    ("source", "url"),
+    lambda cells: len(cells) > 1 and cells[1].lower() in ("topic", "article", "pathway"),
+)
+USERS = Layout(
+    "users",
+    "users import",
+    ("email", "first_name", "last_name"),
+    ("type",),
+    lambda cells: "@" in cells[0] and " " not in cells[0],
+)
+LAYOUTS = (CATALOG, USERS)
 
 
 @dataclass
@@ -28,6 +87,15 @@ class ImportSummary:
     def changed(self) -> bool:
         return bool(self.created or self.updated)
 
+    @property
+    def rows(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def add(self, other: ImportSummary) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
     def describe(self, noun: str) -> str:
         """A sentence about the import; `noun` is singular ("item") and takes an s."""
         if not self.changed:
@@ -39,48 +107,121 @@ class ImportSummary:
         return f"Imported {noun}s: " + ", ".join(parts) + "."
 
 
-def rows(
-    text: str, required: list[str], optional: list[str]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for every non-blank row. A first row naming the columns is a header and
-    may put them in any order; otherwise the columns are taken in the documented order."""
-    columns = required + optional
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
-    header: list[str] | None = None
-    try:
-        for record in reader:
-            line = reader.line_num
+Row = tuple[int, dict[str, str] | None, str | None]
+
+
+def read(path: Path, layout: Layout) -> Iterator[Row]:
+    """(line number, row, None) for every non-blank row, or (line, None, reason) for a row with
+    the wrong number of columns. A first row naming the columns is a header and may put them in
+    any order; otherwise the columns are taken in the documented order. Problems with the file
+    as a whole raise FileProblem."""
+    with path.open("rb") as raw:
+        reader = csv.reader(_lines(raw))
+        header: list[str] | None = None
+        last = 0
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise FileProblem(last + 1, f"not readable as CSV ({exc})") from None
+            start, last = last + 1, reader.line_num
             cells = [c.strip() for c in record]
             if not any(cells):
                 continue
+            # Only a quoted cell holds a line break: the record then spans lines, or, at the
+            # end of the file, its last cell ends with one.
+            if last > start or record[-1].endswith(("\n", "\r")):
+                _no_swallowed_lines(record, start, last)
             if header is None:
-                header = _header(cells, required, columns, line)
+                header = _header(cells, layout, start)
                 if header is not None:
                     continue
-                header = columns
-            if len(cells) > len(header) or len(cells) < len(required):
-                raise FileProblem(
-                    line,
-                    f"expected {len(required)} to {len(columns)} columns "
-                    f"({','.join(required)}[,{','.join(optional)}]), found {len(cells)}",
+                header = list(layout.columns)
+            if len(cells) > len(header) or len(cells) < len(layout.required):
+                yield (
+                    start,
+                    None,
+                    (
+                        f"expected {len(layout.required)} to {len(layout.columns)} columns "
+                        f"({layout.describe()}), found {len(cells)}"
+                    ),
                 )
-            yield line, dict(zip(header, cells, strict=False))
-    except csv.Error as exc:
-        raise FileProblem(reader.line_num, f"not readable as CSV ({exc})") from None
+                continue
+            yield start, dict(zip(header, cells, strict=False)), None
 
 
-def _header(
-    cells: list[str], required: list[str], columns: list[str], line: int
-) -> list[str] | None:
+def _lines(raw: Iterator[bytes]) -> Iterator[str]:
+    """The file's lines as text, checked one by one, so a problem has its exact line number."""
+    for number, line in enumerate(raw, 1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a BOM
+            line = line[3:]
+        if b"\0" in line:
+            raise FileProblem(
+                number,
+                "holds a NUL byte, which is not text: is it a UTF-16 or spreadsheet file? "
+                "Save it as CSV UTF-8",
+            )
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FileProblem(number, "not UTF-8 text; save the spreadsheet as CSV UTF-8") from None
+
+
+def _no_swallowed_lines(record: list[str], start: int, end: int) -> None:
+    """A cell with a line break is a quote left open: the rows after it became its text."""
+    if not any("\n" in c or "\r" in c for c in record):
+        return
+    # A quote still open at the end of the file keeps that last line's line break.
+    closed = "is never closed" if record[-1].endswith(("\n", "\r")) else f"runs on to line {end}"
+    swallowed = f"line {end}" if end == start + 1 else f"lines {start + 1} to {end}"
+    what = f"{closed}, so {swallowed} became part of one cell" if end > start else closed
+    raise FileProblem(
+        start,
+        f"a quote opened on this line {what}; close it (a quote inside a cell is written "
+        'twice: "")',
+    )
+
+
+def _header(cells: list[str], layout: Layout, line: int) -> list[str] | None:
     names = [c.lower() for c in cells]
-    if required[0] not in names:
+    _right_separator(cells, layout, line)
+    for other in LAYOUTS:
+        if other is not layout and other.required[0] in names and layout.required[0] not in names:
+            raise _other_file(other, line)
+    if layout.required[0] not in names:
+        for other in LAYOUTS:
+            if other is not layout and other.looks_like(cells) and not layout.looks_like(cells):
+                raise _other_file(other, line)
         return None
-    unknown = [n for n in names if n not in columns]
+    unknown = [n for n in names if n not in layout.columns]
     if unknown:
         raise FileProblem(
-            line, f"unknown column '{unknown[0]}'; the columns are {', '.join(columns)}"
+            line, f"unknown column '{unknown[0]}'; the columns are {', '.join(layout.columns)}"
         )
-    missing = [n for n in required if n not in names]
+    missing = [n for n in layout.required if n not in names]
     if missing:
         raise FileProblem(line, f"the header has no '{missing[0]}' column")
     return names
+
+
+def _right_separator(cells: list[str], layout: Layout, line: int) -> None:
+    if len(cells) >= len(layout.required):
+        return
+    text = ",".join(cells)
+    for separator, name in ((";", "semicolons (;)"), ("\t", "tabs")):
+        if text.count(separator) >= len(layout.required) - 1:
+            raise FileProblem(
+                line,
+                f"the columns are separated by {name}, not commas; save the file as CSV "
+                "with commas (in Excel: CSV UTF-8 (Comma delimited))",
+            )
+
+
+def _other_file(other: Layout, line: int) -> FileProblem:
+    return FileProblem(
+        line,
+        f"this is a {other.name} file ({other.describe()}): import it with "
+        f"`enrolbot {other.command}`",
+    )

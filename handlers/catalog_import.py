@@ -1,0 +1,157 @@
+"""`catalog import`: topics, articles and pathways from a CSV file, each new one with its
+default enrolment link (see handlers.imports for how a file is checked and written)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.catalog import SLUG
+from handlers.csvfile import CATALOG, ImportSummary, RowProblem
+from handlers.links import new_secret
+from store.batches import insert_missing, update_by_id
+from store.models import CatalogItem, EnrolmentLink, ItemKind, ItemSource, utcnow
+
+TITLE_MAX = 300
+
+
+class ItemRow(NamedTuple):  # a tuple: cheap to make and to spool, a million times
+    slug: str
+    kind: ItemKind
+    title: str
+    source: ItemSource
+    url: str | None
+    has_url: bool  # a file without the url column leaves the items' urls as they are
+
+
+class CatalogImport:
+    layout = CATALOG
+
+    def parse(self, row: dict[str, str]) -> ItemRow:
+        slug = row["slug"].lower()
+        if not SLUG.match(slug):
+            raise RowProblem(
+                f"slug '{row['slug']}' must be lowercase letters, digits, '-', '_' or '.' "
+                "(at most 100 characters)"
+            )
+        kind = _choice(_KINDS, row["kind"], "kind")
+        source = _choice(_SOURCES, row.get("source") or "own", "source")
+        title = row["title"]
+        if not title:
+            raise RowProblem("title is empty")
+        if len(title) > TITLE_MAX:
+            raise RowProblem(f"title is longer than {TITLE_MAX} characters")
+        url = row.get("url") or None
+        if url and not url.startswith(("http://", "https://")):
+            raise RowProblem(f"url '{url}' must start with http:// or https://")
+        return ItemRow(slug, kind, title, source, url, "url" in row)
+
+    def key(self, parsed: ItemRow) -> str:
+        return parsed.slug
+
+    def duplicate(self, key: str, first_line: int) -> str:
+        return f"slug '{key}' is already on line {first_line}"
+
+    async def check(
+        self, session: AsyncSession, organisation_id: int, rows: list[tuple[int, ItemRow]]
+    ) -> list[tuple[int, str]]:
+        kinds = await _existing_kinds(session, organisation_id, [r.slug for _, r in rows])
+        return [
+            (
+                line,
+                f"'{row.slug}' is already a {kinds[row.slug].value}; an item's kind cannot "
+                "change (give the new one another slug)",
+            )
+            for line, row in rows
+            if row.slug in kinds and kinds[row.slug] != row.kind
+        ]
+
+    async def write(
+        self, session: AsyncSession, organisation_id: int, rows: list[ItemRow]
+    ) -> ImportSummary:
+        summary = ImportSummary()
+        table = CatalogItem.__table__
+        existing = {
+            r.slug: r
+            for r in await session.execute(
+                select(table.c.id, table.c.slug, table.c.title, table.c.source, table.c.url).where(
+                    table.c.organisation_id == organisation_id,
+                    table.c.slug.in_([r.slug for r in rows]),
+                )
+            )
+        }
+        changes = []
+        for row in rows:
+            item = existing.get(row.slug)
+            if item is None:
+                continue
+            url = row.url if row.has_url else item.url
+            if (item.title, item.source, item.url) == (row.title, row.source, url):
+                summary.unchanged += 1
+            else:
+                changes.append(
+                    {"id": item.id, "title": row.title, "source": row.source, "url": url}
+                )
+        await update_by_id(session, table, changes)
+        summary.updated += len(changes)
+        new = [r for r in rows if r.slug not in existing]
+        if not new:
+            return summary
+        now = utcnow()
+        await insert_missing(
+            session,
+            table,
+            ("slug", "kind", "title", "source", "url"),
+            [(r.slug, r.kind.value, r.title, r.source.value, r.url) for r in new],
+            {"organisation_id": organisation_id, "created_at": now},
+        )
+        ids = (
+            await session.execute(
+                select(table.c.id).where(
+                    table.c.organisation_id == organisation_id,
+                    table.c.slug.in_([r.slug for r in new]),
+                )
+            )
+        ).scalars()
+        # Every item has its default link from the moment it exists (the product's rule). An
+        # item another import made at the same moment already has its link: ignored.
+        await insert_missing(
+            session,
+            EnrolmentLink.__table__,
+            ("item_id", "secret"),
+            [(item_id, new_secret()) for item_id in ids],
+            {
+                "organisation_id": organisation_id,
+                "is_default": True,
+                "is_active": True,
+                "created_at": now,
+            },
+        )
+        summary.created += len(new)
+        return summary
+
+
+async def _existing_kinds(
+    session: AsyncSession, organisation_id: int, slugs: list[str]
+) -> dict[str, ItemKind]:
+    found = await session.execute(
+        select(CatalogItem.slug, CatalogItem.kind).where(
+            CatalogItem.organisation_id == organisation_id, CatalogItem.slug.in_(slugs)
+        )
+    )
+    return {slug: kind for slug, kind in found}
+
+
+E = TypeVar("E", ItemKind, ItemSource)
+# Looked up per row: a dict is several times faster than calling the enum.
+_KINDS = {k.value: k for k in ItemKind}
+_SOURCES = {s.value: s for s in ItemSource}
+
+
+def _choice(choices: dict[str, E], value: str, column: str) -> E:
+    found = choices.get(value.lower())
+    if found is None:
+        raise RowProblem(f"{column} '{value}' is not one of {', '.join(choices)}")
+    return found
