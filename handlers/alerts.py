@@ -1,4 +1,5 @@
-"""Self-enrolment alerts: who subscribed where, and the outbox rows a self-enrolment leaves.
+"""Self-enrolment alerts: the outbox rows a self-enrolment leaves for the channels and inboxes
+subscribed to its item (handlers.subscriptions keeps who subscribed where).
 
 The rows are written in the enrolment's own transaction, so an alert exists exactly when the
 enrolment does; handlers.outbox delivers them later.
@@ -113,56 +114,3 @@ async def enqueue_self_enrolment(
             )
         )
     return len(wanted)
-
-
-async def find_subscription(
-    session: AsyncSession,
-    organisation_id: int,
-    item_id: int | None,
-    *,
-    provider: str | None = None,
-    tenant_key: str | None = None,
-    channel_id: str | None = None,
-    email: str | None = None,
-) -> NotificationSubscription | None:
-    where = [
-        NotificationSubscription.organisation_id == organisation_id,
-        NotificationSubscription.item_id.is_(None)
-        if item_id is None
-        else NotificationSubscription.item_id == item_id,
-    ]
-    if email is not None:
-        where.append(NotificationSubscription.email == email.lower())
-    else:
-        where += [
-            NotificationSubscription.provider == provider,
-            NotificationSubscription.tenant_key == tenant_key,
-            NotificationSubscription.channel_id == channel_id,
-        ]
-    return (await session.execute(select(NotificationSubscription).where(*where))).scalar()
-
-
-async def subscriptions_for(
-    session: AsyncSession,
-    organisation_id: int,
-    *,
-    provider: str,
-    tenant_key: str,
-    channel_id: str,
-) -> list[tuple[NotificationSubscription, CatalogItem | None]]:
-    """A channel's subscriptions, and the email ones, with their items (None: every item)."""
-    rows = await session.execute(
-        select(NotificationSubscription, CatalogItem)
-        .outerjoin(CatalogItem, CatalogItem.id == NotificationSubscription.item_id)
-        .where(
-            NotificationSubscription.organisation_id == organisation_id,
-            or_(
-                (NotificationSubscription.provider == provider)
-                & (NotificationSubscription.tenant_key == tenant_key)
-                & (NotificationSubscription.channel_id == channel_id),
-                NotificationSubscription.email.is_not(None),
-            ),
-        )
-        .order_by(NotificationSubscription.id)
-    )
-    return [(sub, item) for sub, item in rows]
