@@ -59,6 +59,16 @@ def test_slack_metrics_name_commands_as_registered_and_anything_else_unknown(sla
     assert any('command="help"' in line for line in series)
 
 
+def test_slack_notify_in_a_direct_message_says_this_chat(slack):
+    slack.slack.add_channel("D0ADMIN", private=True)  # the admin's direct messages with the bot
+    reply = text_of(
+        slack.command(ADMIN, "notify safety-101", channel="D0ADMIN", channel_name="directmessage")
+    )
+    assert "This chat now gets instant alerts when people enrol themselves in Safety 101." in reply
+    shown = text_of(slack.command(ADMIN, "help", channel="D0ADMIN", channel_name="directmessage"))
+    assert "alone: what this chat gets" in shown and "this channel" not in shown
+
+
 @pytest.mark.parametrize(
     "text", ["<https://evil.example|Reset your password>", "<!channel>", "`x` *y* [z](https://e)"]
 )

@@ -55,6 +55,12 @@ class Caller:
     channel_id: str | None = None  # where a command was typed
     channel_name: str | None = None  # as Slack sent it ("privategroup" for private channels)
 
+    @property
+    def in_direct_message(self) -> bool:
+        """Typed in a direct message: Slack names every DM `directmessage`, and a DM's id
+        starts with D."""
+        return self.channel_name == "directmessage" or (self.channel_id or "").startswith("D")
+
 
 class Slack:
     def __init__(self, runtime: Runtime, client: AsyncWebClient) -> None:
@@ -84,6 +90,7 @@ class Slack:
             channel_name=channel_name,
             check_channel=self.check_channel,
             admin_destination=channel_destination(PROVIDER, account.tenant_key, account.subject),
+            personal=caller.in_direct_message,
         )
 
     async def channel_name(self, channel_id: str | None, sent: str | None) -> str | None:
