@@ -35,7 +35,6 @@ from handlers.commands import CommandContext
 from handlers.identity import Account, Profile
 from handlers.replies import (
     NOT_OUR_ORGANISATION,
-    POST_HERE_ONLY,
     SOMETHING_WENT_WRONG,
     AskLinkDetails,
     ConfirmLinkDelete,
@@ -193,8 +192,6 @@ class TeamsEndpoint:
                 log.exception("could not tell the user either")
 
     async def _post(self, activity: dict, button: EnrolButton) -> Notice:
-        if button.channel:
-            return POST_HERE_ONLY
         where = channel_of(activity)
         offer = cards.Offer(button.token, button.title, button.kind)
         activity_id = await self.connector.send(
