@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from starlette.applications import Starlette
@@ -17,12 +19,16 @@ from bot import metrics  # noqa: F401  (registers the product's metrics for /met
 from bot.email import EmailDelivery, SmtpSettings
 from bot.log_limits import limit_repeated_warnings
 from bot.runtime import Runtime
-from bot.scheduler import Runner, service_jobs
+from bot.scheduler import Jobs, Runner, service_jobs
 from bot.settings import Settings, load_settings
 from bot.web import deeplink, health, pages
 from bot.web.limits import BodySizeLimit
 from handlers.outbox import Channel, Delivery
 from store.db import sqlite_path
+
+if TYPE_CHECKING:  # imported at start only when their platform is on
+    from bot.slack.app import SlackEndpoint
+    from bot.teams.endpoint import TeamsEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,26 @@ _TOKEN_PATH = re.compile(r"/enrol/[^\s?\"]+")
 
 
 def create_app(settings: Settings) -> Starlette:
+    _keep_secrets_out_of_logs()
+    runtime = Runtime.start(settings)
+    platforms = Platforms.start(runtime)
+    delivery = Delivery(
+        runtime.sessions,
+        _outbox_channels(runtime, platforms),
+        lease_seconds=settings.delivery_lease_seconds,
+    )
+    scheduler = Runner(runtime.sessions, _jobs(runtime, delivery))
+    app = Starlette(
+        routes=_routes() + platforms.routes(),
+        lifespan=_lifespan(runtime, platforms, delivery, scheduler),
+        middleware=[Middleware(BodySizeLimit)],
+    )
+    app.state.runtime = runtime
+    app.state.delivery = delivery
+    return app
+
+
+def _keep_secrets_out_of_logs() -> None:
     # These libraries' DEBUG lines carry request and message bodies, Enrol button tokens
     # included, and httpx's INFO lines carry every URL: they stay out of the logs even when
     # an operator turns DEBUG on for the rest.
@@ -51,84 +77,123 @@ def create_app(settings: Settings) -> Starlette:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactLinkTokens) for f in access.filters):
         access.addFilter(RedactLinkTokens())
-    runtime = Runtime.start(settings)
-    routes = [
+
+
+def _routes() -> list[Route]:
+    """What the service answers whichever platforms are on."""
+    return [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
         Route("/enrol/{token}", deeplink.enrol_page, methods=["GET"]),
         Route("/privacy", pages.privacy, methods=["GET"]),
         Route("/terms", pages.terms, methods=["GET"]),
     ]
-    slack = None
-    if settings.slack_enabled:
-        from bot.slack.app import SlackEndpoint
 
-        slack = SlackEndpoint(runtime)
-        routes.append(Route("/slack/events", slack.events, methods=["POST"]))
-    else:
-        log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on")
-    teams_http = None
-    teams = None
-    if settings.teams_enabled:
-        # Imported only when on: msal and its HTTP stack cost start-up time.
-        from bot.teams.auth import BotFrameworkAuth
-        from bot.teams.connector import Connector
-        from bot.teams.endpoint import TeamsEndpoint
 
-        teams_http = httpx.AsyncClient(timeout=10)
-        connector = Connector(settings, teams_http)
-        auth = BotFrameworkAuth(
-            settings.microsoft_app_id, settings.botframework_openid_metadata, teams_http
-        )
-        teams = TeamsEndpoint(runtime, auth, connector)
-        routes.append(Route("/api/messages", teams.messages, methods=["POST"]))
-    else:
-        log.info("Teams is off: set the MICROSOFT_APP_* settings to turn it on")
+@dataclass
+class Platforms:
+    """The chat platforms the settings turn on: their endpoints, and what closes with them."""
 
+    slack: SlackEndpoint | None = None
+    teams: TeamsEndpoint | None = None
+    teams_http: httpx.AsyncClient | None = None
+
+    @classmethod
+    def start(cls, runtime: Runtime) -> Platforms:
+        platforms = cls()
+        settings = runtime.settings
+        if settings.slack_enabled:
+            from bot.slack.app import SlackEndpoint
+
+            platforms.slack = SlackEndpoint(runtime)
+        else:
+            log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on")
+        if settings.teams_enabled:
+            platforms.teams_http = httpx.AsyncClient(timeout=10)
+            platforms.teams = _teams_endpoint(runtime, platforms.teams_http)
+        else:
+            log.info("Teams is off: set the MICROSOFT_APP_* settings to turn it on")
+        return platforms
+
+    def routes(self) -> list[Route]:
+        routes = []
+        if self.slack:
+            routes.append(Route("/slack/events", self.slack.events, methods=["POST"]))
+        if self.teams:
+            routes.append(Route("/api/messages", self.teams.messages, methods=["POST"]))
+        return routes
+
+    async def open(self) -> None:
+        if self.slack:
+            await self.slack.start()
+
+    async def close(self) -> None:
+        if self.slack:
+            await self.slack.close()
+        if self.teams_http:
+            await self.teams_http.aclose()
+
+
+def _teams_endpoint(runtime: Runtime, http: httpx.AsyncClient) -> TeamsEndpoint:
+    # Imported only when on: msal and its HTTP stack cost start-up time.
+    from bot.teams.auth import BotFrameworkAuth
+    from bot.teams.connector import Connector
+    from bot.teams.endpoint import TeamsEndpoint
+
+    settings = runtime.settings
+    auth = BotFrameworkAuth(settings.microsoft_app_id, settings.botframework_openid_metadata, http)
+    return TeamsEndpoint(runtime, auth, Connector(settings, http))
+
+
+def _outbox_channels(runtime: Runtime, platforms: Platforms) -> dict[str, Channel]:
+    """How the outbox reaches each kind of destination that is configured."""
+    settings = runtime.settings
     channels: dict[str, Channel] = {}
-    if slack:
-        channels["slack"] = slack.delivery_channel()
-    if teams:
+    if platforms.slack:
+        channels["slack"] = platforms.slack.delivery_channel()
+    if platforms.teams:
         from bot.teams.delivery import MAX_BATCH, TeamsDelivery
 
-        channels["teams"] = Channel(
-            TeamsDelivery(teams.connector, runtime.sessions).send, MAX_BATCH
-        )
+        teams = TeamsDelivery(platforms.teams.connector, runtime.sessions)
+        channels["teams"] = Channel(teams.send, MAX_BATCH)
     if settings.smtp_url:
         channels["email"] = Channel(EmailDelivery(SmtpSettings(settings.smtp_url)).send, 200)
-    delivery = Delivery(runtime.sessions, channels, lease_seconds=settings.delivery_lease_seconds)
-    jobs = service_jobs(
+    return channels
+
+
+def _jobs(runtime: Runtime, delivery: Delivery) -> Jobs:
+    settings = runtime.settings
+    return service_jobs(
         delivery=delivery,
         delivery_seconds=settings.delivery_seconds,
         delivery_lease_seconds=settings.delivery_lease_seconds,
         sqlite_file=sqlite_path(runtime.engine),
         sweep_clicks=runtime.clicks.sweep if runtime.clicks.sweeps else None,
     )
-    scheduler = Runner(runtime.sessions, jobs)
 
+
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+def _lifespan(
+    runtime: Runtime, platforms: Platforms, delivery: Delivery, scheduler: Runner
+) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if slack:
-            await slack.start()
-        if jobs:
+        await platforms.open()
+        if scheduler.jobs:
             scheduler.start()
         # What start-up made lives as long as the process: keep it out of the collector's
         # full passes, which otherwise pause every request now and then.
         gc.freeze()
         yield
-        if jobs:
+        if scheduler.jobs:
             await scheduler.stop()
         await delivery.close()
-        if slack:
-            await slack.close()
-        if teams_http:
-            await teams_http.aclose()
+        await platforms.close()
         await runtime.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodySizeLimit)])
-    app.state.runtime = runtime
-    app.state.delivery = delivery
-    return app
+    return lifespan
 
 
 def app_from_environment() -> Starlette:
