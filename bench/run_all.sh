@@ -18,6 +18,7 @@ run click_cost
 run clicks
 run cold_clicks
 run alert_burst
+run imports
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     run workers
 else
