@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.slack.blocks import MESSAGE_BLOCKS, SECTION_LIMIT, escape
+from bot.slack.blocks import MESSAGE_BLOCKS, SECTION_LIMIT, escape, packed_sections
 from handlers.alert_message import AlertMessage, Shape, Spans
 
 TEXT_LIMIT = 3000  # characters of fallback text we send; Slack truncates at 40,000
-MORE_ROOM = 40  # "… and 123,456 more" always fits in the last section
 
 
 def mrkdwn(spans: Spans) -> str:
@@ -32,26 +31,6 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=text[:SECTION_LIMIT]))
 
 
-def _lines(lines: list[str], room: int) -> list[SectionBlock]:
-    """Escaped lines packed into as few sections as fit, cut with a count if they overflow."""
-    sections: list[SectionBlock] = []
-    current: list[str] = []
-    size = 0
-    for n, raw in enumerate(lines):
-        line = escape(raw[: SECTION_LIMIT // 2])
-        if current and size + len(line) + 1 > SECTION_LIMIT - MORE_ROOM:
-            if len(sections) == room - 1:
-                current.append(f"… and {len(lines) - n:,} more")
-                break
-            sections.append(_section("\n".join(current)))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 1
-    if current:
-        sections.append(_section("\n".join(current)))
-    return sections
-
-
 def alert_message(alert: AlertMessage) -> dict:
     """chat.postMessage arguments (`text` and `blocks`) for one alert, list, digest or notice."""
     text = escape(alert.summary())[:TEXT_LIMIT]
@@ -66,5 +45,5 @@ def alert_message(alert: AlertMessage) -> dict:
     head: list[Block] = [_section(heading)]
     more = alert.more()
     tail: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=more)])] if more else []
-    body = _lines([e.line() for e in alert.entries], MESSAGE_BLOCKS - len(head) - 1)
+    body = packed_sections([e.line() for e in alert.entries], MESSAGE_BLOCKS - len(head) - 1)
     return {"text": text, "blocks": [b.to_dict() for b in head + body + tail]}

@@ -4,6 +4,7 @@ check Slack's limits as they serialise. Pure functions: no network, no database.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -30,6 +31,7 @@ from handlers.replies import (
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MESSAGE_BLOCKS = 50
+MORE_ROOM = 40  # "… and 123,456 more" always fits in the last section
 
 ENROL_ACTION = "enrol"
 DELETE_CONFIRM_ACTION = "link_delete_confirm"
@@ -48,25 +50,25 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=text))
 
 
-def _chunks(lines: tuple[str, ...], room: int) -> list[SectionBlock]:
-    """Lines packed into as few sections as Slack allows, cut with a count if they overflow."""
-    blocks: list[SectionBlock] = []
+def packed_sections(lines: Sequence[str], room: int) -> list[SectionBlock]:
+    """Lines, escaped, packed into as few sections as fit in `room` blocks, cut with a count of
+    the lines left out if they overflow."""
+    sections: list[SectionBlock] = []
     current: list[str] = []
     size = 0
-    room_for_marker = 40  # "… and 123,456 more" must always fit
     for n, line in enumerate(lines):
-        line = escape(line)[: SECTION_LIMIT - room_for_marker]
-        if current and size + len(line) + 1 > SECTION_LIMIT - room_for_marker:
-            if len(blocks) == room - 1:
-                current.append(f"… and {len(lines) - n} more")
+        line = escape(line)[: SECTION_LIMIT - MORE_ROOM]
+        if current and size + len(line) + 1 > SECTION_LIMIT - MORE_ROOM:
+            if len(sections) == room - 1:
+                current.append(f"… and {len(lines) - n:,} more")
                 break
-            blocks.append(_section("\n".join(current)))
+            sections.append(_section("\n".join(current)))
             current, size = [], 0
         current.append(line)
         size += len(line) + 1
     if current:
-        blocks.append(_section("\n".join(current)[:SECTION_LIMIT]))
-    return blocks
+        sections.append(_section("\n".join(current)[:SECTION_LIMIT]))
+    return sections
 
 
 def notice(reply: Notice) -> dict:
@@ -76,7 +78,7 @@ def notice(reply: Notice) -> dict:
     if reply.heading:
         text = f"*{escape(reply.heading)}*\n{text}"
     blocks.append(_section(text[:SECTION_LIMIT]))
-    blocks.extend(_chunks(reply.lines, MESSAGE_BLOCKS - 1))
+    blocks.extend(packed_sections(reply.lines, MESSAGE_BLOCKS - 1))
     return _message(reply.text, blocks)
 
 
