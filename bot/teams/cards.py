@@ -210,20 +210,26 @@ def _heading(offer: Offer) -> list[dict]:
     ]
 
 
+def _enrol_button(offer: Offer) -> dict:
+    return {
+        "type": "ActionSet",
+        "actions": [
+            {
+                "type": "Action.Execute",
+                "title": "Enrol",
+                "verb": ENROL,
+                "data": {"token": offer.token},
+                "style": "positive",
+            }
+        ],
+    }
+
+
 def enrol_card(offer: Offer, refresh_user_ids: list[str] | None = None) -> dict:
     """The card everyone sees: the item and its Enrol button. Users listed for refresh are
     shown their own state instead (see enrolled_card)."""
-    actions = [
-        {
-            "type": "Action.Execute",
-            "title": "Enrol",
-            "verb": ENROL,
-            "data": {"token": offer.token},
-            "style": "positive",
-        }
-    ]
     return card(
-        [*_heading(offer), {"type": "ActionSet", "actions": actions}],
+        [*_heading(offer), _enrol_button(offer)],
         refresh=_refresh(offer.token, refresh_user_ids or []),
     )
 
@@ -240,20 +246,11 @@ def enrolled_card(offer: Offer, status: str, reply: Notice, refresh_user_ids: li
 
 def answered_card(offer: Offer, reply: Notice, refresh_user_ids: list[str]) -> dict:
     """A refusal, shown to the person who clicked, above the button they may try again."""
-    actions = [
-        {
-            "type": "Action.Execute",
-            "title": "Enrol",
-            "verb": ENROL,
-            "data": {"token": offer.token},
-            "style": "positive",
-        }
-    ]
     return card(
         [
             *_heading(offer),
             _say(reply.text, color=_COLOUR[reply.tone]),
-            {"type": "ActionSet", "actions": actions},
+            _enrol_button(offer),
         ],
         refresh=_refresh(offer.token, refresh_user_ids),
     )
