@@ -48,6 +48,16 @@ class Profile:
     last_name: str = ""
     standing: Standing = Standing.MEMBER
 
+    @classmethod
+    def named(
+        cls, email: str | None, standing: Standing, first: str, last: str, full: str
+    ) -> Profile:
+        """A profile from the names a directory gave: a full name alone, with neither part, is
+        split at its first space."""
+        if not (first or last):
+            first, _, last = full.partition(" ")
+        return cls(email=email, first_name=first, last_name=last, standing=standing)
+
 
 ProfileLookup = Callable[[], Awaitable[Profile]]
 

@@ -36,12 +36,12 @@ def profile_of(user: dict, home: Workspace) -> Profile:
         standing = Standing.GUEST
     else:
         standing = Standing.MEMBER
-    first = profile.get("first_name") or ""
-    last = profile.get("last_name") or ""
-    if not (first or last):
-        first, _, last = (profile.get("real_name") or user.get("real_name") or "").partition(" ")
-    return Profile(
-        email=profile.get("email") or None, first_name=first, last_name=last, standing=standing
+    return Profile.named(
+        profile.get("email") or None,
+        standing,
+        profile.get("first_name") or "",
+        profile.get("last_name") or "",
+        profile.get("real_name") or user.get("real_name") or "",
     )
 
 

@@ -19,15 +19,12 @@ def profile_of(member: dict | None, our_tenant: str) -> Profile:
         standing = Standing.GUEST
     else:
         standing = Standing.MEMBER
-    first = member.get("givenName") or ""
-    last = member.get("surname") or ""
-    if not (first or last):
-        first, _, last = (member.get("name") or "").partition(" ")
-    return Profile(
-        email=member.get("email") or upn or None,
-        first_name=first,
-        last_name=last,
-        standing=standing,
+    return Profile.named(
+        member.get("email") or upn or None,
+        standing,
+        member.get("givenName") or "",
+        member.get("surname") or "",
+        member.get("name") or "",
     )
 
 
