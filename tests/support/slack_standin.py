@@ -132,13 +132,9 @@ class SlackStandIn:
 
     def wait_abandoned(self, timeout: float = 10) -> float:
         """How long a hung response_url post waited before the bot gave up on it."""
-        deadline = time.monotonic() + timeout
         with self._lock:
-            while not self.abandoned:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"the bot did not give up on a reply within {timeout}s")
-                self._lock.wait(left)
+            if not self._lock.wait_for(lambda: self.abandoned, timeout):
+                raise AssertionError(f"the bot did not give up on a reply within {timeout}s")
             return self.abandoned[0]
 
     def new_response_url(self) -> str:
@@ -151,13 +147,9 @@ class SlackStandIn:
     def wait_response(self, response_url: str, count: int = 1, timeout: float = 10) -> list[dict]:
         """The messages posted to one response_url, once `count` have arrived."""
         rid = response_url.rsplit("/", 1)[1]
-        deadline = time.monotonic() + timeout
         with self._lock:
-            while len(self.responses[rid]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no reply on {response_url} within {timeout}s")
-                self._lock.wait(left)
+            if not self._lock.wait_for(lambda: len(self.responses[rid]) >= count, timeout):
+                raise AssertionError(f"no reply on {response_url} within {timeout}s")
             return list(self.responses[rid])
 
     def calls_of(self, method: str) -> list[Call]:
@@ -165,14 +157,10 @@ class SlackStandIn:
             return [c for c in self.calls if c.method == method]
 
     def wait_call(self, method: str, count: int = 1, timeout: float = 10) -> list[Call]:
-        deadline = time.monotonic() + timeout
         with self._lock:
-            while len([c for c in self.calls if c.method == method]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{method} was not called {count} time(s) in {timeout}s")
-                self._lock.wait(left)
-            return [c for c in self.calls if c.method == method]
+            if not self._lock.wait_for(lambda: len(self.calls_of(method)) >= count, timeout):
+                raise AssertionError(f"{method} was not called {count} time(s) in {timeout}s")
+            return self.calls_of(method)
 
     # The fake Slack -----------------------------------------------------------------------
 

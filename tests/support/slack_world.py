@@ -18,6 +18,7 @@ from tests.support import seed
 from tests.support.servers import ServedApp
 from tests.support.slack_standin import OTHER_TEAM, TEAM, SlackStandIn, member
 from tests.support.syncdb import SyncDB
+from tests.support.waiting import wait_messages
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -280,14 +281,7 @@ class SlackWorld:
         ]
 
     def wait_messages(self, channel: str, count: int, timeout: float = 15) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages_to(channel)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{channel} got {len(self.messages_to(channel))} messages, not {count}, in {timeout}s"
-                )
-            time.sleep(0.05)
-        return self.messages_to(channel)
+        return wait_messages(lambda: self.messages_to(channel), channel, count, timeout)
 
     def posted_button(self, channel: str = "C0OPS") -> str:
         """Post the Safety 101 button as the admin; the token in its Enrol button."""

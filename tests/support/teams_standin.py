@@ -218,14 +218,13 @@ class Connector:
         return JSONResponse(member)
 
     def wait(self, predicate, count: int = 1, timeout: float = 10) -> list[Sent]:
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while len([s for s in self.sent if predicate(s)]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"the connector did not get {count} matching call(s)")
-                self._lock.wait(left)
+        def matching() -> list[Sent]:
             return [s for s in self.sent if predicate(s)]
+
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(matching()) >= count, timeout):
+                raise AssertionError(f"the connector did not get {count} matching call(s)")
+            return matching()
 
 
 class EntraId:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
 from pathlib import Path
 
 import httpx
@@ -26,6 +25,7 @@ from tests.support.teams_standin import (
     Connector,
     EntraId,
 )
+from tests.support.waiting import wait_messages
 
 CHANNEL = "19:ops@thread.tacv2"
 BOT = f"28:{APP_ID}"
@@ -286,11 +286,4 @@ class TeamsWorld:
         ]
 
     def wait_messages(self, conversation: str, count: int, timeout: float = 15) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages_to(conversation)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{conversation} got {len(self.messages_to(conversation))} messages, not {count}"
-                )
-            time.sleep(0.05)
-        return self.messages_to(conversation)
+        return wait_messages(lambda: self.messages_to(conversation), conversation, count, timeout)
