@@ -123,9 +123,11 @@ class Slack:
             raise
         if info.get("is_archived"):
             return PostProblem.ARCHIVED
-        if (info.get("is_private") or info.get("is_im") or info.get("is_mpim")) and not info.get(
-            "is_member"
-        ):
+        if info.get("is_im"):
+            # Slack's im object has no is_member: a direct message the bot can see is one it
+            # is in (one of its two people is always the caller, here the bot).
+            return None
+        if (info.get("is_private") or info.get("is_mpim")) and not info.get("is_member"):
             return PostProblem.NOT_IN_CHANNEL
         return None
 

@@ -254,6 +254,13 @@ class SlackStandIn:
         info = self.channels.get(cid)
         if info is None or (info["private"] and not info["member"]):
             return {"ok": False, "error": "channel_not_found"}
+        if cid.startswith("D"):
+            # A direct message, as Slack's im object has it: no name, no is_member (the bot,
+            # which can see it, is one of its two people).
+            return {
+                "ok": True,
+                "channel": {"id": cid, "is_im": True, "user": "U0OTHER", "created": 1},
+            }
         return {
             "ok": True,
             "channel": {
