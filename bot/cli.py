@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import secrets
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -150,7 +148,7 @@ def serve(host: str, port: int, workers: int, **bounds: float) -> None:
             "Several workers need PostgreSQL: SQLite lets one process write at a time. "
             "Run one worker, or set DATABASE_URL to a PostgreSQL database."
         )
-    _check_port(host, port)
+    server.check_port(host, port)
     try:
         notices, warnings = ensure_secret_key()
         if notices:
@@ -186,29 +184,6 @@ def serve(host: str, port: int, workers: int, **bounds: float) -> None:
         # Connection limits and timeouts: see bot/web/server.py.
         **server.uvicorn_options(**bounds),
     )
-
-
-def _check_port(host: str, port: int) -> None:
-    """Refuse at once when the address is taken, rather than saying "listening" and then
-    failing inside uvicorn. (Another program could still take it in the moment between.)"""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except socket.gaierror as exc:
-        raise click.ClickException(f"Cannot listen on {host}: {exc.strerror}.") from None
-    with socket.socket(family, kind, proto) as probe:
-        # As uvicorn binds: a port whose last connections are still closing is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise click.ClickException(
-                    f"Port {port} on {host} is taken: another program (another enrolbot?) "
-                    "is listening there. Stop it, or choose another port with --port."
-                ) from None
-            raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
 
 
 @main.group()

@@ -97,40 +97,45 @@ class CatalogImport:
         await update_by_id(session, table, changes)
         summary.updated += len(changes)
         new = [r for r in rows if r.slug not in existing]
-        if not new:
-            return summary
-        now = utcnow()
-        await insert_missing(
-            session,
-            table,
-            ("slug", "kind", "title", "source", "url"),
-            [(r.slug, r.kind.value, r.title, r.source.value, r.url) for r in new],
-            {"organisation_id": organisation_id, "created_at": now},
-        )
-        ids = (
-            await session.execute(
-                select(table.c.id).where(
-                    table.c.organisation_id == organisation_id,
-                    table.c.slug.in_([r.slug for r in new]),
-                )
-            )
-        ).scalars()
-        # Every item has its default link from the moment it exists (the product's rule). An
-        # item another import made at the same moment already has its link: ignored.
-        await insert_missing(
-            session,
-            EnrolmentLink.__table__,
-            ("item_id", "secret"),
-            [(item_id, new_secret()) for item_id in ids],
-            {
-                "organisation_id": organisation_id,
-                "is_default": True,
-                "is_active": True,
-                "created_at": now,
-            },
-        )
-        summary.created += len(new)
+        if new:
+            await _create(session, organisation_id, new)
+            summary.created += len(new)
         return summary
+
+
+async def _create(session: AsyncSession, organisation_id: int, new: list[ItemRow]) -> None:
+    """New items, each with its default link."""
+    table = CatalogItem.__table__
+    now = utcnow()
+    await insert_missing(
+        session,
+        table,
+        ("slug", "kind", "title", "source", "url"),
+        [(r.slug, r.kind.value, r.title, r.source.value, r.url) for r in new],
+        {"organisation_id": organisation_id, "created_at": now},
+    )
+    ids = (
+        await session.execute(
+            select(table.c.id).where(
+                table.c.organisation_id == organisation_id,
+                table.c.slug.in_([r.slug for r in new]),
+            )
+        )
+    ).scalars()
+    # Every item has its default link from the moment it exists (the product's rule). An
+    # item another import made at the same moment already has its link: ignored.
+    await insert_missing(
+        session,
+        EnrolmentLink.__table__,
+        ("item_id", "secret"),
+        [(item_id, new_secret()) for item_id in ids],
+        {
+            "organisation_id": organisation_id,
+            "is_default": True,
+            "is_active": True,
+            "created_at": now,
+        },
+    )
 
 
 async def _existing_kinds(

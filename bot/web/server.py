@@ -12,8 +12,10 @@ has not sent a whole request (headers and body) within the request timeout is cl
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -98,3 +100,26 @@ def _fit_file_limit(connections: int) -> int:
         )
         return fitted
     return connections
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse at once when the address is taken, rather than saying "listening" and then
+    failing inside uvicorn. (Another program could still take it in the moment between.)"""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise click.ClickException(f"Cannot listen on {host}: {exc.strerror}.") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port whose last connections are still closing is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"Port {port} on {host} is taken: another program (another enrolbot?) "
+                    "is listening there. Stop it, or choose another port with --port."
+                ) from None
+            raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
