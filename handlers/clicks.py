@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.identity import Account
@@ -87,3 +87,44 @@ async def take_over(
         )
         for row in rows.scalars()
     ]
+
+
+async def record_unless_there(session: AsyncSession, found: list[Click], at: datetime) -> int:
+    """Write down clicks found outside the database (bot.journal) with a lease already run out,
+    so that the next claim takes them; a click already written down (the same person, button
+    and moment) is not written twice. How many were written."""
+    subjects = {c.account.subject for c in found}
+    there = await session.execute(
+        select(
+            PendingClick.provider,
+            PendingClick.tenant_key,
+            PendingClick.subject,
+            PendingClick.token,
+            PendingClick.received_at,
+        ).where(PendingClick.subject.in_(subjects))
+    )
+    known = {tuple(row) for row in there}
+    values = [
+        {
+            "provider": c.account.provider,
+            "tenant_key": c.account.tenant_key,
+            "subject": c.account.subject,
+            "home_tenant": c.home_tenant,
+            "home_org": c.home_org,
+            "token": c.token,
+            "channel": c.channel,
+            "reply_to": c.reply_to,
+            "received_at": c.received_at or at,
+            "lease_owner": None,
+            "lease_until": at,
+        }
+        for c in found
+        if (*_key(c.account), c.token, c.received_at) not in known
+    ]
+    if values:
+        await session.execute(insert(PendingClick), values)
+    return len(values)
+
+
+def _key(account: Account) -> tuple[str, str, str]:
+    return account.provider, account.tenant_key, account.subject

@@ -407,6 +407,54 @@ def test_while_another_process_holds_the_write_lock_clicks_are_acknowledged_and_
     assert db.count(AuditEvent, AuditEvent.action.like("enrol.%")) == count
 
 
+def test_clicks_acknowledged_while_another_process_holds_the_write_lock_survive_a_kill(
+    db_url, tmp_path
+):
+    count = 10
+    db = prepare(db_url, count)
+    token = token_of(db)
+    slack = standin(count)
+    # On SQLite the clicks go to a journal beside the database; PostgreSQL's lock is on the
+    # enrolment table only, so their pending_click rows are written in time.
+    journal = f"{make_url(db_url).database}.clicks" if db_url.startswith("sqlite") else None
+    with ServedApp(slack.app) as served:
+        slack.url = served.url
+        server = Server(tmp_path, **settings(db_url, slack))
+        server.wait_healthy()
+
+        async def clicks() -> list[list[tuple[int, str]]]:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                return await asyncio.gather(
+                    *(click(client, slack, uid, token) for uid, _ in people(count))
+                )
+
+        # The bot dies while the lock is still held: nothing could be committed, nor written
+        # into pending_click, before it acknowledged every click.
+        with write_lock_held(db_url, 8):
+            clicked = asyncio.run(clicks())
+            os.kill(server.process.pid, signal.SIGKILL)
+        server.stop()
+        assert [status for [(status, _)] in clicked] == [200] * count
+        assert db.count(Enrolment) == 1  # only Dan, who had completed it before
+
+        restarted = Server(tmp_path, **settings(db_url, slack))
+        try:
+            restarted.wait_healthy()
+            replies = [text_of(slack.wait_response(url, timeout=30)[0]) for [(_, url)] in clicked]
+            time.sleep(1)  # a second answer, were there one, would have come by now
+        finally:
+            restarted.stop()
+    # Every acknowledged click ended enrolled and was told so, once.
+    assert ["You're enrolled in Safety 101." in reply for reply in replies] == [True] * count
+    assert all(len(slack.responses[url.rsplit("/", 1)[1]]) == 1 for [(_, url)] in clicked)
+    assert db.count(Enrolment) == count + 1
+    assert db.count(AuditEvent, AuditEvent.action == "enrol.enrolled") == count
+    assert db.count(PendingClick) == 0
+    if journal:  # emptied once its clicks were in the database; only its owner reads it
+        assert os.stat(journal).st_mode & 0o777 == 0o600  # it holds response_urls
+        assert os.path.getsize(journal) == 0
+
+
 class Proxy:
     """A TCP relay to PostgreSQL that the test can cut and restore, as a network would."""
 
