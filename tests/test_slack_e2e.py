@@ -643,6 +643,11 @@ def test_signed_requests_that_name_nobody_are_refused_and_change_nothing(world):
     form = {"command": "/enrol", "text": "admin list", "team_id": "T0ACME", "response_url": url}
     assert world.signed_post(urlencode(form)).status_code == 400
     assert world.event({"type": "user_change"}).status_code == 400
+    clicker = {"id": "U0ANN", "team_id": "T0ACME"}
+    no_reply_url = {k: v for k, v in no_user.items() if k != "response_url"} | {"user": clicker}
+    assert world.interaction(no_reply_url).status_code == 400
+    no_command_url = {k: v for k, v in form.items() if k != "response_url"} | {"user_id": "U0ANN"}
+    assert world.signed_post(urlencode(no_command_url)).status_code == 400
     time.sleep(0.3)
     assert world.slack.responses[url.rsplit("/", 1)[1]] == []
     assert world.db.enrolments() == BEFORE

@@ -66,6 +66,8 @@ def sender_of(body: dict) -> Sender | None:
         user_id = _text(body.get("user_id"))
         if user_id is None:
             raise Malformed("slash command without user_id")
+        if _text(body.get("response_url")) is None:  # where every answer goes
+            raise Malformed("slash command without response_url")
         return Sender(
             user_id,
             _text(body.get("user_team")) or _text(body.get("team_id")),
@@ -79,6 +81,10 @@ def sender_of(body: dict) -> Sender | None:
         user_id = _text(user.get("id"))
         if user_id is None:
             raise Malformed(f"{kind} without user")
+        # A button on a message is answered through its response_url (one in a modal has none).
+        on_message = _object(body.get("container")).get("type") != "view"
+        if kind == "block_actions" and on_message and _text(body.get("response_url")) is None:
+            raise Malformed("block_actions on a message without response_url")
         return Sender(
             user_id,
             _text(user.get("team_id")) or _text(_object(body.get("team")).get("id")),
