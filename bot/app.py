@@ -1,4 +1,4 @@
-"""The ASGI application: one Starlette app with a route per caller (see DESIGN.md)."""
+"""The ASGI application: one Starlette app with a route per caller (see docs/architecture.md)."""
 
 from __future__ import annotations
 

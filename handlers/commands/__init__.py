@@ -1,4 +1,4 @@
-"""The admin command grammar, parsed once for every platform (docs: "Admin command grammar").
+"""The admin command grammar, parsed once for every platform (docs/architecture.md, "Contracts").
 
 Slack's `/enrol ...` and a message `enrol ...` to the Teams bot both arrive here as text, with
 who asked and where; the answer is plain data from handlers.replies for the adapter to render.
