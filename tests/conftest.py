@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.db import make_engine, make_sessionmaker
 from tests.support.databases import Databases, backends
+from tests.support.processes import PRODUCT_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 # Copies of the published schemas, kept in the repository (see tests/schemas/README.md).
@@ -61,5 +62,5 @@ def schemas() -> Path:
 def _no_stray_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests set what they need; a developer's own environment must not leak in."""
     for name in list(os.environ):
-        if name.startswith(("ENROLBOT_", "SLACK_", "MICROSOFT_")) or name == "DATABASE_URL":
+        if name.startswith(PRODUCT_SETTINGS) or name == "DATABASE_URL":
             monkeypatch.delenv(name)

@@ -39,7 +39,16 @@ def free_port() -> int:
 
 # Settings the product reads from the environment: a child process gets only those its caller
 # names, never the developer's own.
-_PRODUCT_SETTINGS = ("ENROLBOT_", "SLACK_", "MICROSOFT_", "SMTP_")
+PRODUCT_SETTINGS = (
+    "ENROLBOT_",
+    "SLACK_",
+    "MICROSOFT_",
+    "SMTP_",
+    "TEAMS_",
+    "BOTFRAMEWORK_",
+    "XAPI_",
+    "MOODLE_",
+)
 
 
 def env(**settings: str) -> dict[str, str]:
@@ -48,7 +57,7 @@ def env(**settings: str) -> dict[str, str]:
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(_PRODUCT_SETTINGS) and k != "DATABASE_URL"
+        if not k.startswith(PRODUCT_SETTINGS) and k != "DATABASE_URL"
     }
     base["PYTHONPATH"] = str(REPO)
     return base | settings
