@@ -19,6 +19,13 @@ MAX_BATCH = 100  # facts per card, within a Teams message's size
 RETRY_STATUSES = {0, 408, 412, 429, 500, 502, 503, 504}
 # The connector refused this activity as malformed or too large; the conversation is fine.
 BAD_MESSAGE_STATUSES = {400, 413}
+# A destination's target that names a person, reached in their direct messages with the bot.
+_DM = "dm:"
+
+
+def direct_message(user_id: str) -> str:
+    """The destination target of a person's direct messages with the bot."""
+    return _DM + user_id
 
 
 class TeamsDelivery:
@@ -29,8 +36,8 @@ class TeamsDelivery:
     async def _where(self, tenant: str, target: str) -> tuple[str, str] | None:
         """(service URL, conversation id) for a channel or chat, or a person's DM ("dm:29:...")."""
         async with self.sessions() as session:
-            if target.startswith("dm:"):
-                user = target.removeprefix("dm:")
+            if target.startswith(_DM):
+                user = target.removeprefix(_DM)
                 row = await session.scalar(
                     select(TeamsConversation).where(TeamsConversation.user_id == user)
                 )

@@ -28,6 +28,7 @@ from bot.teams.auth import AuthError, BotFrameworkAuth, not_from_teams
 from bot.teams.clicks import Clicks, refusal_of
 from bot.teams.connector import Connector
 from bot.teams.conversations import Conversations
+from bot.teams.delivery import direct_message
 from bot.teams.mentions import command_text
 from handlers import audit, commands
 from handlers.alerts import channel_destination
@@ -146,7 +147,7 @@ class TeamsEndpoint:
             channel_name=((activity.get("channelData") or {}).get("channel") or {}).get("name"),
             check_channel=can_post,
             admin_destination=channel_destination(
-                PROVIDER, self.tenant, f"dm:{activity['from']['id']}"
+                PROVIDER, self.tenant, direct_message(activity["from"]["id"])
             ),
             channels_by_name=False,
             personal=(activity["conversation"].get("conversationType") or "personal") == "personal",
