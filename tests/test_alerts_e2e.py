@@ -279,27 +279,32 @@ def test_alerts_reach_the_primary_admin_and_stakeholders_by_email(db_url):
         smtp.stop()
 
 
-def _enrol_ann_in_privacy(world: SlackWorld) -> None:
-    """Ann enrols herself in Privacy basics, straight through the handler."""
+def _self_enrol(world: SlackWorld, slug: str, email: str, subject: str) -> None:
+    """Someone enrols themselves in an item through its default link, straight through the
+    handler."""
 
     async def work(session):
         org = await default_organisation(session)
-        item = await session.scalar(select(CatalogItem).where(CatalogItem.slug == "privacy"))
+        item = await session.scalar(select(CatalogItem).where(CatalogItem.slug == slug))
         signer = LinkSigner(["test-key-of-thirty-two-bytes-0123"])
 
         async def lookup() -> Profile:
-            return Profile(email="ann@acme.test")
+            return Profile(email=email)
 
         await enrol_with_token(
             session,
             signer=signer,
             organisation=org,
             token=token_for(signer, await default_link(session, item)),
-            account=Account("slack", "T0ACME", ANN),
+            account=Account("slack", "T0ACME", subject),
             lookup=lookup,
         )
 
     world.db.run(work)
+
+
+def _enrol_ann_in_privacy(world: SlackWorld) -> None:
+    _self_enrol(world, "privacy", "ann@acme.test", ANN)
 
 
 def _rename(world: SlackWorld, email: str, first: str, last: str) -> None:
@@ -374,28 +379,14 @@ def test_a_message_slack_refuses_fails_alone_and_the_admin_is_told_once(world):
 
 
 def _enrol_new_person(world: SlackWorld) -> None:
-    async def work(session):
+    async def add(session):
         org = await default_organisation(session)
         session.add(
             User(organisation_id=org.id, email="nia@acme.test", first_name="Nia", last_name="New")
         )
-        await session.flush()
-        item = await session.scalar(select(CatalogItem).where(CatalogItem.slug == "onboarding"))
-        signer = LinkSigner(["test-key-of-thirty-two-bytes-0123"])
 
-        async def lookup() -> Profile:
-            return Profile(email="nia@acme.test")
-
-        await enrol_with_token(
-            session,
-            signer=signer,
-            organisation=org,
-            token=token_for(signer, await default_link(session, item)),
-            account=Account("slack", "T0ACME", "U0NIA"),
-            lookup=lookup,
-        )
-
-    world.db.run(work)
+    world.db.run(add)
+    _self_enrol(world, "onboarding", "nia@acme.test", "U0NIA")
 
 
 def test_a_title_with_a_line_break_is_emailed_once_with_a_one_line_subject(db_url):
