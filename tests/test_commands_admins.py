@@ -27,18 +27,10 @@ from tests.support.command_world import (
     ADMINS,
     BOSS,
     TEAM,
-    Acme,
     actions,
     error,
-    make_acme,
     new_audit,
 )
-
-
-@pytest.fixture
-async def acme(session, sessions) -> Acme:
-    return await make_acme(session, sessions)
-
 
 # admin add / remove / list -------------------------------------------------------------------------
 

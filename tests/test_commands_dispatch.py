@@ -19,18 +19,10 @@ from tests.support.command_world import (
     CREATE_USAGE,
     POST_USAGE,
     TEAM,
-    Acme,
     actions,
     error,
-    make_acme,
     new_audit,
 )
-
-
-@pytest.fixture
-async def acme(session, sessions) -> Acme:
-    return await make_acme(session, sessions)
-
 
 # non-admins ----------------------------------------------------------------------------------------
 

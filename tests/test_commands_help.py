@@ -12,15 +12,7 @@ from handlers.replies import (
 )
 from tests.support.command_world import (
     BOSS,
-    Acme,
-    make_acme,
 )
-
-
-@pytest.fixture
-async def acme(session, sessions) -> Acme:
-    return await make_acme(session, sessions)
-
 
 # help ----------------------------------------------------------------------------------------------
 

@@ -15,14 +15,7 @@ from tests.support import factories
 from tests.support.command_world import (
     BOSS,
     Acme,
-    make_acme,
 )
-
-
-@pytest.fixture
-async def acme(session, sessions) -> Acme:
-    return await make_acme(session, sessions)
-
 
 # items ---------------------------------------------------------------------------------------------
 

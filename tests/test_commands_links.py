@@ -34,19 +34,11 @@ from tests.support.command_world import (
     PUBLIC_URL,
     SIGNER,
     TEAM,
-    Acme,
     actions,
     error,
-    make_acme,
     new_audit,
     profile_of,
 )
-
-
-@pytest.fixture
-async def acme(session, sessions) -> Acme:
-    return await make_acme(session, sessions)
-
 
 # link create ---------------------------------------------------------------------------------------
 

@@ -9,12 +9,7 @@ from sqlalchemy import select
 from handlers.commands import run
 from handlers.replies import Notice, Tone
 from store.models import DigestMode, NotificationSubscription
-from tests.support.command_world import BOSS, TEAM, Acme, error, make_acme, new_audit
-
-
-@pytest.fixture
-async def acme(session, sessions) -> Acme:
-    return await make_acme(session, sessions)
+from tests.support.command_world import BOSS, TEAM, Acme, error, new_audit
 
 
 async def subscriptions(acme: Acme) -> list[tuple]:

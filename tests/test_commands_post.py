@@ -15,17 +15,9 @@ from tests.support.command_world import (
     POST_USAGE,
     SIGNER,
     TEAM,
-    Acme,
     error,
-    make_acme,
     new_audit,
 )
-
-
-@pytest.fixture
-async def acme(session, sessions) -> Acme:
-    return await make_acme(session, sessions)
-
 
 # post ----------------------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -194,3 +195,9 @@ def actions(rows: list[tuple]) -> list[str]:
 
 async def profile_of(email: str) -> Profile:
     return Profile(email=email)
+
+
+@pytest.fixture
+async def acme(session, sessions) -> Acme:
+    """The Acme organisation of the command tests, on the test's database."""
+    return await make_acme(session, sessions)
