@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
@@ -18,8 +16,8 @@ from handlers.links import default_link, token_for
 from handlers.organisations import default_organisation
 from handlers.signing import LinkSigner
 from store.models import CatalogItem, NotificationSubscription, OutboxMessage, OutboxStatus, User
-from tests.support.processes import free_port
 from tests.support.slack_world import ADMIN, ANN, SlackWorld, text_of
+from tests.support.smtp import smtp_server
 from tests.support.teams_world import CHANNEL, TeamsWorld, card_text
 
 SECTION_LIMIT, BLOCK_LIMIT, TEXT_LIMIT = 3000, 50, 40_000
@@ -236,47 +234,26 @@ def test_a_burst_of_500_enrolments_names_everyone_in_as_few_messages_as_the_limi
     assert calls[1].at - calls[0].at >= 0.95  # one message a second at most
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook
-        self.messages.append(
-            (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
-        )
-        return "250 OK"
-
-
 def test_alerts_reach_the_primary_admin_and_stakeholders_by_email(db_url):
-    inbox = Inbox()
-    port = free_port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
-        with SlackWorld(db_url, SMTP_URL=f"smtp://127.0.0.1:{port}?from=alerts@acme.test") as world:
+    with smtp_server() as inbox, SlackWorld(db_url, SMTP_URL=inbox.url) as world:
 
-            async def primary(session):
-                (await default_organisation(session)).primary_admin_email = "head@acme.test"
+        async def primary(session):
+            (await default_organisation(session)).primary_admin_email = "head@acme.test"
 
-            world.db.run(primary)
-            assert subscribe(world, "notify safety-101 --email HR@acme.test") == (
-                ":white_check_mark: hr@acme.test now gets instant alerts when people enrol themselves in Safety 101."
-            )
-            world.click(ANN, world.posted_button())
-            deadline = time.monotonic() + 10
-            while len(inbox.messages) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            got = {tuple(to): m for to, m in inbox.messages}
-            assert set(got) == {("head@acme.test",), ("hr@acme.test",)}
-            mail = got[("hr@acme.test",)]
-            assert mail["From"] == "alerts@acme.test"
-            assert mail["Subject"] == "1 self-enrolment in Safety 101"
-            assert (
-                "Ann Lee (staff, ann@acme.test) enrolled themselves in Safety 101 through default link"
-                in mail.get_content()
-            )
-    finally:
-        smtp.stop()
+        world.db.run(primary)
+        assert subscribe(world, "notify safety-101 --email HR@acme.test") == (
+            ":white_check_mark: hr@acme.test now gets instant alerts when people enrol themselves in Safety 101."
+        )
+        world.click(ANN, world.posted_button())
+        got = {tuple(to): m for to, m in inbox.wait(2)}
+        assert set(got) == {("head@acme.test",), ("hr@acme.test",)}
+        mail = got[("hr@acme.test",)]
+        assert mail["From"] == "alerts@acme.test"
+        assert mail["Subject"] == "1 self-enrolment in Safety 101"
+        assert (
+            "Ann Lee (staff, ann@acme.test) enrolled themselves in Safety 101 through default link"
+            in mail.get_content()
+        )
 
 
 def _self_enrol(world: SlackWorld, slug: str, email: str, subject: str) -> None:
@@ -390,40 +367,27 @@ def _enrol_new_person(world: SlackWorld) -> None:
 
 
 def test_a_title_with_a_line_break_is_emailed_once_with_a_one_line_subject(db_url):
-    inbox = Inbox()
-    port = free_port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
-        with SlackWorld(db_url, SMTP_URL=f"smtp://127.0.0.1:{port}?from=alerts@acme.test") as world:
+    with smtp_server() as inbox, SlackWorld(db_url, SMTP_URL=inbox.url) as world:
 
-            async def retitle(session):
-                item = await session.scalar(
-                    select(CatalogItem).where(CatalogItem.slug == "safety-101")
-                )
-                item.title = "Safety\r\nBcc: everyone@acme.test\r\n\r\nClick here"
+        async def retitle(session):
+            item = await session.scalar(select(CatalogItem).where(CatalogItem.slug == "safety-101"))
+            item.title = "Safety\r\nBcc: everyone@acme.test\r\n\r\nClick here"
 
-            world.db.run(retitle)
-            subscribe(world, "notify safety-101 --email hr@acme.test")
-            world.click(ANN, world.posted_button())
-            deadline = time.monotonic() + 10
-            while not inbox.messages and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(1)
-            [(to, mail)] = inbox.messages
-            assert to == ["hr@acme.test"] and mail["Bcc"] is None
-            assert (
-                mail["Subject"] == "1 self-enrolment in Safety Bcc: everyone@acme.test Click here"
-            )
-            assert "enrolled themselves in Safety Bcc: everyone@acme.test Click here through" in (
-                mail.get_content()
-            )
-            row = world.db.scalar(
-                select(OutboxMessage).where(OutboxMessage.destination == "email:hr@acme.test")
-            )
-            assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
-    finally:
-        smtp.stop()
+        world.db.run(retitle)
+        subscribe(world, "notify safety-101 --email hr@acme.test")
+        world.click(ANN, world.posted_button())
+        inbox.wait(1)
+        time.sleep(1)
+        [(to, mail)] = inbox.messages
+        assert to == ["hr@acme.test"] and mail["Bcc"] is None
+        assert mail["Subject"] == "1 self-enrolment in Safety Bcc: everyone@acme.test Click here"
+        assert "enrolled themselves in Safety Bcc: everyone@acme.test Click here through" in (
+            mail.get_content()
+        )
+        row = world.db.scalar(
+            select(OutboxMessage).where(OutboxMessage.destination == "email:hr@acme.test")
+        )
+        assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
 
 
 def test_a_card_teams_refuses_fails_alone_and_the_teams_channel_keeps_its_alerts(db_url, tmp_path):

@@ -440,24 +440,10 @@ def test_digest_periods_end_on_the_hour_and_at_midnight():
 
 
 async def test_an_email_that_cannot_be_built_fails_once_and_the_others_still_go(sessions):
-    from email import message_from_bytes, policy
-
-    from aiosmtpd.controller import Controller
-
     from bot.email import EmailDelivery, SmtpSettings
-    from tests.support.processes import free_port
+    from tests.support.smtp import smtp_server
 
-    received: list = []
-
-    class Inbox:
-        async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook
-            received.append(message_from_bytes(envelope.content, policy=policy.default))
-            return "250 OK"
-
-    port = free_port()
-    smtp = Controller(Inbox(), hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
+    with smtp_server() as inbox:
         async with sessions() as s:
             org = await factories.organisation(s)
             for destination in ("email:hr@acme.test\r\nBcc: all@acme.test", "email:hr@acme.test"):
@@ -472,7 +458,7 @@ async def test_an_email_that_cannot_be_built_fails_once_and_the_others_still_go(
                 )
             await s.commit()
         clock = Clock()
-        email = EmailDelivery(SmtpSettings(f"smtp://127.0.0.1:{port}?from=alerts@acme.test"))
+        email = EmailDelivery(SmtpSettings(inbox.url))
         delivery = Delivery(sessions, {"email": Channel(email.send, 200)}, clock=clock)
         for _ in range(3):
             await delivery.run_once()
@@ -483,6 +469,4 @@ async def test_an_email_that_cannot_be_built_fails_once_and_the_others_still_go(
         assert (bad.status, bad.attempts) == (OutboxStatus.FAILED, 1)
         assert bad.last_error.startswith("message refused: the email could not be built")
         assert good.status is OutboxStatus.SENT
-        assert [m["To"] for m in received] == ["hr@acme.test"]
-    finally:
-        smtp.stop()
+        assert [m["To"] for _, m in inbox.messages] == ["hr@acme.test"]
