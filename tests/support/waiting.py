@@ -21,3 +21,12 @@ def wait_messages(
             raise AssertionError(f"{where} got {len(got)} messages, not {count}, in {timeout}s")
         time.sleep(0.05)
     return got
+
+
+def wait_until(done: Callable[[], bool], what: str, timeout: float) -> None:
+    """Return once `done()` is true; fail after `timeout` seconds saying `what` did not happen."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen in {timeout}s")
+        time.sleep(0.1)
