@@ -32,6 +32,7 @@ from store.models.people import (
     UserStatus,
     UserType,
 )
+from store.models.registration import DeletedRegistrationToken, RegistrationToken
 from store.models.teams import TeamsCard, TeamsConversation
 from store.models.work import JobLease, PendingClick
 
@@ -42,6 +43,7 @@ __all__ = [
     "Base",
     "CatalogItem",
     "DeletedLink",
+    "DeletedRegistrationToken",
     "DeliveryLane",
     "DigestMode",
     "Enrolment",
@@ -57,6 +59,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "PendingClick",
+    "RegistrationToken",
     "Standing",
     "TeamsCard",
     "TeamsConversation",

@@ -104,6 +104,10 @@ class Enrolment(Base):
     )
     # Indexed: a link's uses are counted from here (`link list`), not kept on every click.
     link_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment_link.id"), index=True)
+    # The self-registration token it came through; a token's uses are counted from here.
+    registration_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registration_token.id"), index=True
+    )
     source: Mapped[EnrolmentSource] = mapped_column(
         text_enum(EnrolmentSource, "enrolment_source"), default=EnrolmentSource.LINK
     )

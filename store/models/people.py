@@ -78,6 +78,9 @@ class User(Base):
         text_enum(UserStatus, "user_status"), default=UserStatus.ACTIVE
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person proved the address is theirs (a prospect's invitation link); None: not
+    # yet, or never asked (staff and clients come from trusted sources).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def full_name(self) -> str:
