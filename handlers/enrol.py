@@ -27,6 +27,7 @@ from store.models import (
     Identity,
     Organisation,
     User,
+    UserType,
     utcnow,
 )
 from store.upsert import insert_ignoring_conflict
@@ -51,6 +52,7 @@ class Outcome(enum.StrEnum):
     NO_EMAIL = "no_email"
     NO_USER = "no_user"
     USER_DEACTIVATED = "user_deactivated"
+    PROSPECT = "prospect"  # registered through a token: internal links are not for them
 
     @property
     def enrolled(self) -> bool:
@@ -108,6 +110,11 @@ async def enrol_with_token(
         return result
     user = person.user
     assert user is not None
+    if user.type is UserType.PROSPECT:
+        # Prospects are kept apart from staff and clients' self-enrolment (seed 001).
+        result = EnrolResult(Outcome.PROSPECT, item, link, user, user.email)
+        await _audit(session, organisation, account, result, link.id, user, channel)
+        return result
     outcome = await enrol(
         session,
         organisation=organisation,
@@ -132,10 +139,12 @@ async def enrol(
     by_user_id: int | None = None,
     link: EnrolmentLink | None = None,
     channel: str | None = None,
+    registration_token_id: int | None = None,
 ) -> Outcome:
     """The one way in: enrol `user` in `item` once, saying how (`source`) and who or what caused
     it (`by`: an account or a tool; `by_user_id`: the portal user behind it, the person
-    themselves when not given). Writes the enrolment, its audit row and, for self-enrolments,
+    themselves when not given; `registration_token_id`: the self-registration token it came
+    through). Writes the enrolment, its audit row and, for self-enrolments,
     the alerts; the caller commits. Someone already enrolled, or who completed the item, is
     left as they are."""
     now = utcnow()
@@ -147,6 +156,7 @@ async def enrol(
             "item_id": item.id,
             "status": EnrolmentStatus.ENROLLED,
             "link_id": link.id if link else None,
+            "registration_token_id": registration_token_id,
             "source": source,
             "enrolled_at": now,
         },
@@ -164,9 +174,11 @@ async def enrol(
             )
         ).scalar_one()
         outcome = _already(status)
-    detail: dict[str, str] = {} if source is EnrolmentSource.LINK else {"source": source.value}
+    detail: dict[str, object] = {} if source is EnrolmentSource.LINK else {"source": source.value}
     if channel:
         detail["channel"] = channel
+    if registration_token_id is not None:
+        detail["registration_token_id"] = registration_token_id
     await audit.record(
         session,
         organisation_id=organisation.id,

@@ -137,6 +137,11 @@ _CLICK_TEXT = {
         "Your training account ({email}) is deactivated. Ask your training admin to reactivate "
         "it, then click again."
     ),
+    Outcome.PROSPECT: (
+        "This link is for the organisation's staff and clients. You registered as an outside "
+        "learner ({email}): to enrol in more training, use the registration page with the "
+        "token your contact there gave you, or ask them for one."
+    ),
 }
 
 _CLICK_TONE = {

@@ -35,6 +35,7 @@ class LinkSigner:
     def __init__(self, keys: list[str], max_age_seconds: int | None = None) -> None:
         if not keys:
             raise ValueError("at least one signing key is needed")
+        self.keys = tuple(keys)  # newest first; other signed and keyed values use them too
         # itsdangerous wants oldest first and signs with the last one.
         self._serializer = URLSafeTimedSerializer(list(reversed(keys)), salt="enrolbot.link")
         self._max_age = max_age_seconds

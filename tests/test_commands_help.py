@@ -29,12 +29,20 @@ SUPER_HELP = (
     "in this channel)",
     "`/enrol notify ITEM|all [#channel] [--off] [--digest hourly|daily] [--email EMAIL]`: alerts "
     "in this channel (or by email) when people enrol themselves; alone: what this channel gets",
+    "`/enrol token create ITEM [--nickname TEXT]`: a self-registration token for outsiders: a "
+    "code and a link, shown once",
+    "`/enrol token list ITEM`: an item's tokens: id, nickname, status, uses, created",
+    "`/enrol token deactivate TOKEN`: pause a token: its code says it is currently disabled",
+    "`/enrol token activate TOKEN`: switch a token back on: its code and link work again",
+    "`/enrol token delete TOKEN [--yes]`: destroy a token for good (asks first without --yes)",
+    "`/enrol token import`: create or update many tokens from a spreadsheet (on the command line)",
     "`/enrol admin add EMAIL|@person [--standard]`: make someone an admin (super unless "
     "--standard)",
     "`/enrol admin remove EMAIL|@person`: take someone's admin rights away",
     "`/enrol admin list`: who can manage enrolment",
     "`/enrol help [COMMAND]`: this list, or how one command is used, with examples",
-    "ITEM is an item's slug; LINK is a link's id. Quote text with spaces: --label \"Team intranet\".",
+    "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code. "
+    'Quote text with spaces: --label "Team intranet".',
 )
 
 
@@ -47,7 +55,7 @@ async def test_help_for_a_super_admin_lists_every_command(acme, text):
 async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
     reply = await run(await acme.ctx("sam@example.com"), "help")
     assert isinstance(reply, Notice)
-    assert reply.lines == SUPER_HELP[:8] + SUPER_HELP[-2:]
+    assert reply.lines == SUPER_HELP[:14] + SUPER_HELP[-2:]
     assert not any("admin add" in line or "admin list" in line for line in reply.lines)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from handlers import admins, catalog, links
+from handlers import admins, catalog, links, tokens
 from handlers.commands import registry
 from handlers.commands.context import CommandContext, CommandError
 from handlers.commands.parsing import parse, split
@@ -57,7 +57,7 @@ async def guarded(ctx: CommandContext, work: Callable[[], Awaitable[T]]) -> T | 
         return await work()
     except catalog.UnknownItem as exc:
         return Notice(no_item(exc.slug, exc.suggestion), Tone.ERROR)
-    except (CommandError, links.LinkError) as exc:
+    except (CommandError, links.LinkError, tokens.TokenError) as exc:
         return Notice(str(exc), Tone.ERROR)
 
 

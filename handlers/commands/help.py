@@ -16,7 +16,8 @@ LEARNER_HELP = Notice(
     heading="enrolbot",
 )
 GLOSSARY = (
-    "ITEM is an item's slug; LINK is a link's id. Quote text with spaces: "
+    "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code. "
+    "Quote text with spaces: "
     '--label "Team intranet".'
 )
 

@@ -83,9 +83,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("portal_user", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "email_confirmed_at", store.models.UTCDateTime(timezone=True), nullable=True
-            )
+            sa.Column("email_confirmed_at", store.models.UTCDateTime(timezone=True), nullable=True)
         )
 
 
