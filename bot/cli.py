@@ -1,8 +1,10 @@
-"""The `enrolbot` command: serve, db upgrade, catalog and users imports, secret new."""
+"""The `enrolbot` command: serve, db upgrade, catalog and users imports, org, teams package,
+report, secret new."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import sys
@@ -357,6 +359,20 @@ def teams_package(out: Path) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
+
+
+@main.command("report")
+@click.argument("item")
+@click.option("--type", "user_type", metavar="T", help="staff, client or prospect only.")
+@click.option("--since", metavar="DATE", help="Enrolled on or after DATE (YYYY-MM-DD).")
+@click.option(
+    "--csv", "out", metavar="FILE", default="", help="Write the enrolments; - for stdout."
+)
+def report(item: str, user_type: str | None, since: str | None, out: str) -> None:
+    """An item's enrolments, counted by user type and by source; --csv FILE writes them."""
+    from bot import reporting  # the command's work, in its own module
+
+    reporting.run(functools.partial(_in_organisation, _settings()), item, user_type, since, out)
 
 
 @main.group()

@@ -6,9 +6,13 @@ from __future__ import annotations
 import enum
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from handlers.enrol import EnrolResult, Outcome
 from store.models import DigestMode
+
+if TYPE_CHECKING:  # handlers.reports words its summary with this module's helpers
+    from handlers.reports import Report
 
 
 class Tone(enum.StrEnum):
@@ -81,7 +85,16 @@ class EnrolButton:
         return f"{self.title} ({self.kind}): click Enrol to join."
 
 
-Reply = Notice | LinkCreated | ConfirmLinkDelete | AskLinkDetails | EnrolButton
+@dataclass(frozen=True)
+class ReportReady:
+    """A report: its summary to show, and its CSV for the platform to deliver (a file, a
+    download link)."""
+
+    summary: Notice
+    report: Report
+
+
+Reply = Notice | LinkCreated | ConfirmLinkDelete | AskLinkDetails | EnrolButton | ReportReady
 
 
 # What a learner reads after a click. A refusal says what to do next.

@@ -36,6 +36,8 @@ SUPER_HELP = (
     "`/enrol token activate TOKEN`: switch a token back on: its code and link work again",
     "`/enrol token delete TOKEN [--yes]`: destroy a token for good (asks first without --yes)",
     "`/enrol token import`: create or update many tokens from a spreadsheet (on the command line)",
+    "`/enrol report ITEM [--type T] [--since DATE]`: an item's enrolments by user type and by "
+    "source, with the CSV",
     "`/enrol admin add EMAIL|@person [--standard]`: make someone an admin (super unless "
     "--standard)",
     "`/enrol admin remove EMAIL|@person`: take someone's admin rights away",
@@ -55,7 +57,7 @@ async def test_help_for_a_super_admin_lists_every_command(acme, text):
 async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
     reply = await run(await acme.ctx("sam@example.com"), "help")
     assert isinstance(reply, Notice)
-    assert reply.lines == SUPER_HELP[:14] + SUPER_HELP[-2:]
+    assert reply.lines == SUPER_HELP[:15] + SUPER_HELP[-2:]
     assert not any("admin add" in line or "admin list" in line for line in reply.lines)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.catalog import create_item
+from handlers.enrol import enrol
 from handlers.links import default_link, token_for
 from handlers.organisations import default_organisation
 from handlers.signing import LinkSigner
@@ -15,6 +16,7 @@ from store.db import make_engine, make_sessionmaker
 from store.models import (
     CatalogItem,
     Enrolment,
+    EnrolmentSource,
     EnrolmentStatus,
     Identity,
     ItemKind,
@@ -70,6 +72,23 @@ def organisation(auto_provision: bool = False):
         )
 
     return seed
+
+
+async def report_enrolments(session: AsyncSession) -> None:
+    """Beside `organisation`'s: Safety 101 enrolments a report shows, each from another way in,
+    one of them a client whose name a spreadsheet would run as a formula."""
+    org = await default_organisation(session)
+    safety = await session.scalar(select(CatalogItem).where(CatalogItem.slug == "safety-101"))
+    assert safety is not None
+    ways = [
+        ("formula@client.test", "=cmd|' /C calc'!A0", UserType.CLIENT, EnrolmentSource.MANUAL),
+        ("pat@prospect.test", "Pat", UserType.PROSPECT, EnrolmentSource.IMPORT),
+    ]
+    for email, first, kind, source in ways:
+        user = User(organisation_id=org.id, email=email, first_name=first, last_name="X", type=kind)
+        session.add(user)
+        await session.flush()
+        await enrol(session, organisation=org, user=user, item=safety, source=source, by="seed")
 
 
 # Many people at once, for load tests and benchmarks -----------------------------------------
