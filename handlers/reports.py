@@ -261,6 +261,14 @@ def summary(report: Report) -> Notice:
 # Where the CSV went, said after the summary (each platform delivers it its own way).
 CSV_HERE = "The CSV is attached here."
 CSV_IN_DM = "I've sent you the CSV in a direct message, as I can't share files here."
+CSV_NEEDS_SCOPE = (
+    "I couldn't attach the CSV: the Slack app needs the files:write permission. Reinstall it "
+    "from manifest.yml, then run the report again."
+)
+CSV_UPLOAD_FAILED = (
+    "I couldn't attach the CSV: Slack refused the upload. Try again in a moment, or run "
+    "`enrolbot report ITEM --csv FILE` on the server."
+)
 CSV_DOWNLOAD = "Download the CSV within {minutes} minutes: {url}"
 CSV_LINK_IN_CHAT = (
     "I've sent you the download link in our personal chat, so only you can open the CSV."

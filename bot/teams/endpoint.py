@@ -43,6 +43,7 @@ from handlers.replies import (
     LinkCreated,
     Notice,
     Reply,
+    ReportReady,
     kept_link,
     posted,
 )
@@ -65,6 +66,8 @@ def render(reply: Reply) -> dict:
         return cards.link_form(reply)
     if isinstance(reply, Notice):
         return cards.notice(reply)
+    if isinstance(reply, ReportReady):  # the CSV's download link joins in _on_message
+        return cards.notice(reply.summary)
     raise TypeError(f"no Teams rendering for {type(reply).__name__}")
 
 

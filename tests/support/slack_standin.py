@@ -77,6 +77,8 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     responses: dict[str, list[dict]] = field(default_factory=dict)
     failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
+    # file id -> {"filename", "length", "content" (bytes once posted), "channel" (once shared)}
+    files: dict[str, dict] = field(default_factory=dict)
     url: str = ""
     team: str = TEAM  # the workspace the bot token belongs to
     enterprise: str | None = None  # its Enterprise Grid organisation, if it is in one
@@ -90,6 +92,7 @@ class SlackStandIn:
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{rid}", self._response, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
             ]
         )
 
@@ -281,3 +284,62 @@ class SlackStandIn:
 
     def _views_open(self, args: dict) -> dict:
         return {"ok": True, "view": {"id": "V1"}}
+
+    def _conversations_open(self, args: dict) -> dict:
+        # A direct message with one person: its id, as Slack answers with return_im unset.
+        users = args.get("users", "")
+        if not users or "," in users:
+            return {"ok": False, "error": "user_not_found" if not users else "not_supported"}
+        return {"ok": True, "channel": {"id": "D" + users}}
+
+    # Files, as Slack's external upload works: files.getUploadURLExternal (filename, length)
+    # answers an upload_url and a file_id; the bytes are POSTed to the upload_url (raw or as a
+    # form); files.completeUploadExternal (files: [{"id", "title"}], channel_id) shares them.
+
+    def shared_file(self, timeout: float = 10) -> dict:
+        """The last file shared with files.completeUploadExternal, once one is."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._shared(), timeout):
+                raise AssertionError(f"no file was shared within {timeout}s")
+            return self._shared()[-1]
+
+    def _shared(self) -> list[dict]:
+        return [f for f in self.files.values() if "channel" in f]
+
+    def _files_getUploadURLExternal(self, args: dict) -> dict:
+        filename, length = args.get("filename"), args.get("length")
+        if not filename or length is None or not str(length).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            file_id = f"F{len(self.files) + 1:08d}"
+            self.files[file_id] = {"filename": filename, "length": int(length)}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        body = await request.body()
+        with self._lock:
+            pending = self.files.get(file_id)
+            if pending is None:
+                return Response("not found", status_code=404)
+            pending["content"] = body
+        return Response(f"OK - {len(body)}")
+
+    def _files_completeUploadExternal(self, args: dict) -> dict:
+        try:
+            files = json.loads(args.get("files", ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = args.get("channel_id")
+        with self._lock:
+            found = [self.files.get(f.get("id", "")) for f in files]
+            if not files or any(f is None or "content" not in f for f in found):
+                return {"ok": False, "error": "file_not_found"}
+            if channel and not channel.startswith("D"):
+                problem = self._channel_problem(channel)
+                if problem or not self.channels[channel]["member"]:
+                    return {"ok": False, "error": problem or "not_in_channel"}
+            for f, shared in zip(files, found, strict=True):
+                shared |= {"channel": channel, "title": f.get("title")}
+            self._lock.notify_all()
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}

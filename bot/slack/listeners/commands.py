@@ -7,11 +7,11 @@ import logging
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import metrics
-from bot.slack import blocks
+from bot.slack import blocks, files
 from bot.slack.adapter import COMMAND, Slack
 from bot.slack.middleware import CommandContextOpener
 from handlers import commands
-from handlers.replies import SOMETHING_WENT_WRONG, AskLinkDetails, EnrolButton
+from handlers.replies import SOMETHING_WENT_WRONG, AskLinkDetails, EnrolButton, ReportReady
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ async def enrol_command(
             return
         if isinstance(reply, EnrolButton):
             reply = await slack.post_button(reply, body["channel_id"], ctx.channel_name)
+        if isinstance(reply, ReportReady):
+            reply = await files.share_report(
+                slack.client, reply, body.get("channel_id"), body["user_id"]
+            )
     except Exception:
         log.exception("/enrol failed (user %s, command %r)", body.get("user_id"), text[:40])
         reply = SOMETHING_WENT_WRONG
