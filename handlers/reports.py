@@ -22,6 +22,7 @@ from store.models import (
     EnrolmentLink,
     EnrolmentSource,
     EnrolmentStatus,
+    RegistrationToken,
     User,
     UserType,
 )
@@ -117,16 +118,25 @@ class Report:
 
 
 def _way_in(
-    source: EnrolmentSource, link_id: int | None, label: str | None, is_default: bool | None
+    source: EnrolmentSource,
+    link_id: int | None,
+    label: str | None,
+    is_default: bool | None,
+    token_id: int | None,
+    nickname: str | None,
 ) -> tuple[str, str]:
     """How an enrolment's way in reads: (in the summary, in the CSV's source detail). A link
-    goes by its label ("default link", "link 12" when it has none); a self-registration token
-    will go by its nickname the same way."""
+    goes by its label ("default link", "link 12" when it has none), a self-registration token
+    by its nickname ("token 3" when it has none)."""
     if source is EnrolmentSource.LINK and link_id is not None:
         if label:
             return f"link “{echo(label, 60)}”", label
         name = "default link" if is_default else f"link {link_id}"
         return name, name
+    if source is EnrolmentSource.REGISTRATION and token_id is not None:
+        if nickname:
+            return f"token “{echo(nickname, 60)}”", nickname
+        return f"token {token_id}", f"token {token_id}"
     return SOURCE_NAMES[source], ""
 
 
@@ -138,6 +148,7 @@ def _enrolments(item: CatalogItem, wanted: Filters, *columns: object) -> Select:
         .select_from(Enrolment)
         .join(User, User.id == Enrolment.user_id)
         .outerjoin(EnrolmentLink, EnrolmentLink.id == Enrolment.link_id)
+        .outerjoin(RegistrationToken, RegistrationToken.id == Enrolment.registration_token_id)
         .where(Enrolment.item_id == item.id, User.organisation_id == item.organisation_id)
     )
     if wanted.user_type is not None:
@@ -149,7 +160,14 @@ def _enrolments(item: CatalogItem, wanted: Filters, *columns: object) -> Select:
 
 
 # What names an enrolment's way in, selected for both the counts and the rows.
-_WAY_IN = (Enrolment.source, Enrolment.link_id, EnrolmentLink.label, EnrolmentLink.is_default)
+_WAY_IN = (
+    Enrolment.source,
+    Enrolment.link_id,
+    EnrolmentLink.label,
+    EnrolmentLink.is_default,
+    Enrolment.registration_token_id,
+    RegistrationToken.nickname,
+)
 
 
 async def _counts_by_type(
@@ -173,8 +191,8 @@ async def _counts_by_source(
         _enrolments(item, wanted, *_WAY_IN, func.count()).group_by(*_WAY_IN)
     )
     counted: dict[str, int] = {}
-    for source, link_id, label, is_default, count in rows:
-        name = _way_in(source, link_id, label, is_default)[0]
+    for *way_in, count in rows:
+        name = _way_in(*way_in)[0]
         counted[name] = counted.get(name, 0) + count
     return sorted(counted.items(), key=lambda pair: (-pair[1], pair[0]))
 
@@ -206,24 +224,12 @@ async def _csv(session: AsyncSession, item: CatalogItem, wanted: Filters) -> byt
                 last,
                 user_type.value,
                 status.value,
-                SOURCE_NAMES[source],
-                _way_in(source, link_id, label, is_default)[1],
+                SOURCE_NAMES[way_in[0]],
+                _way_in(*way_in)[1],
                 _when(enrolled_at),
                 _when(completed_at),
             )
-            for (
-                email,
-                first,
-                last,
-                user_type,
-                status,
-                source,
-                link_id,
-                label,
-                is_default,
-                enrolled_at,
-                completed_at,
-            ) in rows
+            for (email, first, last, user_type, status, *way_in, enrolled_at, completed_at) in rows
         ),
     )
 

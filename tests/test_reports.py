@@ -10,13 +10,13 @@ import io
 import pytest
 from sqlalchemy import update
 
-from handlers import csvwrite
+from handlers import csvwrite, tokens
 from handlers.commands import run
 from handlers.enrol import Outcome, enrol
 from handlers.replies import ReportReady
 from store.models import Enrolment, EnrolmentSource, EnrolmentStatus, UserType
 from tests.support import factories
-from tests.support.command_world import BOSS, error
+from tests.support.command_world import BOSS, SIGNER, error
 
 OLD = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
 DONE = dt.datetime(2026, 2, 1, 17, 0, tzinfo=dt.UTC)
@@ -34,7 +34,8 @@ async def enrolled(acme):
     ann (staff) by the default link, enrolled long ago and completed; cat (staff) by the
     "Intranet" link; sue (staff) by an unlabelled link; a client by hand whose name is a
     formula; prospects from a spreadsheet and a rule, with names starting with a tab and a
-    carriage return; a client by invitation."""
+    carriage return; prospects through a nicknamed and an unnamed self-registration token; a
+    client by invitation. Returns the ids of the unlabelled link and the unnamed token."""
     s, org, item = acme.session, acme.org, acme.safety
     await acme.enrol_through(await acme.default_link(item), "ann@example.com")
     await acme.enrol_through(await acme.extra_link(item, "Intranet"), "cat@example.com")
@@ -46,6 +47,23 @@ async def enrolled(acme):
         "cr@prospect.test": (UserType.PROSPECT, "\rCr", "-Minus", "rule"),
         "inv@client.test": (UserType.CLIENT, "Ivy", "Vite", "invitation"),
     }
+    token, _code = await tokens.create_token(
+        s, SIGNER, item, nickname="Spring campaign", created_by_user_id=None
+    )
+    unnamed, _code = await tokens.create_token(
+        s, SIGNER, item, nickname=None, created_by_user_id=None
+    )
+    for email, nickname_of in (("reg@prospect.test", token), ("anon@prospect.test", unnamed)):
+        user = await factories.user(s, org, email=email, type=UserType.PROSPECT)
+        await enrol(
+            s,
+            organisation=org,
+            user=user,
+            item=item,
+            source=EnrolmentSource.REGISTRATION,
+            by="test",
+            registration_token_id=nickname_of.id,
+        )
     for email, (kind, first, last, source) in people.items():
         user = await factories.user(
             s, org, email=email, first_name=first, last_name=last, type=kind
@@ -63,7 +81,7 @@ async def enrolled(acme):
     # Someone enrolled in another item is not in Safety 101's report.
     await acme.enrol_through(await acme.default_link(acme.gdpr), "sam@example.com")
     await s.commit()
-    return unlabelled.id
+    return unlabelled.id, unnamed.id
 
 
 async def report(acme, text: str, who: str = BOSS) -> ReportReady:
@@ -75,22 +93,26 @@ async def report(acme, text: str, who: str = BOSS) -> ReportReady:
 async def test_report_counts_by_user_type_and_by_source(acme, enrolled):
     ready = await report(acme, "report safety-101")
     r = ready.report
-    assert (r.total, r.completed) == (7, 1)
-    assert r.by_type == {UserType.STAFF: 3, UserType.CLIENT: 2, UserType.PROSPECT: 2}
+    unlabelled, unnamed = enrolled
+    assert (r.total, r.completed) == (9, 1)
+    assert r.by_type == {UserType.STAFF: 3, UserType.CLIENT: 2, UserType.PROSPECT: 4}
     assert dict(r.by_source) == {
         "default link": 1,
         "link “Intranet”": 1,
-        f"link {enrolled}": 1,
+        f"link {unlabelled}": 1,
+        "token “Spring campaign”": 1,
+        f"token {unnamed}": 1,
         "by hand": 1,
         "spreadsheet": 1,
         "rule": 1,
         "invitation": 1,
     }
     notice = ready.summary
-    assert notice.text == "7 enrolments in Safety 101, 1 completed."
-    assert notice.lines[0] == "By user type: 3 staff, 2 client, 2 prospect."
+    assert notice.text == "9 enrolments in Safety 101, 1 completed."
+    assert notice.lines[0] == "By user type: 3 staff, 2 client, 4 prospect."
     assert notice.lines[1].startswith("By source: ")
-    assert "link “Intranet”: 1" in notice.lines[1] and "by hand: 1" in notice.lines[1]
+    for part in ("link “Intranet”: 1", "token “Spring campaign”: 1", "by hand: 1"):
+        assert part in notice.lines[1]
 
 
 async def test_the_csv_has_a_row_per_enrolment_with_its_source(acme, enrolled):
@@ -110,7 +132,7 @@ async def test_the_csv_has_a_row_per_enrolment_with_its_source(acme, enrolled):
         )
     )
     by_email = {row["email"]: row for row in rows}
-    assert len(rows) == len(by_email) == ready.report.total == 7
+    assert len(rows) == len(by_email) == ready.report.total == 9
     assert rows[0]["email"] == "ann@example.com"  # the oldest first
     ann = by_email["ann@example.com"]
     assert (ann["user type"], ann["status"], ann["source"], ann["source detail"]) == (
@@ -124,7 +146,10 @@ async def test_the_csv_has_a_row_per_enrolment_with_its_source(acme, enrolled):
         "2026-02-01 17:00:00",
     )
     assert by_email["cat@example.com"]["source detail"] == "Intranet"
-    assert by_email["sue@example.com"]["source detail"] == f"link {enrolled}"
+    assert by_email["sue@example.com"]["source detail"] == f"link {enrolled[0]}"
+    reg, anon = by_email["reg@prospect.test"], by_email["anon@prospect.test"]
+    assert (reg["source"], reg["source detail"]) == ("self-registration", "Spring campaign")
+    assert anon["source detail"] == f"token {enrolled[1]}"
     assert [by_email[e]["source"] for e in ("formula@client.test", "tab@prospect.test")] == [
         "by hand",
         "spreadsheet",
@@ -152,16 +177,26 @@ async def test_csv_cells_a_spreadsheet_would_run_are_quoted(acme, enrolled):
 
 async def test_type_filter(acme, enrolled):
     ready = await report(acme, "report safety-101 --type prospect")
-    assert ready.report.by_type == {UserType.PROSPECT: 2}
-    assert dict(ready.report.by_source) == {"spreadsheet": 1, "rule": 1}
-    assert {row["email"] for row in csv_rows(ready)} == {"tab@prospect.test", "cr@prospect.test"}
-    assert ready.summary.text == "2 enrolments in Safety 101 (prospect only), 0 completed."
+    assert ready.report.by_type == {UserType.PROSPECT: 4}
+    assert dict(ready.report.by_source) == {
+        "spreadsheet": 1,
+        "rule": 1,
+        "token “Spring campaign”": 1,
+        f"token {enrolled[1]}": 1,
+    }
+    assert {row["email"] for row in csv_rows(ready)} == {
+        "tab@prospect.test",
+        "cr@prospect.test",
+        "reg@prospect.test",
+        "anon@prospect.test",
+    }
+    assert ready.summary.text == "4 enrolments in Safety 101 (prospect only), 0 completed."
     assert ready.report.filename.startswith("safety-101-enrolments-prospect-")
 
 
 async def test_since_filter_and_both_together(acme, enrolled):
     ready = await report(acme, "report safety-101 --since 2026-06-01")
-    assert ready.report.total == 6
+    assert ready.report.total == 8
     assert "ann@example.com" not in {row["email"] for row in csv_rows(ready)}
     both = await report(acme, "report safety-101 --type STAFF --since=2026-06-01")
     assert both.report.by_type == {UserType.STAFF: 2}
