@@ -21,7 +21,7 @@ from bot.log_limits import limit_repeated_warnings
 from bot.runtime import Runtime
 from bot.scheduler import Jobs, Runner, service_jobs
 from bot.settings import Settings, load_settings
-from bot.web import deeplink, health, pages
+from bot.web import deeplink, health, pages, reports
 from bot.web.limits import BodySizeLimit
 from handlers.outbox import Channel, Delivery
 from store.db import sqlite_path
@@ -34,18 +34,18 @@ log = logging.getLogger(__name__)
 
 
 class RedactLinkTokens(logging.Filter):
-    """Access logs name every path; a deep link's path holds a signed token, which is as good
-    as the link itself, so it is cut out before anything is written."""
+    """Access logs name every path; a deep link's or a report download's path holds a signed
+    token, which is as good as the link itself, so it is cut out before anything is written."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                _TOKEN_PATH.sub("/enrol/…", a) if isinstance(a, str) else a for a in record.args
+                _TOKEN_PATH.sub(r"/\1/…", a) if isinstance(a, str) else a for a in record.args
             )
         return True
 
 
-_TOKEN_PATH = re.compile(r"/enrol/[^\s?\"]+")
+_TOKEN_PATH = re.compile(r"/(enrol|reports)/[^\s?\"]+")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -85,6 +85,7 @@ def _routes() -> list[Route]:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
         Route("/enrol/{token}", deeplink.enrol_page, methods=["GET"]),
+        Route("/reports/{token}", reports.download, methods=["GET"]),
         Route("/privacy", pages.privacy, methods=["GET"]),
         Route("/terms", pages.terms, methods=["GET"]),
     ]

@@ -92,6 +92,7 @@ class ReportReady:
 
     summary: Notice
     report: Report
+    by_user_id: int  # the admin who asked: a download link is made for them alone
 
 
 Reply = Notice | LinkCreated | ConfirmLinkDelete | AskLinkDetails | EnrolButton | ReportReady

@@ -9,13 +9,14 @@ rows come from one query. The sentences a report's reader sees are written here,
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import csvwrite
-from handlers.replies import Notice, echo, plural
+from handlers import admins, audit, csvwrite
+from handlers.replies import Notice, ReportReady, Tone, echo, plural
+from handlers.signing import ReportClaims
 from store.models import (
     CatalogItem,
     Enrolment,
@@ -250,6 +251,56 @@ async def make_report(session: AsyncSession, item: CatalogItem, wanted: Filters)
     )
 
 
+def download_claims(ready: ReportReady) -> ReportClaims:
+    """What a download link for this report names, so it can be made again when opened."""
+    wanted = ready.report.filters
+    return ReportClaims(
+        organisation_id=ready.report.item.organisation_id,
+        item_id=ready.report.item.id,
+        user_type=wanted.user_type.value if wanted.user_type else None,
+        since=wanted.since.isoformat() if wanted.since else None,
+        admin_user_id=ready.by_user_id,
+    )
+
+
+async def report_for_link(
+    session: AsyncSession,
+    organisation_id: int,
+    claims: ReportClaims,
+    bootstrap_admins: frozenset[str],
+) -> Report | None:
+    """The report a verified download link names, made now; None if it is no longer the
+    admin's to see (another organisation, an item gone, admin rights taken away)."""
+    item = await session.get(CatalogItem, claims.item_id)
+    admin = await session.get(User, claims.admin_user_id)
+    if (
+        claims.organisation_id != organisation_id
+        or item is None
+        or item.organisation_id != organisation_id
+        or admin is None
+        or admin.organisation_id != organisation_id
+        or await admins.role_of(session, admin, bootstrap_admins) is None
+    ):
+        return None
+    try:
+        wanted = filters(claims.user_type, claims.since)
+    except ReportError:
+        return None
+    made = await make_report(session, item, wanted)
+    await audit.record(
+        session,
+        organisation_id=organisation_id,
+        action="report.downloaded",
+        actor="report download link",
+        actor_user_id=admin.id,
+        item_id=item.id,
+        type=claims.user_type,
+        since=claims.since,
+        rows=made.total,
+    )
+    return made
+
+
 def summary(report: Report) -> Notice:
     """The short answer beside the CSV: how many, by user type and by way in."""
     title = f"{report.item.title}{report.filters.describe()}"
@@ -264,6 +315,11 @@ def summary(report: Report) -> Notice:
     )
 
 
+def with_line(summary: Notice, line: str, tone: Tone | None = None) -> Notice:
+    """The summary with a last line saying where the CSV went (or why it didn't)."""
+    return replace(summary, lines=(*summary.lines, line), tone=tone or summary.tone)
+
+
 # Where the CSV went, said after the summary (each platform delivers it its own way).
 CSV_HERE = "The CSV is attached here."
 CSV_IN_DM = "I've sent you the CSV in a direct message, as I can't share files here."
@@ -275,10 +331,16 @@ CSV_UPLOAD_FAILED = (
     "I couldn't attach the CSV: Slack refused the upload. Try again in a moment, or run "
     "`enrolbot report ITEM --csv FILE` on the server."
 )
-CSV_DOWNLOAD = "Download the CSV within {minutes} minutes: {url}"
+CSV_DOWNLOAD = "The download link works for {minutes} minutes, and only while you're an admin."
+CSV_DOWNLOAD_BUTTON = "Download the CSV"
 CSV_LINK_IN_CHAT = (
     "I've sent you the download link in our personal chat, so only you can open the CSV."
 )
+CSV_LINK_UNDELIVERED = (
+    "I couldn't reach you in our personal chat to send the download link. Open a chat with "
+    "me and send `enrol report ITEM` there."
+)
+DOWNLOAD_TITLE = "Enrolment report"
 DOWNLOAD_GONE = (
     "This report link has expired or isn't valid. Run the report again for a new link: "
     "`/enrol report ITEM` in Slack, or `enrol report ITEM` to the bot in Teams."

@@ -71,3 +71,52 @@ class LinkSigner:
             self._verified.clear()
         self._verified[token] = (claims, signed.timestamp())
         return claims
+
+
+REPORT_LINK_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class ReportClaims:
+    """What a report's download link names: whose report of what, and for whom."""
+
+    organisation_id: int
+    item_id: int
+    user_type: str | None
+    since: str | None  # an ISO date
+    admin_user_id: int
+
+
+class ReportLinkSigner:
+    """A report's short-lived download link (Teams, which has no simple way to attach a file):
+    signed with the same keys as links, under a salt of its own so neither verifies as the
+    other, and good for REPORT_LINK_SECONDS. The report is made again when it is opened."""
+
+    def __init__(self, keys: tuple[str, ...] | list[str], max_age: int = REPORT_LINK_SECONDS):
+        self._serializer = URLSafeTimedSerializer(list(reversed(keys)), salt="enrolbot.report")
+        self.max_age = max_age
+
+    def sign(self, claims: ReportClaims) -> str:
+        return self._serializer.dumps(
+            [
+                claims.organisation_id,
+                claims.item_id,
+                claims.user_type,
+                claims.since,
+                claims.admin_user_id,
+            ]
+        )
+
+    def read(self, token: str) -> ReportClaims | TokenProblem:
+        if not token or len(token) > SLACK_BUTTON_VALUE_LIMIT:
+            return TokenProblem.TAMPERED
+        try:
+            payload = self._serializer.loads(token, max_age=self.max_age)
+        except SignatureExpired:
+            return TokenProblem.EXPIRED
+        except BadData:
+            return TokenProblem.TAMPERED
+        match payload:
+            case [int(org), int(item), str() | None as kind, str() | None as since, int(admin)]:
+                return ReportClaims(org, item, kind, since, admin)
+        return TokenProblem.TAMPERED

@@ -10,13 +10,14 @@ import io
 import pytest
 from sqlalchemy import update
 
-from handlers import csvwrite, tokens
+from handlers import admins, csvwrite, reports, tokens
 from handlers.commands import run
 from handlers.enrol import Outcome, enrol
 from handlers.replies import ReportReady
+from handlers.signing import LinkSigner, ReportClaims, ReportLinkSigner, TokenProblem
 from store.models import Enrolment, EnrolmentSource, EnrolmentStatus, UserType
 from tests.support import factories
-from tests.support.command_world import BOSS, SIGNER, error
+from tests.support.command_world import ADMINS, BOSS, SIGNER, error
 
 OLD = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
 DONE = dt.datetime(2026, 2, 1, 17, 0, tzinfo=dt.UTC)
@@ -261,3 +262,26 @@ def test_write_quotes_commas_and_line_breaks():
     data = csvwrite.write(("a", "b"), [("x,y", 'say "hi"\nthen')])
     rows = list(csv.reader(io.StringIO(data.decode("utf-8").removeprefix(csvwrite.BOM))))
     assert rows == [["a", "b"], ["x,y", 'say "hi"\nthen']]
+
+
+def test_report_links_expire_and_are_never_enrolment_links():
+    keys = ["k" * 32]
+    signer = ReportLinkSigner(keys)
+    claims = ReportClaims(1, 2, "staff", "2026-09-01", 3)
+    token = signer.sign(claims)
+    assert signer.read(token) == claims
+    assert ReportLinkSigner(keys, max_age=-1).read(token) is TokenProblem.EXPIRED
+    assert ReportLinkSigner(["o" * 32]).read(token) is TokenProblem.TAMPERED
+    assert signer.read(token[:-2]) is TokenProblem.TAMPERED
+    assert signer.read(LinkSigner(keys).sign(1, 2, "secret")) is TokenProblem.TAMPERED
+    assert LinkSigner(keys).read(token) is TokenProblem.TAMPERED
+
+
+async def test_a_download_link_works_only_while_its_admin_is_one(acme, enrolled):
+    ready = await report(acme, "report safety-101 --type prospect", who="sam@example.com")
+    claims = reports.download_claims(ready)
+    again = await reports.report_for_link(acme.session, acme.org.id, claims, ADMINS)
+    assert again is not None and again.csv == ready.report.csv
+    assert await reports.report_for_link(acme.session, acme.org.id + 1, claims, ADMINS) is None
+    await admins.revoke(acme.session, acme.users["sam@example.com"])
+    assert await reports.report_for_link(acme.session, acme.org.id, claims, ADMINS) is None

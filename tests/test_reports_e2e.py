@@ -11,7 +11,8 @@ import pytest
 
 from handlers.csvwrite import BOM
 from tests.support import seed
-from tests.support.slack_world import ADMIN, ANN, SlackWorld, text_of
+from tests.support.slack_world import ADMIN, ANN, PUBLIC_URL, SlackWorld, text_of
+from tests.support.teams_world import DIRECTORY, TeamsWorld, card_text
 
 
 def emails_in(content: bytes) -> list[str]:
@@ -62,3 +63,50 @@ def test_slack_report_uploads_the_csv_here_or_else_in_a_direct_message(slack):
     refused = text_of(slack.command(ANN, "report safety-101", channel="C0OPS"))
     assert "Only enrolment admins can see reports" in refused
     assert len(slack.slack.calls_of("files.getUploadURLExternal")) == 2
+
+
+@pytest.fixture
+def teams(db_url, tmp_path):
+    with TeamsWorld(db_url, tmp_path) as w:
+        w.db.run(seed.report_enrolments)
+        yield w
+
+
+def download_link(card: dict) -> str:
+    [action] = card["actions"]
+    assert (action["type"], action["title"]) == ("Action.OpenUrl", "Download the CSV")
+    assert action["url"].startswith(f"{PUBLIC_URL}/reports/")
+    return action["url"].removeprefix(PUBLIC_URL)
+
+
+def test_teams_report_gives_a_download_link_that_works_and_refuses_a_tampered_one(teams):
+    card = teams.say("admin", "report safety-101 --since 2020-01-01", where="personal")
+    text = card_text(card)
+    assert "3 enrolments in Safety 101 (enrolled since 2020-01-01), 1 completed." in text
+    assert "The download link works for 15 minutes" in text
+    path = download_link(card)
+    got = teams.http.get(path)
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "text/csv; charset=utf-8"
+    assert got.headers["cache-control"] == "no-store"
+    disposition = got.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="safety-101-enrolments-since-2020-01-01-')
+    assert emails_in(got.content) == ["done@acme.test", "formula@client.test", "pat@prospect.test"]
+    assert b"'=cmd|' /C calc'!A0" in got.content
+
+    head, sep, tail = path.rpartition(".")
+    tampered = teams.http.get(f"{head}{sep}{'A' if tail[0] != 'A' else 'B'}{tail[1:]}")
+    assert tampered.status_code == 403
+    assert "Run the report again" in tampered.text
+    assert "text/csv" not in tampered.headers["content-type"]
+    assert teams.db.audit_actions().count("report.downloaded") == 1
+
+    # In a channel everyone reads the answer: the link goes to the admin's personal chat.
+    card = teams.say("admin", "report safety-101 --type client")
+    text = card_text(card)
+    assert "1 enrolment in Safety 101 (client only), 0 completed." in text
+    assert "I've sent you the download link in our personal chat" in text
+    assert "actions" not in card
+    [private] = teams.wait_messages(f"a:dm-{DIRECTORY['admin']['id']}", 1)
+    got = teams.http.get(download_link(private["attachments"][0]["content"]))
+    assert emails_in(got.content) == ["formula@client.test"]

@@ -10,7 +10,6 @@ with the bot, so a slash command in a channel the bot was never invited to still
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -56,15 +55,11 @@ async def share_report(
         code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
         log.warning("report upload failed (%s)", code)
         problem = reports.CSV_NEEDS_SCOPE if code == "missing_scope" else reports.CSV_UPLOAD_FAILED
-        return _with_line(ready.summary, problem, Tone.ERROR)
-    return _with_line(ready.summary, reports.CSV_HERE if here else reports.CSV_IN_DM)
+        return reports.with_line(ready.summary, problem, Tone.ERROR)
+    return reports.with_line(ready.summary, reports.CSV_HERE if here else reports.CSV_IN_DM)
 
 
 async def _direct_message(client: AsyncWebClient, user_id: str) -> str:
     """The id of the admin's direct message with the bot (files are shared to a channel id)."""
     opened = await client.conversations_open(users=user_id)
     return str(opened["channel"]["id"])
-
-
-def _with_line(summary: Notice, line: str, tone: Tone | None = None) -> Notice:
-    return replace(summary, lines=(*summary.lines, line), tone=tone or summary.tone)

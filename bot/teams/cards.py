@@ -126,6 +126,15 @@ def notice(reply: Notice) -> dict:
     return card(body)
 
 
+def report_link(summary: Notice, url: str, note: str, button: str) -> dict:
+    """A report's summary with a button that opens its CSV's download link (the link is ours,
+    built from ENROLBOT_PUBLIC_URL and a signed token, never from what anyone typed)."""
+    content = notice(summary)
+    content["body"].append(_say(note, isSubtle=True, spacing="Medium"))
+    content["actions"] = [{"type": "Action.OpenUrl", "title": button, "url": url}]
+    return content
+
+
 def link_created(reply: LinkCreated) -> dict:
     label = f" ({reply.label})" if reply.label else ""
     return card(

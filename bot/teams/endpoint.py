@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot import metrics
 from bot.runtime import Runtime
-from bot.teams import cards, conversations, directory
+from bot.teams import cards, conversations, directory, reports
 from bot.teams.activity import PROVIDER, channel_of, malformed, sender_account
 from bot.teams.auth import AuthError, BotFrameworkAuth, not_from_teams
 from bot.teams.clicks import Clicks, refusal_of
@@ -66,8 +66,6 @@ def render(reply: Reply) -> dict:
         return cards.link_form(reply)
     if isinstance(reply, Notice):
         return cards.notice(reply)
-    if isinstance(reply, ReportReady):  # the CSV's download link joins in _on_message
-        return cards.notice(reply.summary)
     raise TypeError(f"no Teams rendering for {type(reply).__name__}")
 
 
@@ -185,7 +183,13 @@ class TeamsEndpoint:
                 reply = await commands.run(await self._context(session, activity), text)
             if isinstance(reply, EnrolButton):
                 reply = await self._post(activity, reply)
-            await self.connector.reply(activity, cards.message(render(reply)))
+            if isinstance(reply, ReportReady):
+                content = await reports.answer(
+                    self.runtime, self.connector, activity, reply, self.tenant
+                )
+            else:
+                content = render(reply)
+            await self.connector.reply(activity, cards.message(content))
         except Exception:
             log.exception("Teams command failed (from %s)", activity["from"]["id"])
             try:

@@ -34,4 +34,5 @@ async def report(ctx: CommandContext, args: Args) -> ReportReady:
         since=wanted.since.isoformat() if wanted.since else None,
         rows=made.total,
     )
-    return ReportReady(reports.summary(made), made)
+    assert ctx.caller.user is not None  # an admin is a portal user
+    return ReportReady(reports.summary(made), made, ctx.caller.user.id)
