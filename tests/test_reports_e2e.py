@@ -64,6 +64,14 @@ def test_slack_report_uploads_the_csv_here_or_else_in_a_direct_message(slack):
     assert "Only enrolment admins can see reports" in refused
     assert len(slack.slack.calls_of("files.getUploadURLExternal")) == 2
 
+    # An install from before reports lacks files:write: the summary still comes, with the fix.
+    slack.slack.fail_next(
+        "files.getUploadURLExternal", 200, {"ok": False, "error": "missing_scope"}
+    )
+    reply = text_of(slack.command(ADMIN, "report safety-101", channel="C0OPS"))
+    assert "3 enrolments in Safety 101" in reply
+    assert "the Slack app needs the files:write permission" in reply
+
 
 @pytest.fixture
 def teams(db_url, tmp_path):
