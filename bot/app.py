@@ -21,9 +21,10 @@ from bot.log_limits import limit_repeated_warnings
 from bot.runtime import Runtime
 from bot.scheduler import Jobs, Runner, service_jobs
 from bot.settings import Settings, load_settings
-from bot.web import deeplink, health, pages, reports
+from bot.web import deeplink, health, pages, register, reports
 from bot.web.limits import BodySizeLimit
 from handlers.outbox import Channel, Delivery
+from handlers.registration import ConfirmSigner, confirm_url
 from store.db import sqlite_path
 
 if TYPE_CHECKING:  # imported at start only when their platform is on
@@ -39,13 +40,17 @@ class RedactLinkTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN_PATH.sub(r"/\1/…", a) if isinstance(a, str) else a for a in record.args
-            )
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 
 _TOKEN_PATH = re.compile(r"/(enrol|reports)/[^\s?\"]+")
+# A registration code in /register?token=..., and an invitation's signed /register/confirm?t=...
+_TOKEN_QUERY = re.compile(r"([?&](?:token|t)=)[^\s&\"#]+")
+
+
+def _redact(text: str) -> str:
+    return _TOKEN_QUERY.sub(r"\1…", _TOKEN_PATH.sub(r"/\1/…", text))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -65,6 +70,12 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.runtime = runtime
     app.state.delivery = delivery
+    app.state.register_page = register.RegisterPage.start(
+        runtime.signer.keys,
+        settings.public_url,
+        settings.register_limit_address,
+        settings.register_limit_token,
+    )
     return app
 
 
@@ -86,6 +97,8 @@ def _routes() -> list[Route]:
         Route("/metrics", health.metrics, methods=["GET"]),
         Route("/enrol/{token}", deeplink.enrol_page, methods=["GET"]),
         Route("/reports/{token}", reports.download, methods=["GET"]),
+        Route("/register", register.register_page, methods=["GET", "POST"]),
+        Route("/register/confirm", register.confirm_page, methods=["GET"]),
         Route("/privacy", pages.privacy, methods=["GET"]),
         Route("/terms", pages.terms, methods=["GET"]),
     ]
@@ -158,7 +171,13 @@ def _outbox_channels(runtime: Runtime, platforms: Platforms) -> dict[str, Channe
         teams = TeamsDelivery(platforms.teams.connector, runtime.sessions)
         channels["teams"] = Channel(teams.send, MAX_BATCH)
     if settings.smtp_url:
-        channels["email"] = Channel(EmailDelivery(SmtpSettings(settings.smtp_url)).send, 200)
+        confirm = ConfirmSigner(runtime.signer.keys)
+
+        def invitation_link(payload: dict) -> str:
+            return confirm_url(settings.public_url, confirm, payload)
+
+        email = EmailDelivery(SmtpSettings(settings.smtp_url), invitation_link)
+        channels["email"] = Channel(email.send, 200)
     return channels
 
 

@@ -1,4 +1,5 @@
-"""Alerts by email through SMTP (SMTP_URL), for the primary admin and stakeholder inboxes.
+"""Email through SMTP (SMTP_URL): alerts for the primary admin and stakeholder inboxes, and
+invitations to people who registered with a token.
 
 smtplib runs in a worker thread: it is blocking, and an alert is a handful of lines. Each
 socket operation is bounded by TIMEOUT_SECONDS. The message is built before any connection:
@@ -13,13 +14,15 @@ import logging
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.errors import HeaderDefect, MessageError
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from handlers.alert_message import AlertMessage, Shape, plain
+from handlers.alert_message import INVITATION, AlertMessage, Shape, plain
 from handlers.alert_message import compose as compose_alert
 from handlers.outbox import Batch, Result, SendOutcome
+from handlers.registration_text import invitation
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +70,25 @@ def body(alert: AlertMessage) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(sender: str, batch: Batch) -> EmailMessage:
+# The confirmation link of one invitation's outbox payload (signed as the email is sent).
+InvitationLink = Callable[[dict], str]
+
+
+def build(sender: str, batch: Batch, invitation_link: InvitationLink | None = None) -> EmailMessage:
     """The email for a batch; ValueError (or an email error) when it cannot be built."""
-    alert = compose_alert(batch.kind, batch.payloads, batch.total_due)
+    if batch.kind == INVITATION:
+        if invitation_link is None:
+            raise ValueError("invitations need the public URL and keys to sign their links")
+        title, text = invitation(batch.payloads, [invitation_link(p) for p in batch.payloads])
+        text = "\n".join(one_line(line) for line in text.split("\n"))
+    else:
+        alert = compose_alert(batch.kind, batch.payloads, batch.total_due)
+        title, text = subject(alert), body(alert)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = batch.to.target
-    message["Subject"] = subject(alert)
-    message.set_content(body(alert))
+    message["Subject"] = one_line(title)[:SUBJECT_MAX]
+    message.set_content(text)
     if message["To"].defects:
         raise ValueError("the address is not one an email can be sent to")
     message.as_bytes()  # folding and encoding fail here, not halfway into a conversation
@@ -82,8 +96,11 @@ def build(sender: str, batch: Batch) -> EmailMessage:
 
 
 class EmailDelivery:
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(
+        self, settings: SmtpSettings, invitation_link: InvitationLink | None = None
+    ) -> None:
         self.settings = settings
+        self.invitation_link = invitation_link
 
     def _send_now(self, message: EmailMessage) -> None:
         s = self.settings
@@ -97,8 +114,8 @@ class EmailDelivery:
 
     async def send(self, batch: Batch) -> SendOutcome:
         try:
-            message = build(self.settings.sender, batch)
-        except (ValueError, TypeError, MessageError, HeaderDefect) as exc:
+            message = build(self.settings.sender, batch, self.invitation_link)
+        except (ValueError, TypeError, KeyError, MessageError, HeaderDefect) as exc:
             return SendOutcome(Result.REJECTED, f"the email could not be built ({exc})"[:200])
         try:
             await asyncio.to_thread(self._send_now, message)

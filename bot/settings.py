@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     privacy_url: str = Field("", validation_alias="ENROLBOT_PRIVACY_URL")
     terms_url: str = Field("", validation_alias="ENROLBOT_TERMS_URL")
 
+    # The registration page (/register): attempts allowed per client address and per token in
+    # any 10 minutes, counted in each worker process.
+    register_limit_address: int = Field(
+        20, ge=1, validation_alias="ENROLBOT_REGISTER_LIMIT_ADDRESS"
+    )
+    register_limit_token: int = Field(200, ge=1, validation_alias="ENROLBOT_REGISTER_LIMIT_TOKEN")
+
     smtp_url: str = Field("", validation_alias="SMTP_URL")
     delivery_seconds: float = Field(1.0, ge=0, validation_alias="ENROLBOT_DELIVERY_SECONDS")
     # How long a worker may hold a channel's deliveries before another may take over (it died);

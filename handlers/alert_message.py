@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 ALERT = "alert"
 NOTICE = "notice"  # a plain sentence to an admin, e.g. that a channel stopped taking alerts
+# An invitation email to someone who registered (handlers.registration words and sends it).
+INVITATION = "invitation"
 DIGEST_PREFIX = "digest:"
 FALLBACK_NAMES = 20  # people named in a combined message's one-line summary
 

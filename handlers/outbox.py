@@ -38,7 +38,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import admin_notices
-from handlers.alert_message import ALERT, NOTICE
+from handlers.alert_message import ALERT, INVITATION, NOTICE
 from handlers.destinations import BadDestination, Destination, for_log
 from store.models import DeliveryLane, OutboxMessage, OutboxStatus, utcnow
 from store.upsert import insert_ignoring_conflict
@@ -354,7 +354,7 @@ class Delivery:
                 outcome.reason,
                 shown,
             )
-        if kind == NOTICE:
+        if kind in (NOTICE, INVITATION):  # to a person, not a subscribed destination
             return
         try:
             where = Destination.parse(destination)

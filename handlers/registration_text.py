@@ -1,0 +1,163 @@
+"""Every sentence the registration page, its confirmation page and the invitation email say,
+written once (handlers.registration decides; the web page and the email render)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from handlers.registration import CONFIRM_DAYS, Confirmation, Confirmed, Registered, Registration
+
+FORM_HEADING = "Register for training"
+FORM_INTRO = (
+    "Enter your name, your email address and the token you were given. You'll be enrolled in "
+    "the training the token is for."
+)
+FORM_EXPIRED = (
+    "This form was open for too long, or your browser didn't keep its cookie. Check your "
+    "details and send the form again."
+)
+PROBLEM_HEADING = "There is a problem"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A page after a registration or a confirmation: a heading, sentences, perhaps a link."""
+
+    heading: str
+    sentences: tuple[str, ...]
+    link: tuple[str, str] | None = None  # (text, url)
+
+
+def refusal(registration: Registration) -> tuple[str, str]:
+    """(field, sentence) for a registration that was refused: the form shows it on that field.
+    Unknown, mistyped and deleted tokens share one sentence."""
+    outcome = registration.outcome
+    if outcome is Registered.TOKEN_DISABLED:
+        return "token", (
+            "This token is currently disabled. Ask whoever gave it to you when it will work "
+            "again, or for another token."
+        )
+    if outcome is Registered.USER_DEACTIVATED:
+        return "email", (
+            "The account for this email address is deactivated, so it can't be enrolled. "
+            "Contact the training team of the organisation that gave you the token."
+        )
+    return "token", (
+        "There is no registration token with that code. Check it against the one you were "
+        "given (10 letters and digits, like ABCDE-FGHJK), or ask whoever gave it to you for a "
+        "current one."
+    )
+
+
+def _way_in(title: str, url: str | None, email: str) -> tuple[tuple[str, ...], tuple | None]:
+    if url:
+        return (), (f"Open {title}", url)
+    return (f"You'll find it on your learning platform when you sign in as {email}.",), None
+
+
+def answer(registration: Registration) -> Answer:
+    """The page after a registration that went through."""
+    item = registration.item
+    assert item is not None
+    title, email = item.title, registration.email
+    more, link = _way_in(title, item.url, email)
+    match registration.outcome:
+        case Registered.ENROLLED:
+            return Answer("You're enrolled", (f"You're enrolled in {title}.", *more), link)
+        case Registered.ALREADY_ENROLLED:
+            return Answer(
+                "You're already enrolled",
+                (f"You're already enrolled in {title}, so nothing changed.", *more),
+                link,
+            )
+        case Registered.ALREADY_COMPLETED:
+            return Answer(
+                "Already completed",
+                (f"You've already completed {title}. Your completion stands and nothing changed.",),
+                link,
+            )
+        case Registered.INVITED:
+            return Answer(
+                "Check your email",
+                (
+                    f"You're registered and enrolled in {title}.",
+                    f"We've sent an email to {email}. Open the link in it within "
+                    f"{CONFIRM_DAYS} days to confirm your address and start {title}.",
+                    "No email after a few minutes? Look in your spam folder, or send this form "
+                    "again with the same details for a new one.",
+                ),
+            )
+    return Answer("You're registered", (f"You're registered and enrolled in {title}.", *more), link)
+
+
+def confirmation(result: Confirmation) -> Answer:
+    """The page a confirmation link opens."""
+    if result.outcome is Confirmed.EXPIRED:
+        return Answer(
+            "This link has expired",
+            (
+                f"This confirmation link has expired: links work for {CONFIRM_DAYS} days. "
+                "Register again with your token to get a new email; your enrolment is kept.",
+            ),
+        )
+    if result.outcome is Confirmed.TAMPERED:
+        return Answer(
+            "This link doesn't work",
+            (
+                "This confirmation link isn't valid: it may have been changed or cut short. "
+                "Open the link in the email exactly as it came, or register again with your "
+                "token to get a new email.",
+            ),
+        )
+    item, user = result.item, result.user
+    assert item is not None and user is not None
+    more, link = _way_in(item.title, item.url, user.email)
+    return Answer(
+        "Email address confirmed",
+        (
+            f"Thank you, {user.first_name or user.email}: your email address {user.email} is "
+            "confirmed.",
+            f"You're enrolled in {item.title}.",
+            *more,
+        ),
+        link,
+    )
+
+
+def too_many(per_token: bool, retry_after: float, now: datetime) -> str:
+    """Why the page won't take another try yet, and when it will."""
+    minutes = max(1, math.ceil(retry_after / 60))
+    at = datetime.fromtimestamp(now.timestamp() + retry_after, tz=now.tzinfo)
+    whose = "with this token" if per_token else "from your network"
+    wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return (
+        f"There have been too many registration attempts {whose}. Please try again in "
+        f"{wait} (after {at:%H:%M} UTC); what you typed is kept below."
+    )
+
+
+def invitation(payloads: list[dict], urls: list[str]) -> tuple[str, str]:
+    """(subject, plain-text body) of the invitation email for one address; several
+    registrations waiting for the same address go in one email, each with its link."""
+    first = payloads[0]
+    titles = [str(p.get("item", "")) for p in payloads]
+    name = str(first.get("first_name", "")) or "there"
+    organisation = str(first.get("organisation", ""))
+    if len(payloads) == 1:
+        subject = f"Confirm your email address to start {titles[0]}"
+    else:
+        subject = "Confirm your email address to start your training"
+    lines = [f"Hello {name},", ""]
+    for title, url in zip(titles, urls, strict=True):
+        lines += [
+            f"You registered for {title} with {organisation}, and you're enrolled. Confirm "
+            f"your email address and start it here (the link works for {CONFIRM_DAYS} days):",
+            url,
+            "",
+        ]
+    lines.append(
+        "If it wasn't you who registered, ignore this email: nothing more will be sent to you."
+    )
+    return subject, "\n".join(lines) + "\n"
