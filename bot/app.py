@@ -21,7 +21,9 @@ from bot.log_limits import limit_repeated_warnings
 from bot.runtime import Runtime
 from bot.scheduler import Jobs, Runner, service_jobs
 from bot.settings import Settings, load_settings
-from bot.web import deeplink, health, pages, register, reports
+from bot.web import health, pages, register, reports
+from bot.web.auth.routes import SignIn, sign_in_for
+from bot.web.deeplink import DeepLinks
 from bot.web.limits import BodySizeLimit
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
@@ -47,9 +49,12 @@ class RedactLinkTokens(logging.Filter):
 _TOKEN_PATH = re.compile(r"/(enrol|reports)/[^\s?\"]+")
 # A registration code in /register?token=..., and an invitation's signed /register/confirm?t=...
 _TOKEN_QUERY = re.compile(r"([?&](?:token|t)=)[^\s&\"#]+")
+# A sign-in's callback carries its code and state, and its login the link it came from.
+_AUTH_QUERY = re.compile(r"(/auth/[^\s?\"]*)\?[^\s\"]*")
 
 
 def _redact(text: str) -> str:
+    text = _AUTH_QUERY.sub(r"\1?…", text)
     return _TOKEN_QUERY.sub(r"\1…", _TOKEN_PATH.sub(r"/\1/…", text))
 
 
@@ -57,6 +62,7 @@ def create_app(settings: Settings) -> Starlette:
     _keep_secrets_out_of_logs()
     runtime = Runtime.start(settings)
     platforms = Platforms.start(runtime)
+    sign_in = sign_in_for(runtime, platforms.slack.slack if platforms.slack else None)
     delivery = Delivery(
         runtime.sessions,
         _outbox_channels(runtime, platforms),
@@ -64,8 +70,8 @@ def create_app(settings: Settings) -> Starlette:
     )
     scheduler = Runner(runtime.sessions, _jobs(runtime, delivery))
     app = Starlette(
-        routes=_routes() + platforms.routes(),
-        lifespan=_lifespan(runtime, platforms, delivery, scheduler),
+        routes=_routes(sign_in) + platforms.routes(),
+        lifespan=_lifespan(runtime, platforms, sign_in, delivery, scheduler),
         middleware=[Middleware(BodySizeLimit)],
     )
     app.state.runtime = runtime
@@ -90,12 +96,13 @@ def _keep_secrets_out_of_logs() -> None:
         access.addFilter(RedactLinkTokens())
 
 
-def _routes() -> list[Route]:
+def _routes(sign_in: SignIn) -> list[Route]:
     """What the service answers whichever platforms are on."""
     return [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
-        Route("/enrol/{token}", deeplink.enrol_page, methods=["GET"]),
+        Route("/enrol/{token}", DeepLinks(sign_in).enrol_page, methods=["GET"]),
+        *sign_in.routes(),
         Route("/reports/{token}", reports.download, methods=["GET"]),
         Route("/register", register.register_page, methods=["GET", "POST"]),
         Route("/register/confirm", register.confirm_page, methods=["GET"]),
@@ -196,7 +203,7 @@ Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
 def _lifespan(
-    runtime: Runtime, platforms: Platforms, delivery: Delivery, scheduler: Runner
+    runtime: Runtime, platforms: Platforms, sign_in: SignIn, delivery: Delivery, scheduler: Runner
 ) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -210,6 +217,7 @@ def _lifespan(
         if scheduler.jobs:
             await scheduler.stop()
         await delivery.close()
+        await sign_in.close()
         await platforms.close()
         await runtime.close()
 

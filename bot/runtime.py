@@ -145,6 +145,25 @@ class Runtime:
 
         return await self.with_directory(lookup, attempt)
 
+    async def sign_in(self, account: Account, lookup: ProfileLookup) -> int:
+        """A browser sign-in: the account identified as a click would identify it (the
+        directory asked only about someone new), and its identity's id for the session."""
+
+        async def attempt(asked: ProfileLookup) -> int:
+            async def work(session: AsyncSession) -> int:
+                person = await identify(
+                    session,
+                    await self.organisation(session),
+                    account,
+                    asked,
+                    bootstrap_admins=self.settings.admin_emails,
+                )
+                return person.identity.id
+
+            return await self.transact(work)
+
+        return await self.with_directory(lookup, attempt)
+
     async def command_context(
         self,
         session: AsyncSession,

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     slack_client_secret: str = Field("", validation_alias="SLACK_CLIENT_SECRET")
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_timeout_seconds: float = Field(10, gt=0, validation_alias="SLACK_TIMEOUT_SECONDS")
+    # Sign in with Slack's browser endpoints (authorize, keys); tests point it at a stand-in.
+    slack_openid_url: str = Field(
+        "https://slack.com/openid/connect/", validation_alias="SLACK_OPENID_URL"
+    )
 
     microsoft_app_id: str = Field("", validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: str = Field("", validation_alias="MICROSOFT_APP_PASSWORD")
@@ -151,7 +155,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SLACK_CLIENT_ID is set without SLACK_BOT_TOKEN, but this version cannot yet "
                 "install itself into workspaces through Slack's OAuth: set SLACK_BOT_TOKEN "
-                "(OAuth & Permissions, Bot User OAuth Token) and unset SLACK_CLIENT_ID."
+                "(OAuth & Permissions, Bot User OAuth Token); SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET beside it turn on Sign in with Slack for deep links."
+            )
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            raise ValueError(
+                "Sign in with Slack needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (Basic "
+                "Information, App Credentials): set the one that is missing, or unset both."
             )
         return self
 
@@ -181,6 +191,20 @@ class Settings(BaseSettings):
         return bool(
             self.microsoft_app_id and self.microsoft_app_password and self.microsoft_app_tenant_id
         )
+
+    @property
+    def slack_signin_enabled(self) -> bool:
+        """Sign in with Slack for deep links: the app's client credentials beside the bot."""
+        return self.slack_enabled and bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def entra_signin_enabled(self) -> bool:
+        """Entra ID sign-in for deep links uses the Teams bot's app registration."""
+        return self.teams_enabled
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
 
     def require_secret_key(self) -> None:
         if not self.secret_keys:

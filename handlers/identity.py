@@ -189,6 +189,17 @@ async def _apply(
     return changed
 
 
+async def signed_in(session: AsyncSession, identity_id: int) -> tuple[Account, Profile] | None:
+    """The account behind a browser session, and what is kept of it (a session names an
+    identity only); None if that identity is gone."""
+    identity = await session.get(Identity, identity_id)
+    if identity is None:
+        return None
+    account = Account(identity.provider, identity.tenant_key, identity.subject)
+    kept = Profile(identity.email, identity.first_name, identity.last_name, identity.standing)
+    return account, kept
+
+
 def _refused(identity: Identity) -> bool:
     """Whether the directory's last answer about an account refused it."""
     return identity.standing is not Standing.MEMBER or not identity.email

@@ -178,6 +178,110 @@ def click_reply(result: EnrolResult) -> Notice:
     return Notice(text, _CLICK_TONE.get(result.outcome, Tone.ERROR), lines)
 
 
+# A deep link opened in a browser: the click's answer, worded for a page where there is no
+# button to click again.
+_PAGE_TEXT = {
+    Outcome.EXTERNAL: (
+        "This link is for members of the organisation that shared it, so it can't enrol you. "
+        "If you'd like this training, ask your own organisation's training admin."
+    ),
+    Outcome.ACCOUNT_DEACTIVATED: (
+        "Your account is deactivated, so it can't enrol. Contact your IT admin."
+    ),
+    Outcome.NO_EMAIL: (
+        "Your sign-in didn't share your email address, so I can't match you to your training "
+        "account. Ask your IT admin to let enrolbot see members' email addresses, then open "
+        "this link again."
+    ),
+    Outcome.NO_USER: (
+        "There's no training account for {email}. Ask your training admin to add you, then "
+        "open this link again."
+    ),
+    Outcome.USER_DEACTIVATED: (
+        "Your training account ({email}) is deactivated. Ask your training admin to reactivate "
+        "it, then open this link again."
+    ),
+}
+_ON_THE_WAY_IN = (Outcome.ENROLLED, Outcome.ALREADY_ENROLLED, Outcome.ALREADY_COMPLETED)
+
+
+@dataclass(frozen=True)
+class WebPage:
+    """A page a browser shows: a heading, sentences, and perhaps the link to go on with."""
+
+    heading: str
+    sentences: tuple[str, ...]
+    link: tuple[str, str] | None = None  # (words, https URL)
+    tone: Tone = Tone.INFO
+
+
+def enrol_page(result: EnrolResult) -> WebPage:
+    """What a deep link shows once the person is known (or the link itself is unusable)."""
+    title = result.item.title if result.item else "Enrolment link"
+    notice = click_reply(result)
+    text = _PAGE_TEXT.get(result.outcome)
+    sentence = text.format(email=result.email or "your email") if text else notice.text
+    url = result.item.url if result.item else None
+    if result.outcome in _ON_THE_WAY_IN and url and url.startswith(("https://", "http://")):
+        return WebPage(title, (sentence,), (f"Open {title}", url), notice.tone)
+    if result.outcome in _ON_THE_WAY_IN:
+        later = "You'll find it with the rest of your learning in your training portal."
+        return WebPage(title, (sentence, later), None, notice.tone)
+    return WebPage(title, (sentence,), None, notice.tone)
+
+
+def sign_in_missing(title: str) -> WebPage:
+    """A deep link opened where no browser sign-in is set up: it still names its item."""
+    return WebPage(
+        title,
+        (
+            f"This link is for {title}. Opening it in a browser needs sign-in with your work "
+            "account, which isn't set up here yet.",
+            f"For now, click the Enrol button for {title} where your admin posted it, in Slack "
+            "or Microsoft Teams; if you can't find it, ask the admin who shared this link.",
+            "Admins: turn on sign-in with Microsoft Entra ID (the MICROSOFT_APP_* settings) or "
+            "Sign in with Slack (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), as the README's "
+            "section on deep links describes.",
+        ),
+        tone=Tone.ERROR,
+    )
+
+
+CHOOSE_SIGN_IN = WebPage(
+    "Sign in to continue",
+    ("Sign in with your work account, so enrolbot knows who to enrol.",),
+)
+SIGN_IN_FAILED = WebPage(
+    "Sign-in didn't finish",
+    (
+        "Sign-in didn't finish, so nothing changed. Open the link again to start over; if it "
+        "keeps happening, tell your training admin.",
+    ),
+    tone=Tone.ERROR,
+)
+SIGN_IN_USED = WebPage(
+    "Sign-in already used",
+    (
+        "This sign-in was already used or has expired, so nothing changed. Open the link "
+        "again to sign in afresh.",
+    ),
+    tone=Tone.ERROR,
+)
+SIGNED_IN = WebPage(
+    "You're signed in",
+    ("Open the enrolment link you were given again, and it will enrol you.",),
+)
+NO_SIGN_IN = WebPage(
+    "Sign-in isn't set up",
+    (
+        "Sign-in with a work account isn't set up here yet. Ask your training admin to turn "
+        "it on, as the README's section on deep links describes.",
+    ),
+    tone=Tone.ERROR,
+)
+OUTSIDER_SIGNED_IN = enrol_page(EnrolResult(Outcome.EXTERNAL))
+
+
 SOMETHING_WENT_WRONG = Notice(
     "Sorry, something went wrong on our side and nothing was changed. Please try again in a "
     "moment; if it keeps happening, tell your training admin.",

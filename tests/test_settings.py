@@ -82,4 +82,17 @@ def test_a_slack_client_id_without_a_bot_token_is_refused_in_a_sentence(monkeypa
     assert str(caught.value).startswith("SLACK_CLIENT_ID is set without SLACK_BOT_TOKEN")
     assert "\n" not in str(caught.value)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
-    assert load_settings(_env_file=None).slack_enabled is True
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    settings = load_settings(_env_file=None)
+    # Beside a bot token, the client credentials turn on Sign in with Slack for deep links.
+    assert settings.slack_enabled is True and settings.slack_signin_enabled is True
+
+
+def test_sign_in_with_slack_needs_both_client_credentials(monkeypatch):
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "123.456")
+    with pytest.raises(SettingsError, match="needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"):
+        load_settings(_env_file=None)
+    monkeypatch.delenv("SLACK_CLIENT_ID")
+    assert load_settings(_env_file=None).slack_signin_enabled is False

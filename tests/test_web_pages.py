@@ -101,7 +101,7 @@ def test_page_urls_that_teams_would_refuse_are_refused_at_start():
         load_settings(_env_file=None, ENROLBOT_PRIVACY_URL="http://acme.test/privacy")
 
 
-def test_the_deep_link_page_escapes_the_title_and_says_how_to_enrol_on_either_platform(site):
+def test_the_deep_link_page_escapes_the_title_and_says_how_to_enrol_without_sign_in(site):
     served, path = site
     page = httpx.get(served.url + path)
     assert page.status_code == 200
@@ -144,12 +144,15 @@ def test_in_a_browser_the_deep_link_page_shows_the_title_as_text_and_every_sente
     assert page.title() == HOSTILE  # the script in the title never ran: it would set 'owned'
     assert page.locator("h1").inner_text() == HOSTILE
     assert page.locator("img").count() == 0 and page.locator("b").count() == 0
+    # No sign-in is set up here: the page names the item and says what to do meanwhile.
     assert page.locator("p").all_inner_texts() == [
-        f"This link is for {HOSTILE}.",
-        f"To enrol, click the Enrol button for {HOSTILE} where your admin posted it, "
-        "in Slack or Microsoft Teams.",
-        "If you can't find the button, ask the admin who shared this link to post it in a "
-        "channel or chat you're in.",
+        f"This link is for {HOSTILE}. Opening it in a browser needs sign-in with your work "
+        "account, which isn't set up here yet.",
+        f"For now, click the Enrol button for {HOSTILE} where your admin posted it, in Slack "
+        "or Microsoft Teams; if you can't find it, ask the admin who shared this link.",
+        "Admins: turn on sign-in with Microsoft Entra ID (the MICROSOFT_APP_* settings) or "
+        "Sign in with Slack (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), as the README's "
+        "section on deep links describes.",
     ]
     assert dialogs == []
     page.screenshot(path=tmp_path / "deeplink.png")

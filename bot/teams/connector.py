@@ -46,7 +46,7 @@ def retry_after(response: httpx.Response) -> float | None:
             return None
 
 
-class _BoundedSession(requests.Session):
+class BoundedSession(requests.Session):
     """requests waits for ever unless told otherwise, and msal passes no timeout of its own:
     every call to Entra ID from this session gives up after TIMEOUT_SECONDS, so a stalled
     token request cannot hold a worker thread, and the reply waiting on it, indefinitely."""
@@ -66,7 +66,7 @@ class Connector:
 
     def _make_msal(self) -> msal.ConfidentialClientApplication:
         s = self.settings
-        http_client = _BoundedSession()
+        http_client = BoundedSession()
         if s.microsoft_ca_bundle:
             # requests lets REQUESTS_CA_BUNDLE override a session's verify; this one trusts
             # exactly the bundle configured for Entra ID.

@@ -1,60 +1,69 @@
-"""GET /enrol/{token}: a deep link opened in a browser.
+"""GET /enrol/{token}: a deep link opened in a browser, the same signed link as the Enrol
+button.
 
-Opening the link names the item it is for; enrolling happens with the Enrol button where an
-admin posted it, in Slack or Microsoft Teams. A link that won't work says why, and what to do.
-Every sentence says what the reader can do today.
+A browser signed in (bot.web.auth) is enrolled through the one way in, as the person its
+session names, and shown what happened and what to do next. A browser without a session is
+sent to sign in and comes back here; a link that cannot work says so without asking anyone to
+sign in first. Where no sign-in is set up, the page names the item and says how to set it up.
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from bot.web.pages import render
-from handlers.enrol import LINK_OUTCOME, EnrolResult
+from bot import metrics
+from bot.web.auth.routes import SignIn, login_path, show
+from handlers.enrol import LINK_OUTCOME, EnrolResult, Outcome
+from handlers.identity import Profile, signed_in
 from handlers.links import LinkState, check_token
-from handlers.organisations import default_organisation
-from handlers.replies import click_reply
+from handlers.replies import enrol_page, sign_in_missing
 
 _STATUS = {
-    LinkState.OK: 200,
-    LinkState.DISABLED: 403,
-    LinkState.DELETED: 410,
-    LinkState.EXPIRED: 410,
+    Outcome.ENROLLED: 200,
+    Outcome.ALREADY_ENROLLED: 200,
+    Outcome.ALREADY_COMPLETED: 200,
+    Outcome.LINK_UNKNOWN: 404,
+    Outcome.LINK_TAMPERED: 404,
+    Outcome.LINK_EXPIRED: 410,
+    Outcome.LINK_DELETED: 410,
 }
 
-# The page holds a working link's token and says which item it is for: nothing keeps a copy,
-# and the token never leaves in a Referer header.
-_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
+class DeepLinks:
+    def __init__(self, sign_in: SignIn) -> None:
+        self.sign_in = sign_in
+        self.runtime = sign_in.runtime
 
-def how_to_enrol(title: str) -> list[str]:
-    return [
-        f"This link is for {title}.",
-        f"To enrol, click the Enrol button for {title} where your admin posted it, "
-        "in Slack or Microsoft Teams.",
-        "If you can't find the button, ask the admin who shared this link to post it in a "
-        "channel or chat you're in.",
-    ]
+    async def enrol_page(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        known = None
+        identity_id = self.sign_in.cookies.identity_id(request)
+        if identity_id is not None:
+            async with self.runtime.transaction() as session:
+                known = await signed_in(session, identity_id)
+        if known is None:
+            return await self._stranger(token)
+        account, kept = known
 
+        async def as_kept() -> Profile:
+            # A session names an identity the sign-in identified: nothing new to ask.
+            return kept
 
-async def enrol_page(request: Request) -> Response:
-    runtime = request.app.state.runtime
-    token = request.path_params["token"]
-    async with runtime.transaction() as session:
-        org = await default_organisation(session)
-        check = await check_token(session, runtime.signer, token, org.id)
-    if check.state is LinkState.OK:
+        result = await self.runtime.enrol(account, token, as_kept)
+        metrics.CLICKS.labels("web", result.outcome.value).inc()
+        return show(enrol_page(result), _STATUS.get(result.outcome, 403))
+
+    async def _stranger(self, token: str) -> Response:
+        """A browser nobody signed in: a link that can't work says so at once; a working one
+        asks for sign-in, or says how an admin sets it up."""
+        async with self.runtime.transaction() as session:
+            org = await self.runtime.organisation(session)
+            check = await check_token(session, self.runtime.signer, token, org.id)
+        if check.state is not LinkState.OK:
+            result = EnrolResult(LINK_OUTCOME[check.state], check.item)
+            return show(enrol_page(result), _STATUS.get(result.outcome, 403))
         assert check.item is not None
-        title = check.item.title
-        sentences = how_to_enrol(title)
-    else:
-        title = "Enrolment link"
-        sentences = [click_reply(EnrolResult(LINK_OUTCOME[check.state], check.item)).text]
-    return render(
-        "enrol.html",
-        status_code=_STATUS.get(check.state, 404),
-        headers=_HEADERS,
-        title=title,
-        sentences=sentences,
-    )
+        if not self.sign_in.providers:
+            return show(sign_in_missing(check.item.title))
+        return RedirectResponse(login_path(f"/enrol/{token}"), status_code=303)

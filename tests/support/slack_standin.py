@@ -10,6 +10,7 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -82,6 +83,9 @@ class SlackStandIn:
     url: str = ""
     team: str = TEAM  # the workspace the bot token belongs to
     enterprise: str | None = None  # its Enterprise Grid organisation, if it is in one
+    # Methods that authenticate with the app's client id and secret (HTTP Basic) rather than
+    # the bot token, as openid.connect.token does: name -> (authorization header, args) -> JSON.
+    client_methods: dict[str, Callable[[str, dict], dict]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -191,6 +195,11 @@ class SlackStandIn:
         else:
             args = dict(parse_qsl(raw.decode()))
         args |= dict(request.query_params)
+        if method in self.client_methods:
+            with self._lock:
+                self.calls.append(Call(method, {"code": args.get("code")}, time.monotonic()))
+            answer = self.client_methods[method](request.headers.get("authorization", ""), args)
+            return JSONResponse(answer)
         if request.headers.get("authorization") != "Bearer xoxb-test-token":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         with self._lock:
