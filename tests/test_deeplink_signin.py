@@ -86,7 +86,7 @@ def test_a_colleague_signs_in_with_entra_id_is_enrolled_and_a_second_visit_needs
 
 def test_the_session_cookie_is_signed_httponly_lax_and_short_lived(world):
     world.entra.signs_in = person("done", "done@acme.test")
-    browser, page = sign_in_and_open(world, world.link("privacy"), "entra")
+    _, page = sign_in_and_open(world, world.link("privacy"), "entra")
     assert page.status_code == 200
     set_cookie = [
         h for r in page.history for h in r.headers.get_list("set-cookie") if "session" in h
