@@ -243,7 +243,6 @@ def sign_in_missing(title: str) -> WebPage:
             "Sign in with Slack (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), as the README's "
             "section on deep links describes.",
         ),
-        tone=Tone.ERROR,
     )
 
 

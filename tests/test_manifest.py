@@ -31,3 +31,10 @@ def test_slack_manifest_is_valid_and_points_everything_at_one_url(schemas):
     }
     # Slack sends the events the bot listens for only when they are subscribed.
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["user_change"]
+
+
+def test_slack_manifest_lets_people_sign_in_with_slack_for_deep_links(schemas):
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    oauth = manifest["oauth_config"]
+    assert "https://enrolbot.example.com/auth/callback/slack" in oauth["redirect_urls"]
+    assert oauth["scopes"]["user"] == ["openid", "email", "profile"]

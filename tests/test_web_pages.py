@@ -4,9 +4,7 @@ app package links. Checked over HTTP, and in a real headless Chromium for what a
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import jsonschema
@@ -20,12 +18,12 @@ from handlers.links import default_link, token_for
 from handlers.organisations import default_organisation
 from handlers.signing import LinkSigner
 from store.models import ItemKind
+from tests.support.browser import chromium
 from tests.support.servers import ServedApp
 from tests.support.syncdb import SyncDB
 
 KEY = "pages-test-key-0123456789abcdef0123"
 HOSTILE = '<img src=x onerror="document.title=\'owned\'"> Fire & "Safety" <b>101</b>'
-CHROMIUM = Path("/usr/bin/chromium")
 APP_ID = "6f1c2d3e-1111-2222-3333-444455556666"
 
 
@@ -120,17 +118,8 @@ def test_the_deep_link_page_escapes_the_title_and_says_how_to_enrol_without_sign
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        # The same pages are checked over HTTP above; only the browser's view is not.
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_in_a_browser_the_deep_link_page_shows_the_title_as_text_and_every_sentence_helps(
