@@ -340,6 +340,15 @@ CSV_LINK_UNDELIVERED = (
     "I couldn't reach you in our personal chat to send the download link. Open a chat with "
     "me and send `enrol report ITEM` there."
 )
+CSV_FILE_OFFER = "The CSV of enrolments in {title}, for your OneDrive"
+CSV_FILE_GONE = (
+    "This report has expired or is no longer yours to see. Send `enrol report ITEM` again for "
+    "a new one."
+)
+CSV_FILE_FAILED = (
+    "I couldn't save the CSV to your OneDrive. Use the download button instead, or run the "
+    "report again."
+)
 DOWNLOAD_TITLE = "Enrolment report"
 DOWNLOAD_GONE = (
     "This report link has expired or isn't valid. Run the report again for a new link: "

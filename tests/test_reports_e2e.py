@@ -1,6 +1,7 @@
 """`report` end to end: in Slack the CSV is uploaded with the external upload API to the
 stand-in, where the command was typed or else in the admin's DM; in Teams the answer carries
-a short-lived signed download link that works over HTTP, and a tampered one is refused."""
+a short-lived signed download link that works over HTTP (a tampered one is refused), and in the
+personal chat a file consent card whose accept puts the CSV where Teams says."""
 
 from __future__ import annotations
 
@@ -87,7 +88,26 @@ def download_link(card: dict) -> str:
     return action["url"].removeprefix(PUBLIC_URL)
 
 
-def test_teams_report_gives_a_download_link_that_works_and_refuses_a_tampered_one(teams):
+def consent_answer(teams, action: str, context: dict, name: str) -> dict:
+    """Answer a file consent card as Teams does (accept names an upload URL); the bot's reply."""
+    activity = teams.activity(
+        "admin",
+        where="personal",
+        type="invoke",
+        name="fileConsent/invoke",
+        value={
+            "type": "fileUpload",
+            "action": action,
+            "context": context,
+            "uploadInfo": teams.connector.upload_info(name),
+        },
+    )
+    assert teams.send(activity).status_code == 200
+    [reply] = teams.connector.wait(lambda s: s.activity_id == activity["id"] and not s.failed)
+    return reply.body
+
+
+def test_teams_report_gives_a_download_link_and_a_file_and_refuses_a_tampered_link(teams):
     card = teams.say("admin", "report safety-101 --since 2020-01-01", where="personal")
     text = card_text(card)
     assert "3 enrolments in Safety 101 (enrolled since 2020-01-01), 1 completed." in text
@@ -102,12 +122,33 @@ def test_teams_report_gives_a_download_link_that_works_and_refuses_a_tampered_on
     assert emails_in(got.content) == ["done@acme.test", "formula@client.test", "pat@prospect.test"]
     assert b"'=cmd|' /C calc'!A0" in got.content
 
+    # The same answer offers the CSV as a file: accepted, it lands in the admin's OneDrive.
+    [answered] = [
+        s.body for s in teams.connector.sent if s.activity_id and "attachments" in s.body
+    ][-1:]
+    consent = answered["attachments"][1]
+    assert consent["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
+    assert consent["content"]["sizeInBytes"] == len(got.content)
+    name = consent["name"]
+    shown = consent_answer(teams, "accept", consent["content"]["acceptContext"], name)
+    [file_card] = shown["attachments"]
+    assert file_card["contentType"] == "application/vnd.microsoft.teams.card.file.info"
+    assert (file_card["name"], file_card["content"]["fileType"]) == (name, "csv")
+    content, content_range = teams.connector.uploads[name]
+    assert emails_in(content) == ["done@acme.test", "formula@client.test", "pat@prospect.test"]
+    assert content_range == f"bytes 0-{len(content) - 1}/{len(content)}"
+    forged = consent_answer(teams, "accept", {"report": path.rsplit("/", 1)[1] + "x"}, "f.csv")
+    assert "This report has expired or is no longer yours" in card_text(
+        forged["attachments"][0]["content"]
+    )
+    assert "f.csv" not in teams.connector.uploads
+
     head, sep, tail = path.rpartition(".")
     tampered = teams.http.get(f"{head}{sep}{'A' if tail[0] != 'A' else 'B'}{tail[1:]}")
     assert tampered.status_code == 403
     assert "Run the report again" in tampered.text
     assert "text/csv" not in tampered.headers["content-type"]
-    assert teams.db.audit_actions().count("report.downloaded") == 1
+    assert teams.db.audit_actions().count("report.downloaded") == 2  # the link and the file
 
     # In a channel everyone reads the answer: the link goes to the admin's personal chat.
     card = teams.say("admin", "report safety-101 --type client")

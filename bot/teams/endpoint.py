@@ -118,6 +118,10 @@ class TeamsEndpoint:
                 return Response(
                     status_code=200, background=BackgroundTask(self._on_message, activity)
                 )
+            if kind == "invoke" and activity.get("name") == reports.CONSENT_INVOKE:
+                return Response(
+                    status_code=200, background=BackgroundTask(self._on_file_consent, activity)
+                )
             if kind == "invoke" and activity.get("name") == "adaptiveCard/action":
                 return JSONResponse(await self._on_action(activity))
         except Exception:
@@ -184,12 +188,12 @@ class TeamsEndpoint:
             if isinstance(reply, EnrolButton):
                 reply = await self._post(activity, reply)
             if isinstance(reply, ReportReady):
-                content = await reports.answer(
+                message = await reports.answer(
                     self.runtime, self.connector, activity, reply, self.tenant
                 )
             else:
-                content = render(reply)
-            await self.connector.reply(activity, cards.message(content))
+                message = cards.message(render(reply))
+            await self.connector.reply(activity, message)
         except Exception:
             log.exception("Teams command failed (from %s)", activity["from"]["id"])
             try:
@@ -198,6 +202,17 @@ class TeamsEndpoint:
                 )
             except Exception:
                 log.exception("could not tell the user either")
+
+    async def _on_file_consent(self, activity: dict) -> None:
+        """A report's file consent card was answered (bot.teams.reports)."""
+        refusal = refusal_of(activity, self.tenant)
+        try:
+            if refusal is not None:
+                await self._audit_refusal(activity, refusal, action="command.refused")
+                return
+            await reports.file_consent(self.runtime, self.connector, activity)
+        except Exception:
+            log.exception("a report's file consent failed (from %s)", activity["from"]["id"])
 
     async def _post(self, activity: dict, button: EnrolButton) -> Notice:
         where = channel_of(activity)

@@ -1,28 +1,35 @@
-"""A report in Teams: the summary, and the CSV as a short-lived signed download link
-(GET /reports/{token}) rather than a file, which in Teams needs the file consent card flow.
+"""A report in Teams: the summary, the CSV as a short-lived signed download link
+(GET /reports/{token}), and in the personal chat the CSV as a file too, through Teams' file
+consent card: the admin accepts, Teams names an upload URL in their OneDrive, the bot puts the
+bytes there and shows the file (Teams lets bots send files only in personal chats).
 
-In the personal chat the answer carries the link. In a channel everyone sees the answer, and
-the CSV holds people's names and emails, so the channel gets the summary and the link goes to
-the admin's personal chat with the bot.
+In a channel everyone sees the answer, and the CSV holds people's names and emails, so the
+channel gets the summary and the link goes to the admin's personal chat with the bot.
 """
 
 from __future__ import annotations
 
 import logging
 
+import httpx
+
 from bot.runtime import Runtime
 from bot.teams import cards
-from bot.teams.connector import Connector, ConnectorError
+from bot.teams.connector import TIMEOUT_SECONDS, Connector, ConnectorError
 from bot.web.reports import download_url
 from handlers import reports
-from handlers.replies import ReportReady, Tone
-from handlers.signing import REPORT_LINK_SECONDS, ReportLinkSigner
+from handlers.organisations import default_organisation
+from handlers.replies import Notice, ReportReady, Tone
+from handlers.signing import REPORT_LINK_SECONDS, ReportLinkSigner, TokenProblem
 
 log = logging.getLogger(__name__)
 
+FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
+CONSENT_INVOKE = "fileConsent/invoke"
 
-def link_card(runtime: Runtime, ready: ReportReady) -> dict:
-    token = ReportLinkSigner(runtime.signer.keys).sign(reports.download_claims(ready))
+
+def link_card(runtime: Runtime, token: str, ready: ReportReady) -> dict:
     return cards.report_link(
         ready.summary,
         download_url(runtime.settings.public_url, token),
@@ -31,21 +38,99 @@ def link_card(runtime: Runtime, ready: ReportReady) -> dict:
     )
 
 
+def consent_card(ready: ReportReady, token: str) -> dict:
+    """The attachment asking the admin to accept the CSV into their OneDrive; accepting sends
+    back the signed token, from which the report is made again."""
+    made = ready.report
+    return {
+        "contentType": FILE_CONSENT,
+        "name": made.filename,
+        "content": {
+            "description": reports.CSV_FILE_OFFER.format(
+                title=made.item.title + made.filters.describe()
+            ),
+            "sizeInBytes": len(made.csv),
+            "acceptContext": {"report": token},
+            "declineContext": {},
+        },
+    }
+
+
 async def answer(
     runtime: Runtime, connector: Connector, activity: dict, ready: ReportReady, tenant: str
 ) -> dict:
-    """The card that answers `report` where it was typed; in a channel, the link card is sent
-    to the admin's personal chat first."""
-    content = link_card(runtime, ready)
+    """The message that answers `report` where it was typed; in a channel, the link card is
+    sent to the admin's personal chat first."""
+    token = ReportLinkSigner(runtime.signer.keys).sign(reports.download_claims(ready))
+    content = link_card(runtime, token, ready)
     if (activity["conversation"].get("conversationType") or "personal") == "personal":
-        return content
+        message = cards.message(content)
+        message["attachments"].append(consent_card(ready, token))
+        return message
     service_url = activity["serviceUrl"]
     try:
         chat = await connector.personal_conversation(service_url, tenant, activity["from"]["id"])
         await connector.send(service_url, chat, cards.message(content, reports.DOWNLOAD_TITLE))
     except ConnectorError as exc:
         log.warning("could not send a report link to a personal chat (%s)", exc.status)
-        return cards.notice(
-            reports.with_line(ready.summary, reports.CSV_LINK_UNDELIVERED, Tone.ERROR)
+        summary = reports.with_line(ready.summary, reports.CSV_LINK_UNDELIVERED, Tone.ERROR)
+        return cards.message(cards.notice(summary))
+    return cards.message(cards.notice(reports.with_line(ready.summary, reports.CSV_LINK_IN_CHAT)))
+
+
+async def file_consent(runtime: Runtime, connector: Connector, activity: dict) -> None:
+    """The admin answered the file consent card: on accept, the report is made again from the
+    signed token it carries and its bytes put at the upload URL Teams gave, then shown as a
+    file card. A decline needs nothing: the download button still works."""
+    value = activity.get("value") or {}
+    if not isinstance(value, dict) or value.get("action") != "accept":
+        return
+    context, upload = value.get("context"), value.get("uploadInfo")
+    token = context.get("report") if isinstance(context, dict) else None
+    claims = ReportLinkSigner(runtime.signer.keys).read(token if isinstance(token, str) else "")
+    made = None
+    if not isinstance(claims, TokenProblem):
+        async with runtime.transaction() as session:
+            org = await default_organisation(session)
+            made = await reports.report_for_link(
+                session, org.id, claims, runtime.settings.admin_emails
+            )
+    if made is None or not isinstance(upload, dict) or not upload.get("uploadUrl"):
+        await _say(connector, activity, Notice(reports.CSV_FILE_GONE, Tone.ERROR))
+        return
+    size = len(made.csv)
+    try:
+        put = await connector.http.put(
+            str(upload["uploadUrl"]),
+            content=made.csv,
+            headers={"Content-Range": f"bytes 0-{size - 1}/{size}"},
+            timeout=TIMEOUT_SECONDS,
         )
-    return cards.notice(reports.with_line(ready.summary, reports.CSV_LINK_IN_CHAT))
+        put.raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("could not put a report into OneDrive (%s)", type(exc).__name__)
+        await _say(connector, activity, Notice(reports.CSV_FILE_FAILED, Tone.ERROR))
+        return
+    await connector.reply(activity, _file_card(upload, made.filename))
+
+
+def _file_card(upload: dict, filename: str) -> dict:
+    """The message showing the uploaded file, which opens or downloads it from OneDrive."""
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": FILE_INFO,
+                "contentUrl": upload.get("contentUrl"),
+                "name": upload.get("name") or filename,
+                "content": {
+                    "uniqueId": upload.get("uniqueId"),
+                    "fileType": upload.get("fileType") or "csv",
+                },
+            }
+        ],
+    }
+
+
+async def _say(connector: Connector, activity: dict, notice: Notice) -> None:
+    await connector.reply(activity, cards.message(cards.notice(notice)))

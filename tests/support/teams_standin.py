@@ -113,6 +113,8 @@ class Connector:
     sent: list[Sent] = field(default_factory=list)
     failures: list[tuple[int, dict, str | None]] = field(default_factory=list)
     bad_tokens: int = 0
+    # OneDrive's upload URLs a file consent's accept names: what was put there, by file name
+    uploads: dict[str, tuple[bytes, str | None]] = field(default_factory=dict)
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -127,6 +129,7 @@ class Connector:
                     methods=["POST", "PUT"],
                 ),
                 Route("/v3/conversations/{conversation}/members/{user}", self._member),
+                Route("/upload/{name}", self._upload, methods=["PUT"]),
             ]
         )
 
@@ -198,6 +201,27 @@ class Connector:
             return JSONResponse({}, status_code=401)
         body = json.loads(await request.body())
         return JSONResponse({"id": f"a:dm-{body['members'][0]['id']}"})
+
+    def upload_info(self, name: str) -> dict:
+        """What Teams puts in a file consent's accept: where the bot may PUT the file (a
+        OneDrive upload session, which takes the bytes with a Content-Range) and where it
+        will then be."""
+        return {
+            "contentUrl": f"https://acme-my.sharepoint.test/personal/boss/Documents/{name}",
+            "name": name,
+            "uploadUrl": f"{self.url}/upload/{name}",
+            "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C8C",
+            "fileType": name.rsplit(".", 1)[-1],
+            "etag": "1",
+        }
+
+    async def _upload(self, request: Request) -> Response:
+        # A pre-authenticated URL: no bearer token, as OneDrive's upload sessions have none.
+        body = await request.body()
+        with self._lock:
+            self.uploads[request.path_params["name"]] = (body, request.headers.get("content-range"))
+            self._lock.notify_all()
+        return JSONResponse({"id": "item-1", "name": request.path_params["name"]}, status_code=201)
 
     async def _member(self, request: Request) -> Response:
         if not self._authorised(request):

@@ -169,7 +169,8 @@ class TeamsWorld:
         validator = jsonschema.Draft6Validator(schema)
         for sent in self.connector.sent:
             for attachment in sent.body.get("attachments", []):
-                self.cards.append(attachment["content"])
+                if attachment["contentType"] == "application/vnd.microsoft.card.adaptive":
+                    self.cards.append(attachment["content"])
         assert self.cards, "no card was shown"
         for content in self.cards:
             assert (content["type"], content["version"]) == ("AdaptiveCard", "1.5")
