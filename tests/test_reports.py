@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 
 import pytest
 from sqlalchemy import update
 
+from bot.app import RedactLinkTokens
 from handlers import admins, csvwrite, reports, tokens
 from handlers.commands import run
 from handlers.enrol import Outcome, enrol
@@ -285,3 +287,17 @@ async def test_a_download_link_works_only_while_its_admin_is_one(acme, enrolled)
     assert await reports.report_for_link(acme.session, acme.org.id + 1, claims, ADMINS) is None
     await admins.revoke(acme.session, acme.users["sam@example.com"])
     assert await reports.report_for_link(acme.session, acme.org.id, claims, ADMINS) is None
+
+
+def test_a_report_download_path_is_cut_from_access_logs():
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s"',
+        ("1.2.3.4", "GET", "/reports/W1.x.y"),
+        None,
+    )
+    RedactLinkTokens().filter(record)
+    assert record.getMessage() == '1.2.3.4 - "GET /reports/…"'
