@@ -1,5 +1,5 @@
 """The `enrolbot` command: serve, db upgrade, catalog and users imports, org, teams package,
-report, secret new."""
+report, tokens import, secret new."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import importing
+from bot import importing, tokens_cli
 from bot.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from bot.web import server
 from handlers import users
@@ -373,6 +373,9 @@ def report(item: str, user_type: str | None, since: str | None, out: str) -> Non
     from bot import reporting  # the command's work, in its own module
 
     reporting.run(functools.partial(_in_organisation, _settings()), item, user_type, since, out)
+
+
+main.add_command(tokens_cli.group(_settings, _in_organisation))
 
 
 @main.group()

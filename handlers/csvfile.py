@@ -73,7 +73,14 @@ USERS = Layout(
     ("type",),
     lambda cells: "@" in cells[0] and " " not in cells[0],
 )
-LAYOUTS = (CATALOG, USERS)
+TOKENS = Layout(
+    "tokens",
+    "tokens import",
+    ("item", "nickname"),
+    ("status",),
+    lambda cells: len(cells) == 3 and cells[2].lower() in ("active", "deactivated"),
+)
+LAYOUTS = (CATALOG, USERS, TOKENS)
 
 
 @dataclass
@@ -114,10 +121,21 @@ def read(path: Path, layout: Layout) -> Iterator[Row]:
     """(line number, row, None) for every non-blank row, or (line, None, reason) for a row with
     the wrong number of columns. A first row naming the columns is a header and may put them in
     any order; otherwise the columns are taken in the documented order. Problems with the file
-    as a whole raise FileProblem."""
+    as a whole raise FileProblem. A `.xlsx` file is read from its first sheet, its line numbers
+    being the sheet's row numbers (handlers.xlsxfile)."""
+    if path.suffix.lower() == ".xlsx":
+        from handlers.xlsxfile import records  # openpyxl loads only for a spreadsheet
+
+        return _rows(records(path), layout)
+    if path.suffix.lower() in (".xls", ".xlsm", ".ods", ".numbers"):
+        raise FileProblem(None, "save the spreadsheet as .xlsx or as CSV UTF-8, then import that")
+    return _rows(_csv_records(path), layout)
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) of each CSV record, its cells stripped."""
     with path.open("rb") as raw:
         reader = csv.reader(_lines(raw))
-        header: list[str] | None = None
         last = 0
         while True:
             try:
@@ -127,29 +145,34 @@ def read(path: Path, layout: Layout) -> Iterator[Row]:
             except csv.Error as exc:
                 raise FileProblem(last + 1, f"not readable as CSV ({exc})") from None
             start, last = last + 1, reader.line_num
-            cells = [c.strip() for c in record]
-            if not any(cells):
-                continue
             # Only a quoted cell holds a line break: the record then spans lines, or, at the
             # end of the file, its last cell ends with one.
-            if last > start or record[-1].endswith(("\n", "\r")):
+            if last > start or (record and record[-1].endswith(("\n", "\r"))):
                 _no_swallowed_lines(record, start, last)
-            if header is None:
-                header = _header(cells, layout, start)
-                if header is not None:
-                    continue
-                header = list(layout.columns)
-            if len(cells) > len(header) or len(cells) < len(layout.required):
-                yield (
-                    start,
-                    None,
-                    (
-                        f"expected {len(layout.required)} to {len(layout.columns)} columns "
-                        f"({layout.describe()}), found {len(cells)}"
-                    ),
-                )
+            yield start, [c.strip() for c in record]
+
+
+def _rows(records: Iterator[tuple[int, list[str]]], layout: Layout) -> Iterator[Row]:
+    header: list[str] | None = None
+    for start, cells in records:
+        if not any(cells):
+            continue
+        if header is None:
+            header = _header(cells, layout, start)
+            if header is not None:
                 continue
-            yield start, dict(zip(header, cells, strict=False)), None
+            header = list(layout.columns)
+        if len(cells) > len(header) or len(cells) < len(layout.required):
+            yield (
+                start,
+                None,
+                (
+                    f"expected {len(layout.required)} to {len(layout.columns)} columns "
+                    f"({layout.describe()}), found {len(cells)}"
+                ),
+            )
+            continue
+        yield start, dict(zip(header, cells, strict=False)), None
 
 
 def _lines(raw: Iterator[bytes]) -> Iterator[str]:
