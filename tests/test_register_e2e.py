@@ -30,6 +30,7 @@ from store.models import (
     UserStatus,
     UserType,
 )
+from tests import test_web_pages
 from tests.support.databases import backends
 from tests.support.servers import ServedApp
 from tests.support.smtp import Inbox, smtp_server
@@ -392,3 +393,43 @@ def test_a_deactivated_user_is_refused(site):
     assert page.status_code == 403
     assert "The account for this email address is deactivated" in page.text
     assert enrolments_of(site, "dee@acme.test") == []
+
+
+# In a real browser -------------------------------------------------------------------------------
+
+browser = test_web_pages.browser  # the one copy of the Chromium fixture
+
+
+def test_in_a_browser_a_person_registers_from_the_link_and_mistakes_keep_their_input(
+    site, browser, tmp_path
+):
+    page = browser.new_page()
+    page.goto(f"{site.url}/register?token={site.codes['newsletter']}")
+    assert page.title() == "Register for training"
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").count() == 1
+    assert page.get_by_label("Token").input_value() == site.codes["newsletter"]
+    page.get_by_label("First name").fill("Rae")
+    page.get_by_label("Email address").fill("rae@example")
+    page.screenshot(path=tmp_path / "register-form.png", full_page=True)
+    page.get_by_role("button", name="Register").click()
+    # Nothing typed is lost; each mistake is said on its field and in the summary.
+    assert page.title() == "Error: Register for training"
+    assert page.get_by_label("First name").input_value() == "Rae"
+    assert page.get_by_label("Email address").input_value() == "rae@example"
+    assert page.get_by_label("Token").input_value() == site.codes["newsletter"]
+    assert page.locator("#last_name-error").inner_text() == "Enter your last name."
+    assert page.get_by_label("Last name").get_attribute("aria-describedby") == "last_name-error"
+    page.screenshot(path=tmp_path / "register-errors.png", full_page=True)
+    page.get_by_label("Last name").fill("Kaur")
+    page.get_by_label("Email address").fill("rae@example.org")
+    page.get_by_role("button", name="Register").click()
+    assert page.locator("h1").inner_text() == "Check your email"
+    assert page.locator("p").first.inner_text() == "You're registered and enrolled in Safety 101."
+    page.screenshot(path=tmp_path / "register-done.png", full_page=True)
+    (mail,) = mails_to(site, "rae@example.org")
+    link = urlsplit(re.search(r"^(http://\S+)$", text_of(mail), re.M).group(1))
+    page.goto(f"{site.url}{link.path}?{link.query}")
+    assert page.locator("h1").inner_text() == "Email address confirmed"
+    page.get_by_role("link", name="Open Safety 101").wait_for()
+    page.screenshot(path=tmp_path / "register-confirmed.png", full_page=True)
