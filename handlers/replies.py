@@ -286,6 +286,7 @@ SOMETHING_WENT_WRONG = Notice(
     "moment; if it keeps happening, tell your training admin.",
     Tone.ERROR,
 )
+WENT_WRONG = WebPage("Something went wrong", (SOMETHING_WENT_WRONG.text,), tone=Tone.ERROR)
 
 
 class PostProblem(enum.StrEnum):

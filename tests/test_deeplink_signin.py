@@ -157,13 +157,19 @@ def test_an_entra_guest_is_not_enrolled_and_is_told_what_to_do(world, claims):
 
 def test_someone_of_another_tenant_is_refused_and_nothing_of_theirs_is_kept(world):
     world.entra.signs_in = person("stu", "stu@other.test", tid=OTHER_TENANT)
-    browser, page = sign_in_and_open(world, world.link("onboarding"), "entra")
+    path = world.link("privacy", label="Partner newsletter")
+    browser, page = sign_in_and_open(world, path, "entra")
     assert page.status_code == 403
     assert paragraphs(page)[0].startswith(
         "This link is for members of the organisation that shared it, so it can't enrol you."
     )
     assert world.db.scalar(select(Identity).where(Identity.subject == "aad-stu")) is None
     assert not any("session" in c for c in browser.cookies)
+    # Recorded as their click on that link's button would be.
+    refused = world.db.scalar(
+        select(AuditEvent).where(AuditEvent.actor == f"teams:{OTHER_TENANT}:aad-stu")
+    )
+    assert refused.action == "enrol.external" and refused.link_id is not None
 
 
 def test_an_unknown_colleague_without_sso_provisioning_is_told_to_ask_for_an_account(world):
@@ -313,6 +319,26 @@ def test_a_replayed_callback_is_refused(world, provider):
     assert not any(c.startswith("enrolbot_session") for c in thief.cookies)
 
 
+@pytest.mark.parametrize("provider", ["entra", "slack"])
+def test_a_sign_in_the_person_cancelled_says_so_and_keeps_nothing(world, provider):
+    browser, callback = _to_the_callback(world, world.link("onboarding"), provider)
+    parts = urlsplit(callback)
+    state = parse_qs(parts.query)["state"][0]
+    page = browser.get(f"{parts.path}?error=access_denied&state={state}")
+    assert page.status_code == 400
+    assert paragraphs(page)[0].startswith("Sign-in didn't finish, so nothing changed.")
+    assert not any(c.startswith("enrolbot_session") for c in browser.cookies)
+
+
+def test_a_failure_on_our_side_gets_a_page_that_says_so(world):
+    world.slack_signin.signs_in = slack_person("U0OFF", "off@acme.test")
+    world.slack.fail_next("users.info", 200, {"ok": False, "error": "fatal_error"})
+    _, page = sign_in_and_open(world, world.link("onboarding"), "slack")
+    assert page.status_code == 500
+    assert "<h1>Something went wrong</h1>" in page.text
+    assert paragraphs(page)[0].startswith("Sorry, something went wrong on our side")
+
+
 def test_a_tampered_session_cookie_is_no_session(world):
     world.slack_signin.signs_in = slack_person("U0ANN", "ann@acme.test")
     browser, _ = sign_in_and_open(world, world.link("privacy"), "slack")
@@ -349,8 +375,12 @@ def test_with_one_provider_the_browser_goes_straight_to_it(world):
     only_slack = world.serve(MICROSOFT_APP_ID="", MICROSOFT_APP_PASSWORD="")
     world.slack_signin.signs_in = slack_person("U0ANN", "ann@acme.test")
     page = world.browser(only_slack).get(world.link("privacy"))
-    assert page.status_code == 200
-    assert "You're already enrolled in Privacy basics, so nothing changed." in paragraphs(page)
+    assert page.status_code == 200 and page.url.path.startswith("/enrol/")
+    assert re.match(r"You're (already )?enrolled in Privacy basics", paragraphs(page)[0])
+    # No chooser on the way: the login answered with a redirect to Slack at once.
+    login = next(r for r in page.history if r.url.path == "/auth/login")
+    assert login.status_code == 302
+    assert login.headers["location"].startswith(world.slack_signin.url + "authorize?")
 
 
 def test_without_sign_in_a_link_names_its_item_and_says_how_to_set_sign_in_up(world):
@@ -369,11 +399,18 @@ def test_without_sign_in_a_link_names_its_item_and_says_how_to_set_sign_in_up(wo
     assert login.status_code == 503 and "isn&#39;t set up" in login.text
 
 
-def test_every_refusal_and_enrolment_is_audited_with_the_identity(world):
-    actions = world.db.run(_audit_actions)
-    assert "enrol.enrolled" in actions and "enrol.guest" in actions
-    assert "enrol.no_user" in actions and "enrol.link_disabled" in actions
+def test_each_enrolment_and_refusal_is_audited_with_the_account_and_the_browser(world):
+    world.entra.signs_in = person("gwen", "gwen@partner.test", acct=1)
+    sign_in_and_open(world, world.link("onboarding"), "entra")
+    world.entra.signs_in = person("ann", "ann@acme.test")
+    sign_in_and_open(world, world.link("safety-101"), "entra")
+    events = world.db.run(_audit)
+    guest = [e for e in events if e.actor == f"teams:{TENANT}:aad-gwen"]
+    assert [(e.action, e.detail) for e in guest] == [("enrol.guest", {"channel": "browser"})]
+    ann = [e for e in events if e.actor == f"teams:{TENANT}:aad-ann" and e.item_id]
+    assert ann[-1].action in ("enrol.enrolled", "enrol.already_enrolled")
+    assert ann[-1].actor_user_id and ann[-1].detail == {"channel": "browser"}
 
 
-async def _audit_actions(session) -> set[str]:
-    return set((await session.scalars(select(AuditEvent.action))).all())
+async def _audit(session) -> list[AuditEvent]:
+    return list((await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all())

@@ -13,11 +13,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot import metrics
-from bot.web.auth.routes import SignIn, login_path, show
+from bot.web.auth.routes import SignIn, answered, login_path, show
 from handlers.enrol import LINK_OUTCOME, EnrolResult, Outcome
 from handlers.identity import Profile, signed_in
 from handlers.links import LinkState, check_token
 from handlers.replies import enrol_page, sign_in_missing
+
+# Where the audit says a deep link's enrolment or refusal happened.
+BROWSER = "browser"
 
 _STATUS = {
     Outcome.ENROLLED: 200,
@@ -36,6 +39,9 @@ class DeepLinks:
         self.runtime = sign_in.runtime
 
     async def enrol_page(self, request: Request) -> Response:
+        return await answered(self._enrol_page(request), "a deep link")
+
+    async def _enrol_page(self, request: Request) -> Response:
         token = request.path_params["token"]
         known = None
         identity_id = self.sign_in.cookies.identity_id(request)
@@ -50,7 +56,7 @@ class DeepLinks:
             # A session names an identity the sign-in identified: nothing new to ask.
             return kept
 
-        result = await self.runtime.enrol(account, token, as_kept)
+        result = await self.runtime.enrol(account, token, as_kept, channel=BROWSER)
         metrics.CLICKS.labels("web", result.outcome.value).inc()
         return show(enrol_page(result), _STATUS.get(result.outcome, 403))
 

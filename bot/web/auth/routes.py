@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -23,6 +24,9 @@ from bot.runtime import Runtime
 from bot.web.auth.provider import Provider, SignInError
 from bot.web.auth.session import DEFAULT_NEXT, Cookies, safe_next
 from bot.web.pages import render
+from handlers import audit
+from handlers.identity import Account
+from handlers.links import check_token
 from handlers.replies import (
     CHOOSE_SIGN_IN,
     NO_SIGN_IN,
@@ -30,6 +34,7 @@ from handlers.replies import (
     SIGN_IN_FAILED,
     SIGN_IN_USED,
     SIGNED_IN,
+    WENT_WRONG,
     WebPage,
 )
 
@@ -46,6 +51,16 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 def show(page: WebPage, status_code: int = 200) -> Response:
     return render("page.html", status_code=status_code, headers=PRIVATE, page=page)
+
+
+async def answered(work: Awaitable[Response], what: str) -> Response:
+    """`work`'s page, or, when something on our side fails (the database, a provider's
+    directory), a page saying so rather than a bare 500."""
+    try:
+        return await work
+    except Exception:
+        log.exception("%s failed", what)
+        return show(WENT_WRONG, 500)
 
 
 def login_path(next_path: str) -> str:
@@ -79,6 +94,9 @@ class SignIn:
         return show(SIGNED_IN)
 
     async def login(self, request: Request) -> Response:
+        return await answered(self._login(request), "starting a sign-in")
+
+    async def _login(self, request: Request) -> Response:
         next_path = safe_next(request.query_params.get("next"))
         if not self.providers:
             return show(NO_SIGN_IN, 503)
@@ -109,7 +127,8 @@ class SignIn:
             # No sign-in in flight here: the callback was replayed, or took too long.
             response = show(SIGN_IN_USED, 400)
         else:
-            response = await self._finish(provider, flow, dict(request.query_params))
+            answer = dict(request.query_params)
+            response = await answered(self._finish(provider, flow, answer), "a sign-in")
         self.cookies.end_flow(response)  # a sign-in finishes once, whatever happened
         return response
 
@@ -121,11 +140,31 @@ class SignIn:
             return show(SIGN_IN_FAILED, 400)
         if signed.outsider:
             log.info("refused a sign-in with %s from outside: %s", provider.name, signed.account)
+            await self._record_outsider(signed.account, safe_next(flow.get("next")))
             return show(OUTSIDER_SIGNED_IN, 403)
         identity_id = await self.runtime.sign_in(signed.account, signed.lookup)
         response = RedirectResponse(safe_next(flow.get("next")), status_code=303)
         self.cookies.start_session(response, identity_id)
         return response
+
+    async def _record_outsider(self, account: Account, next_path: str) -> None:
+        """Someone of another organisation signed in to open a link: recorded as a click of
+        theirs on that link's button would be, and nothing else of theirs is kept."""
+        token = next_path.removeprefix("/enrol/") if next_path.startswith("/enrol/") else None
+        async with self.runtime.transaction() as session:
+            org = await self.runtime.organisation(session)
+            check = (
+                await check_token(session, self.runtime.signer, token, org.id) if token else None
+            )
+            await audit.record(
+                session,
+                organisation_id=org.id,
+                action="enrol.external",
+                actor=str(account),
+                item_id=check.item.id if check and check.item else None,
+                link_id=check.link_id if check else None,
+                channel="browser",  # as bot.web.deeplink records its own
+            )
 
 
 def sign_in_for(runtime: Runtime, slack: Slack | None) -> SignIn:
