@@ -3,6 +3,7 @@ beside it, and a driver that types commands and clicks buttons as Slack would se
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -130,7 +131,8 @@ class SlackWorld:
     ) -> None:
         self.db = SyncDB(db_url)
         self.slack = SlackStandIn(enterprise=enterprise)
-        for user in DIRECTORY:
+        # A copy per world: a test that edits a member's profile edits only its own world.
+        for user in copy.deepcopy(DIRECTORY):
             self.slack.add_user(user)
         self.slack.add_channel("C0OPS")
         self.slack.add_channel("C0GENERAL")

@@ -4,6 +4,7 @@ what Teams sends."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import re
@@ -106,7 +107,7 @@ class TeamsWorld:
         self.db.run(seed.organisation(auto_provision))
         self.keys = BotFrameworkKeys()
         self.connector = Connector()
-        for m in DIRECTORY.values():
+        for m in copy.deepcopy(DIRECTORY).values():
             self.connector.add_member(m)
         self.entra = EntraId(workdir)
         self._servers = [
