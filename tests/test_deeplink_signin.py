@@ -7,6 +7,7 @@ says what happened and what to do next. One server per database; each test is it
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -73,6 +74,9 @@ def test_a_colleague_signs_in_with_entra_id_is_enrolled_and_a_second_visit_needs
     assert "You're enrolled in Safety 101." in paragraphs(page)
     assert 'href="https://learn.acme.test/safety-101">Open Safety 101</a>' in page.text
     assert page.headers["cache-control"] == "no-store"
+    asked_for = world.entra.authorize_requests[-1]  # PKCE, a nonce, and our callback
+    assert asked_for["code_challenge_method"] == "S256" and asked_for["nonce"]
+    assert asked_for["redirect_uri"] == f"{world.bot.url}/auth/callback/entra"
     assert enrolments(world, "ann@acme.test") == 1
     identity = world.db.scalar(select(Identity).where(Identity.subject == "aad-ann"))
     assert (identity.provider, identity.tenant_key) == ("teams", TENANT)  # as a Teams click
@@ -279,6 +283,30 @@ def test_a_callback_whose_state_is_not_the_sign_ins_is_refused(world, provider):
     assert page.status_code == 400
     assert paragraphs(page)[0].startswith("Sign-in didn't finish, so nothing changed.")
     assert not any(c.startswith("enrolbot_session") for c in browser.cookies)
+
+
+def test_a_tampered_sign_in_cookie_is_no_sign_in(world):
+    browser, callback = _to_the_callback(world, world.link("onboarding"), "entra")
+    value = browser.cookies["enrolbot_signin"]
+    browser.cookies.clear()
+    browser.cookies.set("enrolbot_signin", value[:-4] + "AAAA", path="/auth/")
+    page = browser.get(callback)
+    assert page.status_code == 400
+    assert paragraphs(page)[0].startswith("This sign-in was already used or has expired")
+
+
+@pytest.mark.parametrize("provider", ["entra", "slack"])
+def test_no_code_state_or_token_reaches_the_log(world, provider, caplog):
+    caplog.set_level(logging.DEBUG)
+    browser, callback = _to_the_callback(world, world.link("onboarding"), provider)
+    query = parse_qs(urlsplit(callback).query)
+    code, state = query["code"][0], query["state"][0]
+    flow = browser.cookies["enrolbot_signin"]
+    forged = browser.get(f"{urlsplit(callback).path}?code={code}&state={state}x")
+    assert forged.status_code == 400
+    assert "refused a sign-in" in caplog.text
+    for secret in (code, state, flow):
+        assert secret not in caplog.text
 
 
 @pytest.mark.parametrize("provider", ["entra", "slack"])

@@ -111,8 +111,10 @@ class EntraSignIn:
             raise SignInError("the sign-in began for another callback")
         try:
             result = await self._call("acquire_token_by_auth_code_flow", flow, answer)
-        except (ValueError, RuntimeError) as exc:  # msal: state or nonce mismatch
-            raise SignInError(f"Entra ID answer refused: {str(exc).split(':')[0]}") from None
+        except ValueError:  # msal: the answer's state is not the flow's, or it is malformed
+            raise SignInError("Entra ID's answer is not this sign-in's (state)") from None
+        except RuntimeError:  # msal: the ID token's nonce is not the flow's
+            raise SignInError("Entra ID's ID token is not this sign-in's (nonce)") from None
         if "id_token" not in result:
             # msal reports the token endpoint's refusal (a code used twice...) in the result.
             raise SignInError(f"Entra ID refused the code: {result.get('error')}")
