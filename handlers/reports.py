@@ -321,8 +321,9 @@ def with_line(summary: Notice, line: str, tone: Tone | None = None) -> Notice:
 
 
 # Where the CSV went, said after the summary (each platform delivers it its own way).
-CSV_HERE = "The CSV is attached here."
-CSV_IN_DM = "I've sent you the CSV in a direct message, as I can't share files here."
+CSV_IN_DM = (
+    "I've sent you the CSV in a direct message: it names people, so it isn't shared in a channel."
+)
 CSV_NEEDS_SCOPE = (
     "I couldn't attach the CSV: the Slack app needs the files:write permission. Reinstall it "
     "from manifest.yml, then run the report again."

@@ -1,5 +1,5 @@
 """`report` end to end: in Slack the CSV is uploaded with the external upload API to the
-stand-in, where the command was typed or else in the admin's DM; in Teams the answer carries
+stand-in, always in the admin's DM (it names people); in Teams the answer carries
 a short-lived signed download link that works over HTTP (a tampered one is refused), and in the
 personal chat a file consent card whose accept puts the CSV where Teams says."""
 
@@ -29,14 +29,15 @@ def slack(db_url):
         yield w
 
 
-def test_slack_report_uploads_the_csv_here_or_else_in_a_direct_message(slack):
+def test_slack_report_uploads_the_csv_to_the_admins_direct_message_only(slack):
+    # Typed in a channel the bot is in: the CSV names people, so it still goes to the DM.
     reply = text_of(slack.command(ADMIN, "report safety-101", channel="C0OPS"))
     assert "3 enrolments in Safety 101, 1 completed." in reply
     assert "By user type: 1 staff, 1 client, 1 prospect." in reply
-    assert "The CSV is attached here." in reply
+    assert "I've sent you the CSV in a direct message" in reply
     [asked] = slack.slack.calls_of("files.getUploadURLExternal")
     shared = slack.slack.shared_file()
-    assert shared["channel"] == "C0OPS"
+    assert shared["channel"] == f"D{ADMIN}"
     assert shared["filename"] == asked.args["filename"]
     assert shared["filename"].startswith("safety-101-enrolments-")
     assert int(asked.args["length"]) == len(shared["content"])
@@ -47,15 +48,14 @@ def test_slack_report_uploads_the_csv_here_or_else_in_a_direct_message(slack):
     ]
     assert b"'=cmd|' /C calc'!A0" in shared["content"]
     [completed] = slack.slack.calls_of("files.completeUploadExternal")
-    assert completed.args["channel_id"] == "C0OPS"
+    assert completed.args["channel_id"] == f"D{ADMIN}"
 
-    # A public channel the bot was never invited to: the file goes to the admin's DM.
+    # A public channel the bot was never invited to: the same.
     slack.slack.add_channel("C0LOBBY", name="lobby", member=False)
     reply = text_of(slack.command(ADMIN, "report safety-101 --type prospect", channel="C0LOBBY"))
     assert "1 enrolment in Safety 101 (prospect only), 0 completed." in reply
     assert "I've sent you the CSV in a direct message" in reply
-    [opened] = slack.slack.calls_of("conversations.open")
-    assert opened.args["users"] == ADMIN
+    assert [c.args["users"] for c in slack.slack.calls_of("conversations.open")] == [ADMIN] * 2
     shared = slack.slack.shared_file()
     assert shared["channel"] == f"D{ADMIN}"
     assert emails_in(shared["content"]) == ["pat@prospect.test"]

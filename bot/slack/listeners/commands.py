@@ -42,9 +42,7 @@ async def enrol_command(
         if isinstance(reply, EnrolButton):
             reply = await slack.post_button(reply, body["channel_id"], ctx.channel_name)
         if isinstance(reply, ReportReady):
-            reply = await files.share_report(
-                slack.client, reply, body.get("channel_id"), body["user_id"]
-            )
+            reply = await files.share_report(slack.client, reply, body["user_id"])
     except Exception:
         log.exception("/enrol failed (user %s, command %r)", body.get("user_id"), text[:40])
         reply = SOMETHING_WENT_WRONG
