@@ -21,6 +21,7 @@ from store.models import (
     NotificationSubscription,
     Organisation,
     OutboxMessage,
+    RegistrationToken,
     User,
 )
 
@@ -46,16 +47,28 @@ def period_end(mode: DigestMode, at: datetime) -> datetime:
     return at
 
 
-def facts(user: User, item: CatalogItem, link: EnrolmentLink, at: datetime) -> dict:
-    """What an alert says, kept as plain data so each platform can render it its own way."""
+def facts(
+    user: User, item: CatalogItem, way_in: EnrolmentLink | RegistrationToken, at: datetime
+) -> dict:
+    """What an alert says, kept as plain data so each platform can render it its own way. A
+    registration through a token is an outsider's: marked external, named by the token."""
+    if isinstance(way_in, RegistrationToken):
+        name = way_in.nickname or f"t{way_in.id}"
+        through = {
+            "token_id": way_in.id,
+            "link": f"the registration page (token “{name}”)",
+            "external": True,
+        }
+    else:
+        label = way_in.label or ("default link" if way_in.is_default else f"link {way_in.id}")
+        through = {"link_id": way_in.id, "link": label}
     return {
         "person": user.full_name,
         "email": user.email,
         "user_type": user.type.value,
         "item": item.title,
         "slug": item.slug,
-        "link_id": link.id,
-        "link": link.label or ("default link" if link.is_default else f"link {link.id}"),
+        **through,
         "at": at.isoformat(),
     }
 
@@ -80,7 +93,7 @@ async def enqueue_self_enrolment(
     organisation: Organisation,
     user: User,
     item: CatalogItem,
-    link: EnrolmentLink,
+    way_in: EnrolmentLink | RegistrationToken,
     at: datetime,
 ) -> int:
     """Outbox rows for every subscribed channel and inbox, and the primary admin's inbox; one
@@ -101,7 +114,7 @@ async def enqueue_self_enrolment(
             wanted[destination] = sub.mode
     if organisation.primary_admin_email:
         wanted[email_destination(organisation.primary_admin_email)] = DigestMode.INSTANT
-    payload = facts(user, item, link, at)
+    payload = facts(user, item, way_in, at)
     for destination, mode in wanted.items():
         session.add(
             OutboxMessage(

@@ -26,6 +26,7 @@ from store.models import (
     EnrolmentStatus,
     Identity,
     Organisation,
+    RegistrationToken,
     User,
     UserType,
     utcnow,
@@ -162,8 +163,9 @@ async def enrol(
         },
     )
     if new_id is not None:
-        if source in SELF_SERVICE and link is not None:
-            await alerts.enqueue_self_enrolment(session, organisation, user, item, link, now)
+        way_in = await _way_in(session, link, registration_token_id)
+        if source in SELF_SERVICE and way_in is not None:
+            await alerts.enqueue_self_enrolment(session, organisation, user, item, way_in, now)
         outcome = Outcome.ENROLLED
     else:
         status = (
@@ -190,6 +192,16 @@ async def enrol(
         **detail,
     )
     return outcome
+
+
+async def _way_in(
+    session: AsyncSession, link: EnrolmentLink | None, registration_token_id: int | None
+) -> EnrolmentLink | RegistrationToken | None:
+    """The link or registration token a self-enrolment came through (the token is already in
+    the session's identity map: the registration just checked it)."""
+    if link is not None or registration_token_id is None:
+        return link
+    return await session.get(RegistrationToken, registration_token_id)
 
 
 def _already(status: EnrolmentStatus) -> Outcome:
