@@ -21,7 +21,7 @@ from tests.support.databases import backends
 from tests.support.entra_signin_standin import OTHER_TENANT, TENANT, person
 from tests.support.signin_world import PROSPECT, SignInWorld
 from tests.support.slack_signin_standin import slack_person
-from tests.support.slack_standin import OTHER_TEAM, TEAM
+from tests.support.slack_standin import ENTERPRISE, OTHER_TEAM, SISTER_TEAM, TEAM, grid_member
 
 
 @pytest.fixture(scope="module", params=backends())
@@ -235,6 +235,24 @@ def test_sign_in_with_slack_keys_the_person_as_a_button_click_does(world):
         "email",
         "profile",
     }
+
+
+def test_a_member_of_another_workspace_of_our_enterprise_grid_is_one_of_ours(world):
+    world.slack.add_user(grid_member("U0SIS", "sis@acme.test", "Sis", "Ter"))
+    world.slack.enterprise = ENTERPRISE  # the next app's auth.test says we are in a Grid
+    try:
+        grid = world.serve()
+    finally:
+        world.slack.enterprise = None
+    world.slack_signin.signs_in = slack_person(
+        "U0SIS", "sis@acme.test", team=SISTER_TEAM, enterprise=ENTERPRISE
+    )
+    browser = world.browser(grid)
+    page = browser.get(f"/auth/login?next={world.link('onboarding')}&provider=slack")
+    # Keyed by our workspace as their click would be, and matched (there is no such user).
+    assert paragraphs(page)[0].startswith("There's no training account for sis@acme.test.")
+    identity = world.db.scalar(select(Identity).where(Identity.subject == "U0SIS"))
+    assert (identity.provider, identity.tenant_key) == ("slack", TEAM)
 
 
 def test_a_slack_guest_is_refused(world):
