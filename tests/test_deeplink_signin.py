@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from handlers.organisations import default_organisation
 from store.models import AuditEvent, Enrolment, Identity, User
 from tests.support.databases import backends
 from tests.support.entra_signin_standin import OTHER_TENANT, TENANT, person
@@ -185,6 +186,27 @@ def test_an_unknown_colleague_without_sso_provisioning_is_told_to_ask_for_an_acc
         "then open this link again."
     ]
     assert world.db.scalar(select(User).where(User.email == "nia@acme.test")) is None
+
+
+def test_with_sso_auto_provisioning_an_unknown_colleague_becomes_staff_and_is_enrolled(world):
+    world.db.run(_auto_provision(True))
+    try:
+        provisioning = world.serve()  # a new app: it reads the organisation afresh
+        world.entra.signs_in = person("ola2", "ola.new@acme.test")
+        browser = world.browser(provisioning)
+        page = browser.get(f"/auth/login?next={world.link('onboarding')}&provider=entra")
+    finally:
+        world.db.run(_auto_provision(False))
+    assert "You're enrolled in Onboarding." in paragraphs(page)
+    user = world.db.scalar(select(User).where(User.email == "ola.new@acme.test"))
+    assert user.type.value == "staff" and enrolments(world, "ola.new@acme.test") == 1
+
+
+def _auto_provision(on: bool):
+    async def work(session) -> None:
+        (await default_organisation(session)).sso_auto_provision = on
+
+    return work
 
 
 def test_one_person_is_one_identity_whether_they_click_in_teams_or_open_a_link(world):
