@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import httpx
 import pytest
 
-from bot.app import create_app
+from bot.app import RedactLinkTokens, create_app
 from bot.settings import Settings
 from bot.web.ratelimit import SlidingWindow
 from handlers import tokens
@@ -118,3 +119,13 @@ def test_the_window_forgets_idle_keys_and_never_grows_past_its_bound():
     for key in "efg":
         window.attempt(key)
     assert len(window._hits) <= 3
+
+
+def test_the_access_log_keeps_no_registration_code_nor_confirmation_link():
+    for path in ("/register?token=7KQ2M-XW4HP", "/register/confirm?t=SIGNED.SECRET.PART"):
+        record = logging.LogRecord(
+            "uvicorn.access", logging.INFO, __file__, 1, '"GET %s HTTP/1.1" %d', (path, 200), None
+        )
+        RedactLinkTokens().filter(record)
+        assert "7KQ2M" not in record.getMessage() and "SECRET" not in record.getMessage()
+        assert "=…" in record.getMessage()
