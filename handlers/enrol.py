@@ -176,11 +176,7 @@ async def enrol(
             )
         ).scalar_one()
         outcome = _already(status)
-    detail: dict[str, object] = {} if source is EnrolmentSource.LINK else {"source": source.value}
-    if channel:
-        detail["channel"] = channel
-    if registration_token_id is not None:
-        detail["registration_token_id"] = registration_token_id
+    detail = _detail(source, channel, registration_token_id)
     await audit.record(
         session,
         organisation_id=organisation.id,
@@ -192,6 +188,18 @@ async def enrol(
         **detail,
     )
     return outcome
+
+
+def _detail(
+    source: EnrolmentSource, channel: str | None, registration_token_id: int | None
+) -> dict[str, object]:
+    """An enrolment's audit detail beyond its columns: how, where, through which token."""
+    detail: dict[str, object] = {} if source is EnrolmentSource.LINK else {"source": source.value}
+    if channel:
+        detail["channel"] = channel
+    if registration_token_id is not None:
+        detail["registration_token_id"] = registration_token_id
+    return detail
 
 
 async def _way_in(
