@@ -213,10 +213,28 @@ class WebPage:
     sentences: tuple[str, ...]
     link: tuple[str, str] | None = None  # (words, https URL)
     tone: Tone = Tone.INFO
+    other_account: str | None = None  # where to sign in as someone else, for a refused person
 
 
-def enrol_page(result: EnrolResult) -> WebPage:
-    """What a deep link shows once the person is known (or the link itself is unusable)."""
+# Refusals of the person, not the link: signing in with another account may help.
+_NOT_FOR_THIS_ACCOUNT = frozenset(
+    {
+        Outcome.GUEST,
+        Outcome.EXTERNAL,
+        Outcome.BOT,
+        Outcome.ACCOUNT_DEACTIVATED,
+        Outcome.NO_EMAIL,
+        Outcome.NO_USER,
+        Outcome.USER_DEACTIVATED,
+        Outcome.PROSPECT,
+    }
+)
+OTHER_ACCOUNT = "Signed in with the wrong account? Sign in with another one."
+
+
+def enrol_page(result: EnrolResult, sign_in_again: str | None = None) -> WebPage:
+    """What a deep link shows once the person is known (or the link itself is unusable);
+    a refused person is offered `sign_in_again`, a URL to sign in as someone else."""
     title = result.item.title if result.item else "Enrolment link"
     notice = click_reply(result)
     text = _PAGE_TEXT.get(result.outcome)
@@ -227,7 +245,8 @@ def enrol_page(result: EnrolResult) -> WebPage:
     if result.outcome in _ON_THE_WAY_IN:
         later = "You'll find it with the rest of your learning in your training portal."
         return WebPage(title, (sentence, later), None, notice.tone)
-    return WebPage(title, (sentence,), None, notice.tone)
+    again = sign_in_again if result.outcome in _NOT_FOR_THIS_ACCOUNT else None
+    return WebPage(title, (sentence,), None, notice.tone, again)
 
 
 def sign_in_missing(title: str) -> WebPage:

@@ -96,8 +96,10 @@ def test_people_the_link_is_not_for_are_told_what_to_do(world, page, tmp_path):
     page.get_by_role("link", name="Sign in with Microsoft").click()
     assert read(page)[1] == [
         "Guest accounts can't use internal enrolment links. If you need this training, ask "
-        "your training admin."
+        "your training admin.",
+        "Signed in with the wrong account? Sign in with another one.",
     ]
+    assert page.get_by_role("link", name="Sign in with another one").count() == 1
     screenshot(page, tmp_path, "sso-guest")
     page.context.clear_cookies()
     world.entra.signs_in = person("nia", "nia@acme.test")
@@ -105,7 +107,8 @@ def test_people_the_link_is_not_for_are_told_what_to_do(world, page, tmp_path):
     page.get_by_role("link", name="Sign in with Microsoft").click()
     assert read(page)[1] == [
         "There's no training account for nia@acme.test. Ask your training admin to add you, "
-        "then open this link again."
+        "then open this link again.",
+        "Signed in with the wrong account? Sign in with another one.",
     ]
     screenshot(page, tmp_path, "sso-no-account")
 

@@ -77,6 +77,7 @@ def test_a_colleague_signs_in_with_entra_id_is_enrolled_and_a_second_visit_needs
     assert page.headers["cache-control"] == "no-store"
     asked_for = world.entra.authorize_requests[-1]  # PKCE, a nonce, and our callback
     assert asked_for["code_challenge_method"] == "S256" and asked_for["nonce"]
+    assert asked_for["response_mode"] == "query" and "email" in asked_for["scope"].split()
     assert asked_for["redirect_uri"] == f"{world.bot.url}/auth/callback/entra"
     assert enrolments(world, "ann@acme.test") == 1
     identity = world.db.scalar(select(Identity).where(Identity.subject == "aad-ann"))
@@ -158,6 +159,28 @@ def test_an_entra_guest_is_not_enrolled_and_is_told_what_to_do(world, claims):
         "Guest accounts can't use internal enrolment links. If you need this training, ask "
         "your training admin."
     ]
+
+
+def test_someone_refused_may_sign_in_with_another_account(world):
+    world.entra.signs_in = person("gus2", "gus2@partner.test", acct=1)
+    path = world.link("safety-101")
+    browser, page = sign_in_and_open(world, path, "entra")
+    assert page.status_code == 403
+    other = re.search(r'<a href="([^"]+)">([^<]+)</a>', page.text)
+    assert html.unescape(other.group(2)) == (
+        "Signed in with the wrong account? Sign in with another one."
+    )
+    # The same colleague, now with their own account: asked which, and enrolled.
+    world.entra.signs_in = person("ann", "ann@acme.test")
+    chooser = browser.get(html.unescape(other.group(1)))
+    assert "<h1>Sign in to continue</h1>" in chooser.text
+    again = browser.get(html.unescape(re.search(r'href="([^"]*provider=entra)"', chooser.text)[1]))
+    assert world.entra.authorize_requests[-1]["prompt"] == "select_account"
+    assert again.url.path == path
+    assert re.match(r"You're (already )?enrolled in Safety 101", paragraphs(again)[0])
+    # A page about the link, not the person, offers no other account.
+    world.change_link(disabled := world.link("privacy", label="Old"), active=False)
+    assert "wrong account" not in browser.get(disabled).text
 
 
 def test_someone_of_another_tenant_is_refused_and_nothing_of_theirs_is_kept(world):

@@ -58,7 +58,8 @@ class DeepLinks:
 
         result = await self.runtime.enrol(account, token, as_kept, channel=BROWSER)
         metrics.CLICKS.labels("web", result.outcome.value).inc()
-        return show(enrol_page(result), _STATUS.get(result.outcome, 403))
+        again = login_path(f"/enrol/{token}", choose_account=True)
+        return show(enrol_page(result, again), _STATUS.get(result.outcome, 403))
 
     async def _stranger(self, token: str) -> Response:
         """A browser nobody signed in: a link that can't work says so at once; a working one

@@ -100,8 +100,14 @@ class EntraSignIn:
     async def close(self) -> None:
         await self.keys.http.aclose()
 
-    async def begin(self, redirect_uri: str) -> tuple[str, dict[str, Any]]:
-        flow = await self._call("initiate_auth_code_flow", scopes=SCOPES, redirect_uri=redirect_uri)
+    async def begin(self, redirect_uri: str, choose_account: bool) -> tuple[str, dict[str, Any]]:
+        flow = await self._call(
+            "initiate_auth_code_flow",
+            scopes=SCOPES,
+            redirect_uri=redirect_uri,
+            response_mode="query",
+            prompt=msal.Prompt.SELECT_ACCOUNT if choose_account else None,
+        )
         return flow["auth_uri"], {k: flow[k] for k in _FLOW_KEYS if k in flow}
 
     async def finish(

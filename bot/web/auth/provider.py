@@ -31,8 +31,9 @@ class Provider(Protocol):
     name: str  # the path part of its callback: /auth/callback/{name}
     label: str  # "Microsoft", "Slack": what the chooser's button says
 
-    async def begin(self, redirect_uri: str) -> tuple[str, dict[str, Any]]:
-        """The provider's authorize URL, and what the callback needs kept until it comes."""
+    async def begin(self, redirect_uri: str, choose_account: bool) -> tuple[str, dict[str, Any]]:
+        """The provider's authorize URL, and what the callback needs kept until it comes; with
+        `choose_account`, one that asks which account rather than using the one signed in."""
         ...
 
     async def finish(

@@ -30,6 +30,7 @@ from handlers.links import check_token
 from handlers.replies import (
     CHOOSE_SIGN_IN,
     NO_SIGN_IN,
+    OTHER_ACCOUNT,
     OUTSIDER_SIGNED_IN,
     SIGN_IN_FAILED,
     SIGN_IN_USED,
@@ -50,7 +51,13 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def show(page: WebPage, status_code: int = 200) -> Response:
-    return render("page.html", status_code=status_code, headers=PRIVATE, page=page)
+    return render(
+        "page.html",
+        status_code=status_code,
+        headers=PRIVATE,
+        page=page,
+        other_account=OTHER_ACCOUNT,
+    )
 
 
 async def answered(work: Awaitable[Response], what: str) -> Response:
@@ -63,8 +70,10 @@ async def answered(work: Awaitable[Response], what: str) -> Response:
         return show(WENT_WRONG, 500)
 
 
-def login_path(next_path: str) -> str:
-    return f"/auth/login?next={quote(next_path, safe='/')}"
+def login_path(next_path: str, *, choose_account: bool = False) -> str:
+    """Sign-in, then `next_path`; with `choose_account`, the provider asks which account."""
+    path = f"/auth/login?next={quote(next_path, safe='/')}"
+    return path + "&account=choose" if choose_account else path
 
 
 class SignIn:
@@ -104,14 +113,18 @@ class SignIn:
         if name is None and len(self.providers) == 1:
             name = next(iter(self.providers))
         provider = self.providers.get(name or "")
+        choose = request.query_params.get("account") == "choose"
         if provider is None:
             choices = [
-                (f"Sign in with {p.label}", f"{login_path(next_path)}&provider={p.name}")
+                (
+                    f"Sign in with {p.label}",
+                    f"{login_path(next_path, choose_account=choose)}&provider={p.name}",
+                )
                 for p in self.providers.values()
             ]
             return render("signin.html", headers=PRIVATE, page=CHOOSE_SIGN_IN, choices=choices)
         try:
-            url, flow = await provider.begin(self._redirect_uri(provider.name))
+            url, flow = await provider.begin(self._redirect_uri(provider.name), choose)
         except SignInError as exc:
             log.warning("could not start sign-in with %s: %s", provider.name, exc)
             return show(SIGN_IN_FAILED, 502)

@@ -52,7 +52,9 @@ class SlackSignIn:
     async def close(self) -> None:
         await self.keys.http.aclose()
 
-    async def begin(self, redirect_uri: str) -> tuple[str, dict[str, Any]]:
+    async def begin(self, redirect_uri: str, choose_account: bool) -> tuple[str, dict[str, Any]]:
+        # Slack signs in whoever is signed in to our workspace in this browser; someone who
+        # wants another account signs out of Slack there first.
         home = await self.slack.pin.get()
         state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         query = {
