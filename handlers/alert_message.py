@@ -58,7 +58,8 @@ def spans_of(text: str) -> Spans:
 
 @dataclass(frozen=True)
 class Entry:
-    """One self-enrolment: who, what kind of user, in what, through which link, when."""
+    """One self-enrolment: who, what kind of user, in what, through which link, when. An
+    external one came through a self-registration token, which `link` then names."""
 
     person: str
     user_type: str
@@ -66,6 +67,7 @@ class Entry:
     item: str
     link: str
     at: str  # ISO 8601, UTC
+    external: bool = False
 
     @classmethod
     def of(cls, payload: dict) -> Entry:
@@ -76,6 +78,7 @@ class Entry:
             item=str(payload.get("item", "")),
             link=str(payload.get("link", "")),
             at=str(payload.get("at", "")),
+            external=payload.get("external") is True,
         )
 
     @property
@@ -89,6 +92,13 @@ class Entry:
     def sentence(self, *, with_email: bool = False, with_date: bool = False) -> Spans:
         who = f"{self.user_type}, {self.email}" if with_email else self.user_type
         when = self.day_and_time if with_date else self.time
+        if self.external:
+            return (
+                Span(self.person, strong=True),
+                Span(f" ({who}) registered as an outsider and enrolled in "),
+                Span(self.item, strong=True),
+                Span(f" with token {self.link} at {when} UTC."),
+            )
         return (
             Span(self.person, strong=True),
             Span(f" ({who}) enrolled themselves in "),
@@ -97,10 +107,17 @@ class Entry:
         )
 
     def fallback(self) -> str:
+        if self.external:
+            return (
+                f"{self.person} registered as an outsider and enrolled in {self.item} "
+                f"(token {self.link})."
+            )
         return f"{self.person} enrolled themselves in {self.item} ({self.link})."
 
     def details(self) -> str:
         """The rest of a combined message's line, after the person's name."""
+        if self.external:
+            return f"{self.user_type} · external · {self.item} · token {self.link} · {self.time}"
         return f"{self.user_type} · {self.item} · {self.link} · {self.time}"
 
     def line(self) -> str:
@@ -118,12 +135,19 @@ class AlertMessage:
     per_item: tuple[tuple[str, int], ...] = field(default=())
 
     @property
+    def noun(self) -> str:
+        """What the entries are called together: external enrolments when all of them are."""
+        if self.entries and all(e.external for e in self.entries):
+            return "external enrolment"
+        return "self-enrolment"
+
+    @property
     def heading(self) -> str:
         if self.shape is Shape.DIGEST:
-            enrolments = count(len(self.entries), "self-enrolment")
+            enrolments = count(len(self.entries), self.noun)
             return f"{self.period.capitalize()} digest: {enrolments}"
         if self.shape is Shape.LIST:
-            return count(len(self.entries), "self-enrolment")
+            return count(len(self.entries), self.noun)
         return ""
 
     def counts(self) -> str:
@@ -147,7 +171,7 @@ class AlertMessage:
         if self.shape is Shape.SINGLE:
             return self.entries[0].fallback()
         names = ", ".join(e.person for e in self.entries[:FALLBACK_NAMES])
-        return f"{count(self.total_due, 'self-enrolment')}: {names}"
+        return f"{count(self.total_due, self.noun)}: {names}"
 
     def subject(self) -> str:
         """An email's subject (one line; the renderer keeps it so)."""
@@ -156,7 +180,7 @@ class AlertMessage:
         items = sorted({e.item for e in self.entries})
         what = items[0] if len(items) == 1 else f"{len(items)} items"
         prefix = f"{self.period.capitalize()} digest: " if self.shape is Shape.DIGEST else ""
-        return f"{prefix}{count(len(self.entries), 'self-enrolment')} in {what}"
+        return f"{prefix}{count(len(self.entries), self.noun)} in {what}"
 
 
 def compose(kind: str, payloads: list[dict], total_due: int) -> AlertMessage:

@@ -1,6 +1,10 @@
 """Self-enrolment alerts: the outbox rows a self-enrolment leaves for the channels and inboxes
 subscribed to its item (handlers.subscriptions keeps who subscribed where).
 
+An external enrolment (someone registering with a self-registration token) reaches the same
+subscriptions, marked external and naming the token. The primary admin's inbox hears of internal
+self-enrolments always; of external ones only where the item's own option says so (seed 001).
+
 The rows are written in the enrolment's own transaction, so an alert exists exactly when the
 enrolment does; handlers.outbox delivers them later.
 """
@@ -47,29 +51,34 @@ def period_end(mode: DigestMode, at: datetime) -> datetime:
     return at
 
 
+def token_name(token: RegistrationToken) -> str:
+    """A registration token as an alert names it: its nickname, quoted, or t3 without one (as
+    `token list` shows it)."""
+    return f"“{token.nickname}”" if token.nickname else f"t{token.id}"
+
+
 def facts(
-    user: User, item: CatalogItem, way_in: EnrolmentLink | RegistrationToken, at: datetime
+    user: User,
+    item: CatalogItem,
+    way_in: EnrolmentLink | RegistrationToken,
+    at: datetime,
 ) -> dict:
-    """What an alert says, kept as plain data so each platform can render it its own way. A
-    registration through a token is an outsider's: marked external, named by the token."""
-    if isinstance(way_in, RegistrationToken):
-        name = way_in.nickname or f"t{way_in.id}"
-        through = {
-            "token_id": way_in.id,
-            "link": f"the registration page (token “{name}”)",
-            "external": True,
-        }
-    else:
-        label = way_in.label or ("default link" if way_in.is_default else f"link {way_in.id}")
-        through = {"link_id": way_in.id, "link": label}
-    return {
+    """What an alert says, kept as plain data so each platform can render it its own way.
+    `way_in` is the link clicked, or the token an outsider registered with (external)."""
+    common = {
         "person": user.full_name,
         "email": user.email,
         "user_type": user.type.value,
         "item": item.title,
         "slug": item.slug,
-        **through,
         "at": at.isoformat(),
+    }
+    if isinstance(way_in, RegistrationToken):
+        return common | {"token_id": way_in.id, "link": token_name(way_in), "external": True}
+    link = way_in
+    return common | {
+        "link_id": link.id,
+        "link": link.label or ("default link" if link.is_default else f"link {link.id}"),
     }
 
 
@@ -97,7 +106,8 @@ async def enqueue_self_enrolment(
     at: datetime,
 ) -> int:
     """Outbox rows for every subscribed channel and inbox, and the primary admin's inbox; one
-    row per destination even when both the item and "all" are subscribed there."""
+    row per destination even when both the item and "all" are subscribed there. `way_in` is
+    the link clicked, or the registration token of an external enrolment."""
     subscriptions = await session.execute(
         _SUBSCRIBED, {"organisation_id": organisation.id, "item_id": item.id}
     )
@@ -112,7 +122,8 @@ async def enqueue_self_enrolment(
         # Where both an instant and a digest subscription cover the item, instant wins.
         if wanted.get(destination) is not DigestMode.INSTANT:
             wanted[destination] = sub.mode
-    if organisation.primary_admin_email:
+    external = isinstance(way_in, RegistrationToken)
+    if organisation.primary_admin_email and not external:
         wanted[email_destination(organisation.primary_admin_email)] = DigestMode.INSTANT
     payload = facts(user, item, way_in, at)
     for destination, mode in wanted.items():

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from bot.email import EmailDelivery, SmtpSettings, build
 from handlers import tokens
-from handlers.alert_message import compose, plain
 from handlers.outbox import Batch, Channel, Delivery
 from handlers.registration import (
     Applicant,
@@ -140,19 +139,13 @@ async def test_typed_line_breaks_never_reach_the_invitation_as_lines_of_their_ow
     assert mail.get_content().splitlines()[0] == "Hello Pat Bcc: all@acme.test x,"
 
 
-async def test_a_registration_alerts_the_subscribed_inboxes_marked_as_coming_from_outside(session):
+async def test_the_primary_admin_hears_of_a_registration_only_where_the_item_asks(session):
+    """Seed 001: the admin notification per external enrolment is an option per item, off
+    until an admin turns it on (`notify ITEM --external-email on`); tests/test_external_alerts.py
+    covers it on, and the subscribed channels."""
     org, code = await _world(session)
     org.primary_admin_email = "boss@acme.test"
     await session.commit()
     await _register(session, org, code)
-    rows = (
-        await session.execute(select(OutboxMessage).where(OutboxMessage.kind == "alert"))
-    ).scalars()
-    (row,) = rows.all()
-    assert row.destination == "email:boss@acme.test"
-    assert (row.payload["external"], row.payload["user_type"]) == (True, "prospect")
-    alert = compose("alert", [row.payload], 1)
-    assert plain(alert.entries[0].sentence())[:-11] == (
-        "Pat Jones (prospect) enrolled themselves in Safety 101 through the registration page "
-        "(token “fair”) at"
-    )
+    rows = await session.execute(select(OutboxMessage).where(OutboxMessage.kind == "alert"))
+    assert rows.all() == []

@@ -1,0 +1,111 @@
+"""External enrolments (an outsider registering with a self-registration token) reach the same
+subscriptions as self-enrolments, worded once and marked external; the primary admin hears of
+them only where the item's option says so."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.email import build
+from bot.slack.alert_blocks import alert_message
+from handlers import tokens
+from handlers.alert_message import compose
+from handlers.alert_message import plain as plain_text
+from handlers.outbox import Batch
+from handlers.registration import Applicant, Registered, register
+from handlers.signing import LinkSigner
+from handlers.subscriptions import Where, subscribe
+from store.models import DigestMode, OutboxMessage
+from tests.support import factories
+
+SIGNER = LinkSigner(["external-alerts-test-key-0123456789ab"])
+
+
+async def _world(session, nickname: str | None = "Spring fair"):
+    org = await factories.organisation(session, name="Acme", primary_admin_email="head@acme.test")
+    item = await factories.item(session, org, "safety-101", title="Safety 101")
+    admin = await factories.user(session, org, "admin@acme.test")
+    token, code = await tokens.create_token(
+        session, SIGNER, item, nickname=nickname, created_by_user_id=None
+    )
+    await subscribe(
+        session,
+        org.id,
+        item.id,
+        Where("slack", "T0ACME", "C0OPS"),
+        mode=DigestMode.INSTANT,
+        channel_name="ops",
+        created_by_user_id=admin.id,
+        admin_destination=None,
+    )
+    await session.commit()
+    return org, item, token, code
+
+
+async def _register(session, org, code, email="pat@example.org"):
+    fields = {"first_name": "Pat", "last_name": "Jones", "email": email, "token": code}
+    result = await register(
+        session, signer=SIGNER, organisation=org, applicant=Applicant.of(fields), can_email=True
+    )
+    await session.commit()
+    return result
+
+
+async def _alerts(session) -> list[OutboxMessage]:
+    rows = await session.execute(
+        select(OutboxMessage).where(OutboxMessage.kind == "alert").order_by(OutboxMessage.id)
+    )
+    return list(rows.scalars())
+
+
+async def test_a_registration_alerts_the_subscribed_channel_marked_external(session):
+    org, _, token, code = await _world(session)
+    assert (await _register(session, org, code)).outcome is Registered.INVITED
+    (row,) = await _alerts(session)  # the channel's; the primary admin's option is off
+    assert row.destination == "slack:T0ACME:C0OPS"
+    assert row.payload["external"] is True and row.payload["token_id"] == token.id
+    alert = compose("alert", [row.payload], 1)
+    assert plain_text(alert.entries[0].sentence()).startswith(
+        "Pat Jones (prospect) registered as an outsider and enrolled in Safety 101 with token "
+        "“Spring fair” at "
+    )
+    assert alert.summary() == (
+        "Pat Jones registered as an outsider and enrolled in Safety 101 (token “Spring fair”)."
+    )
+    assert alert.subject() == "1 external enrolment in Safety 101"
+    message = alert_message(alert)
+    assert "registered as an outsider" in message["blocks"][0]["text"]["text"]
+    # Registering again enrols nobody new, so nothing more is said.
+    assert (await _register(session, org, code)).outcome is Registered.INVITED
+    assert len(await _alerts(session)) == 1
+
+
+async def test_a_token_without_a_nickname_is_named_by_its_number(session):
+    org, _, token, code = await _world(session, nickname=None)
+    await _register(session, org, code)
+    (row,) = await _alerts(session)
+    assert compose("alert", [row.payload], 1).summary().endswith(f"(token t{token.id}).")
+
+
+def test_a_list_of_external_and_internal_enrolments_marks_each_line():
+    internal = {
+        "person": "Ann Lee",
+        "email": "ann@acme.test",
+        "user_type": "staff",
+        "item": "Safety 101",
+        "link": "default link",
+        "at": "2026-11-22T10:05:00+00:00",
+    }
+    external = internal | {"person": "Pat Jones", "user_type": "prospect", "link": "“fair”"}
+    external["external"] = True
+    mixed = compose("alert", [internal, external], 2)
+    assert mixed.heading == "2 self-enrolments"
+    assert [e.line() for e in mixed.entries] == [
+        "Ann Lee (staff · Safety 101 · default link · 10:05)",
+        "Pat Jones (prospect · external · Safety 101 · token “fair” · 10:05)",
+    ]
+    outsiders = compose("digest:daily", [external, external], 2)
+    assert outsiders.heading == "Daily digest: 2 external enrolments"
+    mail = build("alerts@acme.test", Batch("email:hr@acme.test", "alert", [external], 1))
+    assert mail["Subject"] == "1 external enrolment in Safety 101"
+    assert "Pat Jones (prospect, ann@acme.test) registered as an outsider" in mail.get_content()
