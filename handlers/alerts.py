@@ -3,7 +3,8 @@ subscribed to its item (handlers.subscriptions keeps who subscribed where).
 
 An external enrolment (someone registering with a self-registration token) reaches the same
 subscriptions, marked external and naming the token. The primary admin's inbox hears of internal
-self-enrolments always; of external ones only where the item's own option says so (seed 001).
+self-enrolments always; of external ones only where the item's own option is on, and then so do
+the stakeholders it names (seed 001; handlers.subscriptions keeps the option).
 
 The rows are written in the enrolment's own transaction, so an alert exists exactly when the
 enrolment does; handlers.outbox delivers them later.
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alert_message import ALERT, DIGEST_PREFIX
 from handlers.destinations import Destination
+from handlers.subscriptions import external_email, external_recipients
 from store.models import (
     CatalogItem,
     DigestMode,
@@ -122,8 +124,12 @@ async def enqueue_self_enrolment(
         # Where both an instant and a digest subscription cover the item, instant wins.
         if wanted.get(destination) is not DigestMode.INSTANT:
             wanted[destination] = sub.mode
-    external = isinstance(way_in, RegistrationToken)
-    if organisation.primary_admin_email and not external:
+    if isinstance(way_in, RegistrationToken):
+        # Seed 001: an email for each external enrolment, where the item's option is on.
+        setting = await external_email(session, item.id)
+        for address in external_recipients(setting, organisation.primary_admin_email):
+            wanted[email_destination(address)] = DigestMode.INSTANT
+    elif organisation.primary_admin_email:
         wanted[email_destination(organisation.primary_admin_email)] = DigestMode.INSTANT
     payload = facts(user, item, way_in, at)
     for destination, mode in wanted.items():

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import CatalogItem, DigestMode, NotificationSubscription
+from store.models import (
+    CatalogItem,
+    DigestMode,
+    ExternalEnrolmentEmail,
+    NotificationSubscription,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -113,3 +119,66 @@ async def unsubscribe(
     await session.delete(sub)
     await session.flush()
     return True
+
+
+# Seed 001's admin notification per external enrolment ------------------------------------------
+
+
+async def external_email(session: AsyncSession, item_id: int) -> ExternalEnrolmentEmail | None:
+    """The item's option for emails about external enrolments, if it was ever set."""
+    return await session.get(ExternalEnrolmentEmail, item_id)
+
+
+def external_recipients(
+    setting: ExternalEnrolmentEmail | None, primary_admin_email: str | None
+) -> list[str]:
+    """Who gets an email for each external enrolment: nobody while the option is off; else the
+    primary admin and the stakeholders, each once."""
+    if setting is None or not setting.is_on:
+        return []
+    found = [primary_admin_email.lower()] if primary_admin_email else []
+    return list(dict.fromkeys(found + list(setting.stakeholders or [])))
+
+
+async def set_external_email(
+    session: AsyncSession,
+    item: CatalogItem,
+    *,
+    on: bool | None,
+    add: list[str] = (),  # type: ignore[assignment]
+    remove: list[str] = (),  # type: ignore[assignment]
+    by_user_id: int | None,
+) -> ExternalEnrolmentEmail:
+    """Turn the option on or off (None: leave it), nominate or drop stakeholders (lower-cased
+    addresses); the caller commits."""
+    setting = await external_email(session, item.id)
+    if setting is None:
+        setting = ExternalEnrolmentEmail(
+            item_id=item.id, organisation_id=item.organisation_id, is_on=False, stakeholders=[]
+        )
+        session.add(setting)
+    if on is not None:
+        setting.is_on = on
+    kept = [a for a in setting.stakeholders or [] if a not in remove]
+    # A new list, so the JSON column is seen to change.
+    setting.stakeholders = list(dict.fromkeys(kept + [a for a in add if a not in kept]))
+    setting.updated_by_user_id = by_user_id
+    setting.updated_at = utcnow()
+    await session.flush()
+    return setting
+
+
+async def external_emails_on(
+    session: AsyncSession, organisation_id: int
+) -> list[tuple[ExternalEnrolmentEmail, CatalogItem]]:
+    """The items whose external enrolments are emailed, with their settings."""
+    rows = await session.execute(
+        select(ExternalEnrolmentEmail, CatalogItem)
+        .join(CatalogItem, CatalogItem.id == ExternalEnrolmentEmail.item_id)
+        .where(
+            ExternalEnrolmentEmail.organisation_id == organisation_id,
+            ExternalEnrolmentEmail.is_on.is_(True),
+        )
+        .order_by(CatalogItem.title)
+    )
+    return [(setting, item) for setting, item in rows]

@@ -80,7 +80,10 @@ def test_slack_never_echoes_a_guests_unknown_word(slack, text):
 def test_teams_help_lists_notify_and_never_offers_a_channel_by_name(teams):
     for where in ("channel", "personal"):
         shown = card_text(teams.say("admin", "help", where=where))
-        assert "enrol notify ITEM|all [--off] [--digest hourly|daily] [--email EMAIL]:" in shown
+        assert (
+            "enrol notify ITEM|all [--off] [--digest hourly|daily] [--email EMAIL] [--external-email on|off] [--stakeholder EMAIL]:"
+            in shown
+        )
         assert "enrol post ITEM|LINK:" in shown
         assert "#" not in shown
     one = card_text(teams.say("admin", "help post"))

@@ -27,8 +27,9 @@ SUPER_HELP = (
     "`/enrol link delete LINK [--yes]`: destroy a link for good (asks first without --yes)",
     "`/enrol post ITEM|LINK [#channel]`: post an Enrol button (default: the item's default link, "
     "in this channel)",
-    "`/enrol notify ITEM|all [#channel] [--off] [--digest hourly|daily] [--email EMAIL]`: alerts "
-    "in this channel (or by email) when people enrol themselves; alone: what this channel gets",
+    "`/enrol notify ITEM|all [#channel] [--off] [--digest hourly|daily] [--email EMAIL] "
+    "[--external-email on|off] [--stakeholder EMAIL]`: alerts in this channel (or by email) when "
+    "people enrol themselves; alone: what this channel gets",
     "`/enrol token create ITEM [--nickname TEXT]`: a self-registration token for outsiders: a "
     "code and a link, shown once",
     "`/enrol token list ITEM`: an item's tokens: id, nickname, status, uses, created",
@@ -110,8 +111,9 @@ async def test_help_in_a_teams_personal_chat_says_this_chat(acme):
     ctx = await acme.ctx(BOSS, prefix="enrol", channels_by_name=False, personal=True)
     reply = await run(ctx, "help")
     assert (
-        "`enrol notify ITEM|all [--off] [--digest hourly|daily] [--email EMAIL]`: alerts in this "
-        "chat (or by email) when people enrol themselves; alone: what this chat gets"
+        "`enrol notify ITEM|all [--off] [--digest hourly|daily] [--email EMAIL] "
+        "[--external-email on|off] [--stakeholder EMAIL]`: alerts in this chat (or by email) "
+        "when people enrol themselves; alone: what this chat gets"
     ) in reply.lines
 
 

@@ -68,7 +68,8 @@ async def test_teams_cannot_name_another_channel_and_nothing_is_subscribed(acme)
     )
     assert error(await run(ctx, "notify all --digest weekly")) == (
         "--digest takes hourly or daily: "
-        "`enrol notify ITEM|all [--off] [--digest hourly|daily] [--email EMAIL]`."
+        "`enrol notify ITEM|all [--off] [--digest hourly|daily] [--email EMAIL] "
+        "[--external-email on|off] [--stakeholder EMAIL]`."
     )
     assert await subscriptions(acme) == []
     assert new_audit(before, await acme.db()) == []
@@ -115,3 +116,75 @@ async def test_a_slack_channel_picked_by_name_is_subscribed_and_audited(acme):
 async def test_words_echoed_by_notify_cannot_form_markup(acme, text, answer):
     ctx = await acme.ctx(BOSS, channel_id="C0HERE")
     assert error(await run(ctx, text)) == answer
+
+
+async def test_external_enrolment_emails_are_an_option_per_item_with_stakeholders(acme):
+    """Seed 001: an optional admin notification for each external enrolment, to the primary
+    admin's email plus nominated stakeholders."""
+    acme.org.primary_admin_email = "head@example.com"
+    ctx = await acme.ctx(BOSS, channel_id="C0OPS", channel_name="ops")
+    turn_on = "`/enrol notify safety-101 --external-email on`"
+    assert await run(ctx, "notify safety-101 --stakeholder Sales@Example.com,ops@example.com") == (
+        Notice(
+            "External enrolments in Safety 101 are not emailed to anyone (channels subscribed "
+            f"with notify still hear of them); {turn_on} sends an email for each. Stakeholders "
+            "kept for then: sales@example.com, ops@example.com.",
+            Tone.SUCCESS,
+        )
+    )
+    assert await run(ctx, "notify safety-101 --external-email on") == Notice(
+        "Each external enrolment in Safety 101 is emailed to head@example.com (primary admin), "
+        "sales@example.com, ops@example.com.",
+        Tone.SUCCESS,
+    )
+    assert (await run(ctx, "notify safety-101 --external-email ON")).text.startswith(
+        "Nothing changed. Each external enrolment in Safety 101 is emailed to"
+    )
+    assert await run(ctx, "notify safety-101 --stakeholder ops@example.com --off") == Notice(
+        "Each external enrolment in Safety 101 is emailed to head@example.com (primary admin), "
+        "sales@example.com.",
+        Tone.SUCCESS,
+    )
+    await run(ctx, "notify gdpr-basics <#C0OPS|ops>")
+    listed = await run(ctx, "notify")
+    assert listed.lines[-1] == (
+        "Safety 101 · an email for each external enrolment to head@example.com, sales@example.com"
+    )
+    # No channel was subscribed by any of it.
+    assert [row[0] for row in await subscriptions(acme)] == [acme.gdpr.id]
+    assert (await run(ctx, "notify safety-101 --external-email off")).text.startswith(
+        "External enrolments in Safety 101 are not emailed to anyone"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("notify all --external-email on", "Emails about external enrolments are set per item"),
+        ("notify safety-101 --external-email maybe", "--external-email takes on or off"),
+        ("notify safety-101 --stakeholder nobody", "`nobody` isn't an email address."),
+        ("notify safety-101 --external-email on --off", "Say --external-email off to stop"),
+        (
+            "notify safety-101 --external-email on --email hr@example.com",
+            "--external-email and --stakeholder go with an item alone",
+        ),
+    ],
+)
+async def test_external_email_mistakes_say_how_to_fix_them(acme, text, answer):
+    ctx = await acme.ctx(BOSS, channel_id="C0OPS", channel_name="ops")
+    assert error(await run(ctx, text)).startswith(answer)
+
+
+async def test_only_admins_set_external_enrolment_emails(acme):
+    ctx = await acme.ctx("ann@example.com", channel_id="C0OPS", channel_name="ops")
+    assert "Only enrolment admins" in error(await run(ctx, "notify safety-101 --external-email on"))
+
+
+async def test_with_nobody_to_email_the_option_says_how_to_add_someone(acme):
+    ctx = await acme.ctx(BOSS, channel_id="C0OPS", channel_name="ops")
+    reply = await run(ctx, "notify safety-101 --external-email on")
+    assert reply.text == (
+        "Emails for external enrolments in Safety 101 are on, but there's nobody to send them "
+        "to: add one with `/enrol notify safety-101 --stakeholder EMAIL`, or set the primary "
+        "admin's email (`enrolbot org set --primary-admin-email EMAIL`)."
+    )

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.email import build
+from bot.email import EmailDelivery, SmtpSettings, build
 from bot.slack.alert_blocks import alert_message
 from handlers import tokens
 from handlers.alert_message import compose
 from handlers.alert_message import plain as plain_text
-from handlers.outbox import Batch
+from handlers.outbox import Batch, Channel, Delivery
 from handlers.registration import Applicant, Registered, register
 from handlers.signing import LinkSigner
-from handlers.subscriptions import Where, subscribe
+from handlers.subscriptions import Where, set_external_email, subscribe
 from store.models import DigestMode, OutboxMessage
 from tests.support import factories
+from tests.support.smtp import smtp_server
 
 SIGNER = LinkSigner(["external-alerts-test-key-0123456789ab"])
 
@@ -109,3 +110,40 @@ def test_a_list_of_external_and_internal_enrolments_marks_each_line():
     mail = build("alerts@acme.test", Batch("email:hr@acme.test", "alert", [external], 1))
     assert mail["Subject"] == "1 external enrolment in Safety 101"
     assert "Pat Jones (prospect, ann@acme.test) registered as an outsider" in mail.get_content()
+
+
+async def _deliver_email(sessions) -> list[tuple[list[str], object]]:
+    """Send what the outbox holds for inboxes to a real local SMTP server; what it received."""
+    with smtp_server() as inbox:
+        email = EmailDelivery(SmtpSettings(inbox.url), lambda p: "u")
+        await Delivery(sessions, {"email": Channel(email.send, 200)}).run_once()
+        return list(inbox.messages)
+
+
+async def test_with_the_items_option_on_the_primary_admin_and_stakeholders_get_an_email(
+    session, sessions
+):
+    org, item, _, code = await _world(session)
+    await set_external_email(
+        session, item, on=True, add=["sales@acme.test", "head@acme.test"], by_user_id=None
+    )
+    await session.commit()
+    await _register(session, org, code)
+    got = {tuple(to): mail for to, mail in await _deliver_email(sessions)}
+    assert set(got) == {("head@acme.test",), ("sales@acme.test",), ("pat@example.org",)}
+    mail = got[("sales@acme.test",)]
+    assert mail["Subject"] == "1 external enrolment in Safety 101"
+    assert (
+        "Pat Jones (prospect, pat@example.org) registered as an outsider and enrolled in Safety "
+        "101 with token “Spring fair” at "
+    ) in mail.get_content()
+
+
+async def test_with_the_option_off_no_admin_or_stakeholder_is_emailed(session, sessions):
+    org, item, _, code = await _world(session)
+    await set_external_email(session, item, on=True, add=["sales@acme.test"], by_user_id=None)
+    await set_external_email(session, item, on=False, by_user_id=None)
+    await session.commit()
+    await _register(session, org, code)
+    got = [to for to, _ in await _deliver_email(sessions)]
+    assert got == [["pat@example.org"]]  # the invitation alone

@@ -10,7 +10,7 @@ from handlers.commands.registry import Args, Option, Role, command
 from handlers.replies import Notice, Tone, digest_text, echo, here_only, post_failed, sentence
 from handlers.subscriptions import Where
 from handlers.users import normalise_email
-from store.models import DigestMode
+from store.models import CatalogItem, DigestMode, ExternalEnrolmentEmail
 
 
 @command(
@@ -20,12 +20,20 @@ from store.models import DigestMode
     role=Role.ADMIN,
     doing="manage self-enrolment alerts",
     channel=True,
-    options=(Option("off"), Option("digest", "hourly|daily"), Option("email", "EMAIL")),
+    options=(
+        Option("off"),
+        Option("digest", "hourly|daily"),
+        Option("email", "EMAIL"),
+        Option("external-email", "on|off"),
+        Option("stakeholder", "EMAIL"),
+    ),
     examples=(
         "notify safety-101",
         "notify all #ops --digest daily",
         "notify all --email hr@example.com",
         "notify safety-101 --off",
+        "notify safety-101 --external-email on --stakeholder sales@example.com",
+        "notify safety-101 --stakeholder sales@example.com --off",
     ),
     most=2,
 )
@@ -42,6 +50,8 @@ async def notify(ctx: CommandContext, args: Args) -> Notice:
         else await catalog.get_item(ctx.session, ctx.organisation.id, target)
     )
     what = "every item" if item is None else item.title
+    if args.value("external-email") is not None or args.value("stakeholder") is not None:
+        return await _external(ctx, args, item, usage)
     mode = _mode(args, usage)
     where, destination, channel_name = _destination(ctx, args, usage)
     item_id = item.id if item else None
@@ -73,6 +83,86 @@ async def notify(ctx: CommandContext, args: Args) -> Notice:
     )
     await ctx.record("notify.on", item_id=item_id, destination=where, mode=mode.value)
     return Notice(f"{lead} now gets {how} when people enrol themselves in {what}.", Tone.SUCCESS)
+
+
+async def _external(
+    ctx: CommandContext, args: Args, item: CatalogItem | None, usage: str
+) -> Notice:
+    """Seed 001's admin notification per external enrolment, an option per item: on or off,
+    and the stakeholders who get it besides the primary admin."""
+    if item is None:
+        raise CommandError(
+            "Emails about external enrolments are set per item, not for all: "
+            f"{ctx.usage('notify ITEM --external-email on|off')}."
+        )
+    if len(args.words) > 1 or args.value("email") or args.value("digest"):
+        raise CommandError(
+            "--external-email and --stakeholder go with an item alone: "
+            f"{ctx.usage('notify ITEM --external-email on|off [--stakeholder EMAIL]')}."
+        )
+    switch = args.value("external-email")
+    on = None if switch is None else switch.lower()
+    if on not in (None, "on", "off"):
+        raise CommandError(f"--external-email takes on or off: {usage}.")
+    if on is not None and args.flag("off"):
+        raise CommandError(
+            "Say --external-email off to stop the emails; --off goes with --stakeholder."
+        )
+    named = _addresses(args.value("stakeholder") or "")
+    before = await subscriptions.external_email(ctx.session, item.id)
+    was = (before.is_on, list(before.stakeholders)) if before else (False, [])
+    assert ctx.caller.user is not None
+    setting = await subscriptions.set_external_email(
+        ctx.session,
+        item,
+        on=None if on is None else on == "on",
+        add=[] if args.flag("off") else named,
+        remove=named if args.flag("off") else [],
+        by_user_id=ctx.caller.user.id,
+    )
+    now = (setting.is_on, list(setting.stakeholders))
+    if now == was:
+        return Notice(f"Nothing changed. {_external_state(ctx, item, setting)}")
+    await ctx.record(
+        "notify.external_email",
+        item_id=item.id,
+        on=setting.is_on,
+        stakeholders=len(setting.stakeholders),
+    )
+    return Notice(_external_state(ctx, item, setting), Tone.SUCCESS)
+
+
+def _addresses(text: str) -> list[str]:
+    """Stakeholders' addresses, comma-separated, lower-cased; a sentence for one that isn't."""
+    found = []
+    for typed in filter(None, (t.strip() for t in text.split(","))):
+        address = normalise_email(typed)
+        if address is None:
+            raise CommandError(f"`{echo(typed)}` isn't an email address.")
+        found.append(address.lower())
+    return found
+
+
+def _external_state(ctx: CommandContext, item: CatalogItem, setting: ExternalEnrolmentEmail) -> str:
+    """Where the item's external enrolment emails go now, in a sentence or two."""
+    primary = ctx.organisation.primary_admin_email
+    stakeholders = list(setting.stakeholders or [])
+    if not setting.is_on:
+        turn_on = ctx.usage(f"notify {item.slug} --external-email on")
+        kept = f" Stakeholders kept for then: {', '.join(stakeholders)}." if stakeholders else ""
+        return (
+            f"External enrolments in {item.title} are not emailed to anyone (channels subscribed "
+            f"with notify still hear of them); {turn_on} sends an email for each.{kept}"
+        )
+    who = subscriptions.external_recipients(setting, primary)
+    if not who:
+        return (
+            f"Emails for external enrolments in {item.title} are on, but there's nobody to send "
+            f"them to: add one with {ctx.usage(f'notify {item.slug} --stakeholder EMAIL')}, or "
+            "set the primary admin's email (`enrolbot org set --primary-admin-email EMAIL`)."
+        )
+    named = [f"{a} (primary admin)" if a == (primary or "").lower() else a for a in who]
+    return f"Each external enrolment in {item.title} is emailed to {', '.join(named)}."
 
 
 def _mode(args: Args, usage: str) -> DigestMode:
@@ -133,8 +223,10 @@ async def _listed(ctx: CommandContext) -> Notice:
             f"{sentence(ctx.here)} gets no self-enrolment alerts. "
             f"{ctx.usage('notify ITEM|all')} subscribes it."
         )
-    if ctx.organisation.primary_admin_email:
-        lines.append(
-            f"every item · instant alerts to {ctx.organisation.primary_admin_email} (primary admin)"
-        )
+    primary = ctx.organisation.primary_admin_email
+    if primary:
+        lines.append(f"every item · instant alerts to {primary} (primary admin)")
+    for setting, item in await subscriptions.external_emails_on(ctx.session, ctx.organisation.id):
+        who = ", ".join(subscriptions.external_recipients(setting, primary)) or "nobody yet"
+        lines.append(f"{item.title} · an email for each external enrolment to {who}")
     return Notice("Self-enrolment alerts:", lines=tuple(lines))

@@ -17,6 +17,7 @@ from store.models.catalog import (
 from store.models.delivery import (
     DeliveryLane,
     DigestMode,
+    ExternalEnrolmentEmail,
     NotificationSubscription,
     OutboxMessage,
     OutboxStatus,
@@ -50,6 +51,7 @@ __all__ = [
     "EnrolmentLink",
     "EnrolmentSource",
     "EnrolmentStatus",
+    "ExternalEnrolmentEmail",
     "Identity",
     "ItemKind",
     "ItemSource",

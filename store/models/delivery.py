@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, UTCDateTime, text_enum, utcnow
@@ -49,6 +49,22 @@ class NotificationSubscription(Base):
     # Set when delivery failed for good (channel archived, bot removed): no more alerts go there.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ExternalEnrolmentEmail(Base):
+    """Seed 001's admin notification per external enrolment, an option per item: when on, the
+    primary admin and the item's nominated stakeholders get an email for each person who
+    registers with one of the item's tokens. A handful of addresses, read with the item's one
+    row whenever someone registers."""
+
+    __tablename__ = "external_enrolment_email"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("catalog_item.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    is_on: Mapped[bool] = mapped_column(Boolean, default=False)
+    stakeholders: Mapped[list[str]] = mapped_column(JSON, default=list)  # lower-cased addresses
+    updated_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DeliveryLane(Base):
