@@ -17,7 +17,7 @@ from bot.web.auth.routes import SignIn, answered, login_path, show
 from handlers.enrol import LINK_OUTCOME, EnrolResult, Outcome
 from handlers.identity import Profile, signed_in
 from handlers.links import LinkState, check_token
-from handlers.replies import enrol_page, sign_in_missing
+from handlers.web_replies import enrol_page, sign_in_missing
 
 # Where the audit says a deep link's enrolment or refusal happened.
 BROWSER = "browser"

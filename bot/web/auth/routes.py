@@ -27,7 +27,7 @@ from bot.web.pages import render
 from handlers import audit
 from handlers.identity import Account
 from handlers.links import check_token
-from handlers.replies import (
+from handlers.web_replies import (
     CHOOSE_SIGN_IN,
     NO_SIGN_IN,
     OTHER_ACCOUNT,
