@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alert_message import NOTICE
 from handlers.destinations import Destination
-from store.models import NotificationSubscription, OutboxMessage, OutboxStatus
+from store.models import (
+    AdminGrant,
+    Identity,
+    NotificationSubscription,
+    OutboxMessage,
+    OutboxStatus,
+    User,
+    UserStatus,
+)
 
 
 def _subscribed(destination: Destination):  # an SQL condition
@@ -99,3 +107,66 @@ async def message_refused(
                 "log.",
                 now,
             )
+
+
+async def tell_admins(
+    session: AsyncSession,
+    organisation_id: int,
+    text: str,
+    now: datetime,
+    *,
+    bootstrap_admins: frozenset[str] = frozenset(),
+) -> int:
+    """A notice to every admin of the organisation: to their Slack direct messages, to where
+    they asked to hear of their subscriptions' troubles (a Teams chat), else by email. The
+    number of places told."""
+    admins = select(AdminGrant.user_id).where(AdminGrant.organisation_id == organisation_id)
+    users = list(
+        (
+            await session.execute(
+                select(User).where(
+                    User.organisation_id == organisation_id,
+                    User.status == UserStatus.ACTIVE,
+                    or_(User.id.in_(admins), func.lower(User.email).in_(sorted(bootstrap_admins))),
+                )
+            )
+        ).scalars()
+    )
+    places: dict[int, set[str]] = {u.id: set() for u in users}
+    emails = {u.id: u.email for u in users}
+    if places:
+        slack = await session.execute(
+            select(Identity.user_id, Identity.tenant_key, Identity.subject).where(
+                Identity.provider == "slack", Identity.user_id.in_(list(places))
+            )
+        )
+        for user_id, team, subject in slack:
+            places[user_id].add(str(Destination.channel("slack", team, subject)))
+        chats = await session.execute(
+            select(
+                NotificationSubscription.created_by_user_id,
+                NotificationSubscription.admin_destination,
+            )
+            .where(
+                NotificationSubscription.created_by_user_id.in_(list(places)),
+                NotificationSubscription.admin_destination.is_not(None),
+            )
+            .distinct()
+        )
+        for user_id, destination in chats:
+            places[user_id].add(destination)
+    told: set[str] = set()
+    for user_id, where in places.items():
+        told.update(where or {str(Destination.email(emails[user_id]))})
+    for destination in sorted(told):
+        session.add(
+            OutboxMessage(
+                organisation_id=organisation_id,
+                kind=NOTICE,
+                destination=destination,
+                payload={"text": text},
+                not_before=now,
+                attempts=0,
+            )
+        )
+    return len(told)

@@ -103,7 +103,12 @@ class UsersImport:
             table,
             ("email", "first_name", "last_name", "type"),
             [(r.email, r.first_name, r.last_name, r.type.value) for r in new],
-            {"organisation_id": organisation_id, "status": UserStatus.ACTIVE, "created_at": now},
+            {
+                "organisation_id": organisation_id,
+                "status": UserStatus.ACTIVE,
+                "created_at": now,
+                "first_known_at": now,
+            },
         )
         summary.created += len(new)
         return summary

@@ -4,12 +4,13 @@ audit of who did what."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -81,6 +82,18 @@ class User(Base):
     # When the person proved the address is theirs (a prospect's invitation link); None: not
     # yet, or never asked (staff and clients come from trusted sources).
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the person sits (handlers.directory keeps company, department, team and function
+    # equal to their membership of the group of that kind, and records every change).
+    company: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200))
+    team: Mapped[str | None] = mapped_column(String(200))
+    function: Mapped[str | None] = mapped_column(String(200))  # job title
+    language: Mapped[str | None] = mapped_column(String(35))  # a BCP 47 tag, e.g. en-GB
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"), index=True)
+    hire_date: Mapped[date | None] = mapped_column(Date)
+    employee_number: Mapped[str | None] = mapped_column(String(64))
+    # When the portal first knew them ("date added" in rules); not the hire date.
+    first_known_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
     def full_name(self) -> str:

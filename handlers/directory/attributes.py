@@ -1,0 +1,169 @@
+"""A person's attributes, changed for many people at once: each change logged, and company,
+department, team and function kept equal to the person's membership of the group of that kind
+(setting department to Sales ends their previous department membership and starts Sales)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.directory.changes import Origin, record
+from handlers.directory.groups import chunks, clean_name, named_groups
+from handlers.directory.memberships import close_memberships, open_memberships
+from store.models import (
+    ATTRIBUTE_KINDS,
+    ChangeKind,
+    Group,
+    GroupKind,
+    GroupSource,
+    Membership,
+    User,
+)
+
+# The attributes a source may set, as portal_user columns.
+FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "department",
+    "team",
+    "function",
+    "language",
+    "manager_id",
+    "hire_date",
+    "employee_number",
+)
+_LIMITS = {"first_name": 100, "last_name": 100, "language": 35, "employee_number": 64}
+_NOT_NULL = {"first_name", "last_name"}
+_TABLE = User.__table__
+
+
+def normalised(field: str, value: Any) -> Any:
+    """A value as the column keeps it: text trimmed and cut to size, "" as none."""
+    if field not in FIELDS:
+        raise ValueError(f"{field} is not a person's attribute")
+    if field in ("manager_id", "hire_date"):
+        if isinstance(value, datetime):
+            return value.date()
+        assert value is None or isinstance(value, int | date), (field, value)
+        return value
+    text = clean_name(str(value)) if value is not None else ""
+    text = text[: _LIMITS.get(field, 200)]
+    return text if text or field in _NOT_NULL else None
+
+
+async def apply_attributes(
+    session: AsyncSession,
+    organisation_id: int,
+    values: dict[int, dict[str, Any]],
+    origin: Origin,
+    now: datetime,
+) -> int:
+    """Set each person's (by user id) given attributes; only what differs is written and
+    logged. The number of attribute changes."""
+    fields = sorted({f for attrs in values for f in values[attrs]})
+    if not values or not fields:
+        return 0
+    wanted = {u: {f: normalised(f, v) for f, v in a.items()} for u, a in values.items()}
+    before = await _current(session, organisation_id, list(wanted), fields)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    log = []
+    moved: dict[str, dict[int, str | None]] = defaultdict(dict)
+    for user_id, attrs in wanted.items():
+        now_values = before.get(user_id)
+        if now_values is None:
+            continue  # not a person of this organisation
+        diff = {f: v for f, v in attrs.items() if now_values[f] != v}
+        if not diff:
+            continue
+        by_columns[tuple(sorted(diff))].append({"id": user_id, **diff})
+        for f, v in diff.items():
+            log.append((user_id, ChangeKind.ATTRIBUTE, f, now_values[f], v, None))
+            if f in ATTRIBUTE_KINDS:
+                moved[f][user_id] = v
+    for rows in by_columns.values():
+        await _update(session, rows)
+    await record(session, organisation_id, origin, log, now)
+    for field, people in moved.items():
+        await follow_attribute(session, organisation_id, GroupKind(field), people, origin, now)
+    return len(log)
+
+
+async def _current(
+    session: AsyncSession, organisation_id: int, user_ids: list[int], fields: list[str]
+) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    columns = [_TABLE.c[f] for f in fields]
+    for part in chunks(user_ids):
+        rows = await session.execute(
+            select(_TABLE.c.id, *columns).where(
+                _TABLE.c.organisation_id == organisation_id, _TABLE.c.id.in_(part)
+            )
+        )
+        for row in rows:
+            found[row[0]] = dict(zip(fields, row[1:], strict=True))
+    return found
+
+
+async def _update(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One UPDATE run for every row, which all change the same columns."""
+    names = [k for k in rows[0] if k != "id"]
+    statement = (
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("row_id"))
+        .values({n: bindparam(f"v_{n}") for n in names})
+    )
+    params = [{"row_id": r["id"], **{f"v_{n}": r[n] for n in names}} for r in rows]
+    await session.execute(statement, params)
+
+
+async def follow_attribute(
+    session: AsyncSession,
+    organisation_id: int,
+    kind: GroupKind,
+    people: dict[int, str | None],
+    origin: Origin,
+    now: datetime,
+) -> None:
+    """Make each person a member of the group of `kind` named as their new value (made if
+    new), and of no other group of that kind kept by name."""
+    groups = await named_groups(
+        session,
+        organisation_id,
+        kind,
+        {v for v in people.values() if v},
+        create=GroupSource.ATTRIBUTE,
+    )
+    target = {u: groups.get(v.lower()) if v else None for u, v in people.items()}
+    # Every open membership of these people in groups of this kind kept by name.
+    current: dict[int, set[int]] = defaultdict(set)  # group id -> members among `people`
+    for part in chunks(list(people)):
+        rows = await session.execute(
+            select(Membership.group_id, Membership.user_id)
+            .join(Group, Group.id == Membership.group_id)
+            .where(
+                Group.organisation_id == organisation_id,
+                Group.kind == kind,
+                Group.source_id.is_(None),
+                Membership.ended_at.is_(None),
+                Membership.user_id.in_(part),
+            )
+        )
+        for group_id, user_id in rows:
+            current[group_id].add(user_id)
+    for group_id, members in current.items():
+        leaving = {u for u in members if target[u] != group_id}
+        await close_memberships(session, organisation_id, group_id, leaving, origin, now)
+    joining: dict[int, set[int]] = defaultdict(set)
+    for user_id, group_id in target.items():
+        if group_id is not None:
+            joining[group_id].add(user_id)
+    for group_id, members in joining.items():
+        already = current.get(group_id, set())
+        await open_memberships(
+            session, organisation_id, group_id, members, origin, now, known_open=already & members
+        )

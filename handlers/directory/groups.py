@@ -1,0 +1,168 @@
+"""Groups: found by kind and name (made by hand, from a file, from attributes) or by their
+source's stable id (SCIM, Slack, Teams)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.batches import insert_missing
+from store.models import Group, GroupKind, GroupSource, Membership, utcnow
+
+NAME_MAX = 200
+CHUNK = 1000  # keys per IN (...): well inside both back ends' limits on parameters
+
+
+def chunks(values: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def clean_name(name: str) -> str:
+    """A group's name as kept: spaces trimmed and collapsed."""
+    return " ".join(name.split())[:NAME_MAX]
+
+
+def _live():
+    return Group.deleted_at.is_(None)
+
+
+async def named_groups(
+    session: AsyncSession,
+    organisation_id: int,
+    kind: GroupKind,
+    names: Iterable[str],
+    *,
+    create: GroupSource | None = None,
+) -> dict[str, int]:
+    """The ids of the groups of `kind` with these names (not kept by a source), by lower-cased
+    name; with `create`, the missing ones are made with that source."""
+    wanted = {clean_name(n).lower(): clean_name(n) for n in names if clean_name(n)}
+    found = await _named(session, organisation_id, kind, list(wanted))
+    missing = [wanted[key] for key in wanted if key not in found]
+    if missing and create is not None:
+        await insert_missing(
+            session,
+            Group.__table__,
+            ("name",),
+            [(name,) for name in missing],
+            {
+                "organisation_id": organisation_id,
+                "kind": kind,
+                "source": create,
+                "created_at": utcnow(),
+            },
+        )
+        found.update(await _named(session, organisation_id, kind, [n.lower() for n in missing]))
+    return found
+
+
+async def _named(
+    session: AsyncSession, organisation_id: int, kind: GroupKind, keys: list[str]
+) -> dict[str, int]:
+    found: dict[str, int] = {}
+    key = func.lower(Group.name)
+    for part in chunks(keys):
+        rows = await session.execute(
+            select(key, Group.id).where(
+                Group.organisation_id == organisation_id,
+                Group.kind == kind,
+                Group.source_id.is_(None),
+                _live(),
+                key.in_(part),
+            )
+        )
+        found.update({name: id_ for name, id_ in rows})
+    return found
+
+
+async def find_group(
+    session: AsyncSession, organisation_id: int, name: str, kind: GroupKind | None = None
+) -> list[Group]:
+    """Live groups called `name` (any case), of `kind` if given: more than one when kinds or
+    sources share a name."""
+    query = select(Group).where(
+        Group.organisation_id == organisation_id,
+        func.lower(Group.name) == clean_name(name).lower(),
+        _live(),
+    )
+    if kind is not None:
+        query = query.where(Group.kind == kind)
+    return list((await session.execute(query.order_by(Group.id))).scalars())
+
+
+async def source_group(
+    session: AsyncSession,
+    organisation_id: int,
+    source: GroupSource,
+    source_id: str,
+    name: str,
+    kind: GroupKind = GroupKind.GROUP,
+) -> Group:
+    """The group a source keeps under `source_id`, made if new; renamed when the source's name
+    for it changed (the stable id, not the name, says which group it is)."""
+    query = select(Group).where(
+        Group.organisation_id == organisation_id,
+        Group.source == source,
+        Group.source_id == source_id,
+        _live(),
+    )
+    group = (await session.execute(query)).scalar_one_or_none()
+    if group is None:
+        await insert_missing(
+            session,
+            Group.__table__,
+            ("name", "source_id"),
+            [(clean_name(name) or source_id, source_id)],
+            {
+                "organisation_id": organisation_id,
+                "kind": kind,
+                "source": source,
+                "created_at": utcnow(),
+            },
+        )
+        group = (await session.execute(query)).scalar_one()
+    elif clean_name(name) and group.name != clean_name(name):
+        group.name = clean_name(name)
+    return group
+
+
+async def source_groups(
+    session: AsyncSession, organisation_id: int, source: GroupSource
+) -> list[Group]:
+    """Every live group a source keeps."""
+    rows = await session.execute(
+        select(Group)
+        .where(Group.organisation_id == organisation_id, Group.source == source, _live())
+        .order_by(Group.id)
+    )
+    return list(rows.scalars())
+
+
+async def listed(
+    session: AsyncSession, organisation_id: int, kind: GroupKind | None = None
+) -> list[tuple[Group, int]]:
+    """Live groups with their count of current members, by kind and name."""
+    members = (
+        select(Membership.group_id, func.count().label("n"))
+        .where(Membership.ended_at.is_(None))
+        .group_by(Membership.group_id)
+        .subquery()
+    )
+    query = (
+        select(Group, func.coalesce(members.c.n, 0))
+        .outerjoin(members, members.c.group_id == Group.id)
+        .where(Group.organisation_id == organisation_id, _live())
+        .order_by(Group.kind, func.lower(Group.name), Group.id)
+    )
+    if kind is not None:
+        query = query.where(Group.kind == kind)
+    return [(g, n) for g, n in await session.execute(query)]
+
+
+async def mark_deleted(session: AsyncSession, group: Group, now: datetime) -> None:
+    await session.execute(update(Group).where(Group.id == group.id).values(deleted_at=now))
+    group.deleted_at = now

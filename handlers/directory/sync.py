@@ -1,0 +1,221 @@
+"""A source's full sync: what it fetched, applied as one change, unless the change would
+deactivate or remove too many people (elsewhere, failed syncs suspended thousands of valid
+accounts in one run). A fetch that failed or stopped partway never deactivates or removes
+anyone: it may only add.
+
+A source fetches everything, builds a `Snapshot` and hands it to `apply_snapshot` in one
+transaction. Over the threshold, nothing is changed and the admins are told.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import admin_notices
+from handlers.directory.changes import Origin
+from handlers.directory.groups import source_group, source_groups
+from handlers.directory.members import add_members, replace_members
+from handlers.directory.memberships import current_members
+from handlers.directory.people import (
+    PersonRecord,
+    SourceKey,
+    deactivate,
+    upsert_people,
+    users_by_subject,
+)
+from store.models import Group, GroupKind, GroupSource, Identity, User, UserStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_REMOVAL_PERCENT = 5.0
+
+
+@dataclass
+class GroupRecord:
+    """One group as the source has it: its stable id, name, and every member's stable id."""
+
+    source_id: str
+    name: str
+    members: list[str]
+    kind: GroupKind = GroupKind.GROUP
+
+
+@dataclass
+class Snapshot:
+    """Everything a source fetched. `people` None: the source does not keep people (it only
+    keeps groups), so no one is deactivated for missing from it. `complete` False: some page
+    failed, so the snapshot may only add."""
+
+    source: GroupSource
+    key: SourceKey
+    complete: bool
+    people: list[PersonRecord] | None = None
+    groups: list[GroupRecord] = field(default_factory=list)
+
+
+class Outcome(enum.StrEnum):
+    APPLIED = "applied"
+    STOPPED = "stopped"  # over the threshold: nothing changed, admins told
+    PARTIAL = "partial"  # an incomplete fetch: additions only
+
+
+@dataclass
+class SyncResult:
+    source: str
+    outcome: Outcome
+    people: int = 0  # people in the snapshot
+    created: int = 0
+    deactivated: int = 0
+    joined: int = 0
+    left: int = 0
+    affected: int = 0  # people a removal or deactivation would reach
+    scope: int = 0  # people the source covers
+
+    def describe(self) -> str:
+        if self.outcome is Outcome.STOPPED:
+            return (
+                f"{self.source}: stopped, nothing changed: it would have deactivated or removed "
+                f"{self.affected} of {self.scope} people."
+            )
+        partial = (
+            " (the fetch was incomplete: nothing removed)"
+            if self.outcome is Outcome.PARTIAL
+            else ""
+        )
+        return (
+            f"{self.source}: {self.created} people added, {self.deactivated} deactivated, "
+            f"{self.joined} joined and {self.left} left groups{partial}."
+        )
+
+
+@dataclass
+class _Plan:
+    known: set[int]  # active people linked to the source's stable ids
+    deactivate: set[int]
+    groups: list[tuple[Group, set[int], set[int]]]  # group, current members, new members
+
+
+async def apply_snapshot(
+    session: AsyncSession,
+    organisation_id: int,
+    snapshot: Snapshot,
+    *,
+    max_removal_percent: float = DEFAULT_MAX_REMOVAL_PERCENT,
+    force: bool = False,
+    bootstrap_admins: frozenset[str] = frozenset(),
+    now: datetime | None = None,
+) -> SyncResult:
+    """Apply a source's full snapshot in the session's transaction; see the module's rules.
+    `force` applies a change over the threshold (an admin who checked it)."""
+    now = now or utcnow()
+    origin = Origin(snapshot.source.value)
+    result = SyncResult(snapshot.source.value, Outcome.APPLIED)
+    plan = await _plan(session, organisation_id, snapshot)
+    if snapshot.complete:
+        result.affected, result.scope = _reach(plan)
+        if not force and _over(result.affected, result.scope, max_removal_percent):
+            result.outcome = Outcome.STOPPED
+            await admin_notices.tell_admins(
+                session,
+                organisation_id,
+                stop_notice(
+                    snapshot.source.value, result.affected, result.scope, max_removal_percent
+                ),
+                now,
+                bootstrap_admins=bootstrap_admins,
+            )
+            log.warning("directory sync of %s stopped: %s", snapshot.source, result.describe())
+            return result
+    else:
+        result.outcome = Outcome.PARTIAL
+    if snapshot.people is not None:
+        done = await upsert_people(
+            session, organisation_id, snapshot.people, origin, key=snapshot.key, now=now
+        )
+        result.people, result.created = len(snapshot.people), done.created
+        if snapshot.complete:
+            result.deactivated = len(
+                await deactivate(session, organisation_id, sorted(plan.deactivate), origin, now)
+            )
+    for record in snapshot.groups:
+        group = await source_group(
+            session, organisation_id, snapshot.source, record.source_id, record.name, record.kind
+        )
+        members = await users_by_subject(session, snapshot.key, record.members)
+        wanted = sorted({members[s] for s in record.members if s in members})
+        if snapshot.complete:
+            change = await replace_members(session, group, wanted, origin, now)
+        else:
+            change = await add_members(session, group, wanted, origin, now)
+        result.joined += len(change.joined)
+        result.left += len(change.left)
+    return result
+
+
+async def _plan(session: AsyncSession, organisation_id: int, snapshot: Snapshot) -> _Plan:
+    """Whom the snapshot would deactivate and remove, before anything changes."""
+    off: set[int] = set()
+    known: dict[str, int] = {}
+    if snapshot.people is not None:
+        known = await _people_of_source(session, organisation_id, snapshot.key)
+        listed = {p.subject for p in snapshot.people if p.subject and p.active is not False}
+        off = {user_id for subject, user_id in known.items() if subject not in listed}
+    groups = []
+    existing = {
+        g.source_id: g for g in await source_groups(session, organisation_id, snapshot.source)
+    }
+    for record in snapshot.groups:
+        group = existing.get(record.source_id)
+        if group is None:
+            continue
+        members = await users_by_subject(session, snapshot.key, record.members)
+        groups.append((group, await current_members(session, group.id), set(members.values())))
+    return _Plan(set(known.values()), off, groups)
+
+
+def _reach(plan: _Plan) -> tuple[int, int]:
+    """(people a deactivation or removal reaches, people the source covers)."""
+    affected = set(plan.deactivate)
+    scope = set(plan.known)
+    for _, before, after in plan.groups:
+        affected |= before - after
+        scope |= before | after
+    return len(affected), len(scope)
+
+
+def _over(affected: int, scope: int, percent: float) -> bool:
+    return scope > 0 and affected * 100 > percent * scope
+
+
+async def _people_of_source(
+    session: AsyncSession, organisation_id: int, key: SourceKey
+) -> dict[str, int]:
+    """Active people linked to the source's stable ids, by stable id."""
+    rows = await session.execute(
+        select(Identity.subject, Identity.user_id)
+        .join(User, User.id == Identity.user_id)
+        .where(
+            Identity.provider == key.provider,
+            Identity.tenant_key == key.tenant_key,
+            User.organisation_id == organisation_id,
+            User.status == UserStatus.ACTIVE,
+        )
+    )
+    return {s: u for s, u in rows}
+
+
+def stop_notice(source: str, affected: int, scope: int, percent: float) -> str:
+    """The sentence the admins read when a sync stops at the threshold."""
+    return (
+        f"The directory sync from {source} stopped and changed nothing: it would have "
+        f"deactivated or removed {affected} of {scope} people, more than the "
+        f"{percent:g} % allowed (ENROLBOT_SYNC_MAX_REMOVAL_PERCENT). If the source is right, "
+        "run `enrolbot directory sync --force`; if not, fix the source and the next sync "
+        "repairs itself."
+    )
