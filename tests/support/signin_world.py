@@ -111,9 +111,8 @@ class SignInWorld:
         """A browser of its own (its own cookies) that follows redirects, trusting the
         Entra stand-in's certificate."""
         base = (served or self.bot).url
-        client = httpx.Client(
-            base_url=base, verify=self.trust, follow_redirects=True, timeout=20, **kw
-        )
+        kw.setdefault("follow_redirects", True)
+        client = httpx.Client(base_url=base, verify=self.trust, timeout=20, **kw)
         self._browsers.append(client)
         return client
 
