@@ -31,6 +31,7 @@ from store.models import (
     EnrolmentSource,
     Organisation,
     OutboxMessage,
+    RegistrationToken,
     User,
     UserStatus,
     UserType,
@@ -218,9 +219,9 @@ async def _refused(
     organisation: Organisation,
     outcome: Registered,
     item: CatalogItem | None,
-    token: object,
+    token: RegistrationToken | None,
 ) -> None:
-    detail = {"token_id": token.id} if token is not None else {}  # type: ignore[attr-defined]
+    detail = {"token_id": token.id} if token is not None else {}
     await audit.record(
         session,
         organisation_id=organisation.id,

@@ -62,7 +62,9 @@ class RegisterPage:
     secure_cookie: bool
 
     @classmethod
-    def start(cls, keys: tuple[str, ...], public_url: str, per_address: int, per_token: int):
+    def start(
+        cls, keys: tuple[str, ...], public_url: str, per_address: int, per_token: int
+    ) -> RegisterPage:
         return cls(
             URLSafeTimedSerializer(list(reversed(keys)), salt="enrolbot.register-form"),
             ConfirmSigner(keys),
