@@ -48,6 +48,15 @@ class ConfirmLinkDelete:
 
 
 @dataclass(frozen=True)
+class ConfirmTokenDelete:
+    """Ask before destroying a registration token, with buttons (as for links)."""
+
+    token_ref: str  # t12
+    question: str
+    consequence: str
+
+
+@dataclass(frozen=True)
 class AskLinkDetails:
     """Ask for a new link's label and notes in a form (a Slack modal, a Teams card)."""
 
@@ -95,7 +104,15 @@ class ReportReady:
     by_user_id: int  # the admin who asked: a download link is made for them alone
 
 
-Reply = Notice | LinkCreated | ConfirmLinkDelete | AskLinkDetails | EnrolButton | ReportReady
+Reply = (
+    Notice
+    | LinkCreated
+    | ConfirmLinkDelete
+    | ConfirmTokenDelete
+    | AskLinkDetails
+    | EnrolButton
+    | ReportReady
+)
 
 
 # What a learner reads after a click. A refusal says what to do next.
@@ -241,6 +258,10 @@ POST_HERE_ONLY = Notice(here_only("enrol", "post ITEM", "the card should appear"
 
 def kept_link(link_id: str) -> Notice:
     return Notice(f"Kept link {link_id}; nothing changed.")
+
+
+def kept_token(token_ref: str) -> Notice:
+    return Notice(f"Kept token {echo(token_ref, 20)}; nothing changed.")
 
 
 # Words people typed are quoted back only through echo(): the renderers escape for their

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from handlers import tokens
 from handlers.commands import run
 from handlers.enrol import enrol
-from handlers.replies import Notice, Tone
+from handlers.replies import ConfirmTokenDelete, Notice, Tone
 from handlers.tokens import TokenState, check_code
 from store.models import (
     AuditEvent,
@@ -238,12 +238,12 @@ async def test_delete_asks_first_then_destroys_the_hash_and_writes_a_tombstone(a
     _, code, token_id = await _create(acme)
     ctx = await acme.ctx(BOSS)
     reply = await run(ctx, f"token delete t{token_id}")
-    assert reply.tone is Tone.INFO
-    assert reply.text == (
-        f"Delete Token t{token_id} (Safety 101, Spring fair)? Its code and link stop working for "
-        "good (it has been used 0 times), and it cannot be recovered; the people it enrolled "
-        f"stay enrolled. To go ahead, send `/enrol token delete t{token_id} --yes`. To pause it "
-        f"instead: `/enrol token deactivate t{token_id}`."
+    assert reply == ConfirmTokenDelete(
+        f"t{token_id}",
+        f"Delete Token t{token_id} (Safety 101, Spring fair)?",
+        "Its code and link stop working for good (it has been used 0 times), and it cannot be "
+        "recovered; the people it enrolled stay enrolled. To pause it instead: "
+        f"`/enrol token deactivate t{token_id}`.",
     )
     assert (await _tokens(acme))[token_id][3] is True  # still has its hash
     reply = await run(ctx, f"token delete t{token_id} --yes")

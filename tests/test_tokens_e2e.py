@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.support.slack_world import ADMIN, SlackWorld, text_of
+from tests.support.slack_world import ADMIN, ANN, SlackWorld, text_of
 from tests.support.teams_world import TeamsWorld, card_text
 
 CODE = re.compile(r"[2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5}")
@@ -59,3 +59,49 @@ def test_in_teams_the_same_command_gives_the_same_answer_on_a_card(db_url, tmp_p
         assert "is ready. Its code is" in made and f"/register?token={code}" in made
         listed = card_text(teams.say("admin", "token list safety-101", where="personal"))
         assert "t1 · Fair · active · 0 uses" in listed
+
+
+def test_in_slack_token_delete_asks_with_buttons_and_only_an_admins_press_deletes(slack):
+    made = text_of(slack.command(ADMIN, "token create safety-101 --nickname Fair"))
+    code = CODE.search(made).group(0)
+    asked = slack.command(ADMIN, "token delete t1")
+    assert "Delete Token t1 (Safety 101, Fair)?" in text_of(asked)
+    confirm, cancel = asked["blocks"][1]["elements"]
+    assert (confirm["action_id"], confirm["value"], confirm["style"]) == (
+        "token_delete_confirm",
+        "t1",
+        "danger",
+    )
+    _, url = slack.press(ADMIN, cancel["action_id"], "t1")
+    assert text_of(slack.slack.wait_response(url)[0]) == "Kept token t1; nothing changed."
+    _, url = slack.press(ANN, "token_delete_confirm", "t1")
+    refused = text_of(slack.slack.wait_response(url)[0])
+    assert "Only enrolment admins can delete registration tokens" in refused
+    assert register(slack.http, code, "pat@outside.test").status_code == 200
+    _, url = slack.press(ADMIN, "token_delete_confirm", "t1")
+    done = slack.slack.wait_response(url)[0]
+    assert done["replace_original"] is True
+    assert text_of(done) == (
+        ":white_check_mark: Token t1 (Safety 101, Fair) is deleted: its code and link will "
+        "never work again."
+    )
+    assert register(slack.http, code, "sam@outside.test").status_code == 404
+
+
+def test_in_teams_token_delete_asks_on_a_card_and_its_button_deletes(db_url, tmp_path):
+    with TeamsWorld(db_url, tmp_path, ENROLBOT_PUBLIC_URL=PUBLIC_URL) as teams:
+        teams.say("admin", "token create safety-101 --nickname Fair", where="personal")
+        asked = teams.say("admin", "token delete t1", where="personal")
+        assert "Delete Token t1 (Safety 101, Fair)?" in card_text(asked)
+        confirm, cancel = asked["actions"]
+        assert (confirm["verb"], confirm["data"], confirm["style"]) == (
+            "tokenDelete",
+            {"token": "t1"},
+            "destructive",
+        )
+        kept = teams.invoke("admin", cancel["verb"], cancel["data"])["value"]
+        assert "Kept token t1; nothing changed." in card_text(kept)
+        refused = teams.invoke("ann", "tokenDelete", {"token": "t1"})["value"]
+        assert "Only enrolment admins can delete registration tokens" in card_text(refused)
+        deleted = teams.invoke("admin", "tokenDelete", {"token": "t1"})["value"]
+        assert "is deleted: its code and link will never work again." in card_text(deleted)

@@ -24,6 +24,7 @@ from handlers.commands import CommandContext
 from handlers.identity import Account, Profile, ProfileLookup
 from handlers.replies import (
     ConfirmLinkDelete,
+    ConfirmTokenDelete,
     EnrolButton,
     LinkCreated,
     Notice,
@@ -173,7 +174,7 @@ _notice = lru_cache(maxsize=1024)(blocks.notice)
 def render(reply: Reply) -> dict:
     if isinstance(reply, LinkCreated):
         return blocks.link_created(reply)
-    if isinstance(reply, ConfirmLinkDelete):
+    if isinstance(reply, ConfirmLinkDelete | ConfirmTokenDelete):
         return blocks.confirm_delete(reply)
     if isinstance(reply, Notice):
         return dict(_notice(reply))  # callers set the message's top-level flags on their copy

@@ -23,6 +23,7 @@ from handlers.links import LABEL_MAX, NOTES_MAX
 from handlers.replies import (
     AskLinkDetails,
     ConfirmLinkDelete,
+    ConfirmTokenDelete,
     EnrolButton,
     LinkCreated,
     Notice,
@@ -36,6 +37,8 @@ MORE_ROOM = 40  # "… and 123,456 more" always fits in the last section
 ENROL_ACTION = "enrol"
 DELETE_CONFIRM_ACTION = "link_delete_confirm"
 DELETE_CANCEL_ACTION = "link_delete_cancel"
+TOKEN_DELETE_CONFIRM_ACTION = "token_delete_confirm"
+TOKEN_DELETE_CANCEL_ACTION = "token_delete_cancel"
 LINK_FORM = "link_create"
 
 _TONE = {Tone.SUCCESS: ":white_check_mark: ", Tone.ERROR: ":warning: ", Tone.INFO: ""}
@@ -94,20 +97,24 @@ def link_created(reply: LinkCreated) -> dict:
     return _message(f"Link {reply.link_id} is ready: {reply.url}", blocks)
 
 
-def confirm_delete(reply: ConfirmLinkDelete) -> dict:
+def confirm_delete(reply: ConfirmLinkDelete | ConfirmTokenDelete) -> dict:
+    """The question before a deletion, with a danger button and a Cancel."""
+    if isinstance(reply, ConfirmTokenDelete):
+        what = value = reply.token_ref
+        confirm, cancel = TOKEN_DELETE_CONFIRM_ACTION, TOKEN_DELETE_CANCEL_ACTION
+        noun = "token"
+    else:
+        what = value = str(reply.link_id)
+        confirm, cancel = DELETE_CONFIRM_ACTION, DELETE_CANCEL_ACTION
+        noun = "link"
     blocks = [
         _section(f"*{escape(reply.question)}*\n{escape(reply.consequence)}"),
         ActionsBlock(
             elements=[
                 ButtonElement(
-                    text=f"Delete link {reply.link_id}",
-                    action_id=DELETE_CONFIRM_ACTION,
-                    value=str(reply.link_id),
-                    style="danger",
+                    text=f"Delete {noun} {what}", action_id=confirm, value=value, style="danger"
                 ),
-                ButtonElement(
-                    text="Cancel", action_id=DELETE_CANCEL_ACTION, value=str(reply.link_id)
-                ),
+                ButtonElement(text="Cancel", action_id=cancel, value=value),
             ]
         ),
     ]

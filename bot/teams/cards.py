@@ -17,6 +17,7 @@ from handlers.links import LABEL_MAX, NOTES_MAX
 from handlers.replies import (
     AskLinkDetails,
     ConfirmLinkDelete,
+    ConfirmTokenDelete,
     LinkCreated,
     Notice,
     Tone,
@@ -32,6 +33,8 @@ ENROL_VIEW = "enrolView"
 LINK_CREATE = "linkCreate"
 LINK_DELETE = "linkDelete"
 LINK_DELETE_CANCEL = "linkDeleteCancel"
+TOKEN_DELETE = "tokenDelete"
+TOKEN_DELETE_CANCEL = "tokenDeleteCancel"
 
 _COLOUR = {Tone.SUCCESS: "Good", Tone.ERROR: "Attention", Tone.INFO: "Default"}
 
@@ -146,19 +149,25 @@ def link_created(reply: LinkCreated) -> dict:
     )
 
 
-def confirm_delete(reply: ConfirmLinkDelete) -> dict:
-    data = {"link": str(reply.link_id)}
+def confirm_delete(reply: ConfirmLinkDelete | ConfirmTokenDelete) -> dict:
+    """The question before a deletion, with a destructive button and a Cancel."""
+    if isinstance(reply, ConfirmTokenDelete):
+        data, title = {"token": reply.token_ref}, f"Delete token {reply.token_ref}"
+        confirm, cancel = TOKEN_DELETE, TOKEN_DELETE_CANCEL
+    else:
+        data, title = {"link": str(reply.link_id)}, f"Delete link {reply.link_id}"
+        confirm, cancel = LINK_DELETE, LINK_DELETE_CANCEL
     return card(
         [_say(reply.question, weight="Bolder"), _say(reply.consequence)],
         [
             {
                 "type": "Action.Execute",
-                "title": f"Delete link {reply.link_id}",
-                "verb": LINK_DELETE,
+                "title": title,
+                "verb": confirm,
                 "data": data,
                 "style": "destructive",
             },
-            {"type": "Action.Execute", "title": "Cancel", "verb": LINK_DELETE_CANCEL, "data": data},
+            {"type": "Action.Execute", "title": "Cancel", "verb": cancel, "data": data},
         ],
     )
 

@@ -39,12 +39,14 @@ from handlers.replies import (
     SOMETHING_WENT_WRONG,
     AskLinkDetails,
     ConfirmLinkDelete,
+    ConfirmTokenDelete,
     EnrolButton,
     LinkCreated,
     Notice,
     Reply,
     ReportReady,
     kept_link,
+    kept_token,
     posted,
 )
 from store.models import CatalogItem
@@ -60,7 +62,7 @@ Verb = Callable[[dict, dict], Awaitable[dict]]
 def render(reply: Reply) -> dict:
     if isinstance(reply, LinkCreated):
         return cards.link_created(reply)
-    if isinstance(reply, ConfirmLinkDelete):
+    if isinstance(reply, ConfirmLinkDelete | ConfirmTokenDelete):
         return cards.confirm_delete(reply)
     if isinstance(reply, AskLinkDetails):
         return cards.link_form(reply)
@@ -86,6 +88,8 @@ class TeamsEndpoint:
             cards.LINK_CREATE: self._link_create,
             cards.LINK_DELETE: self._link_delete,
             cards.LINK_DELETE_CANCEL: self._link_delete_cancel,
+            cards.TOKEN_DELETE: self._token_delete,
+            cards.TOKEN_DELETE_CANCEL: self._token_delete_cancel,
         }
 
     async def messages(self, request: Request) -> Response:
@@ -249,6 +253,15 @@ class TeamsEndpoint:
         async with self.runtime.transaction() as session:
             ctx = await self._context(session, activity)
             reply = await commands.confirm_link_delete(ctx, str(data.get("link", "")))
+        return cards.invoke_card(render(reply))
+
+    async def _token_delete_cancel(self, activity: dict, data: dict) -> dict:
+        return cards.invoke_card(cards.notice(kept_token(str(data.get("token", "?")))))
+
+    async def _token_delete(self, activity: dict, data: dict) -> dict:
+        async with self.runtime.transaction() as session:
+            ctx = await self._context(session, activity)
+            reply = await commands.confirm_token_delete(ctx, str(data.get("token", "")))
         return cards.invoke_card(render(reply))
 
     async def _link_create(self, activity: dict, data: dict) -> dict:

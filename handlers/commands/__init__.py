@@ -16,6 +16,7 @@ from handlers.commands.dispatch import name_of, run
 from handlers.commands.links import confirm_link_delete, submit_link_form
 from handlers.commands.parsing import split
 from handlers.commands.post import record_posted
+from handlers.commands.tokens import confirm_token_delete
 from handlers.links import deep_link
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "CommandError",
     "FieldProblem",
     "confirm_link_delete",
+    "confirm_token_delete",
     "deep_link",
     "name_of",
     "record_posted",

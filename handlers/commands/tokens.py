@@ -4,9 +4,11 @@ outsiders (handlers.tokens holds the rules)."""
 from __future__ import annotations
 
 from handlers import catalog, tokens
+from handlers.commands import registry
 from handlers.commands.context import CommandContext, CommandError
+from handlers.commands.dispatch import authorise, guarded
 from handlers.commands.registry import Args, Option, Role, command, noun
-from handlers.replies import Notice, Tone, echo, plural
+from handlers.replies import ConfirmTokenDelete, Notice, Reply, Tone, echo, plural
 from store.models import CatalogItem, ItemSource, RegistrationToken
 
 noun(
@@ -190,22 +192,37 @@ async def activate(ctx: CommandContext, args: Args) -> Notice:
     needs="which token",
     most=1,
 )
-async def delete(ctx: CommandContext, args: Args) -> Notice:
+async def delete(ctx: CommandContext, args: Args) -> Reply:
     token, item = await _token_and_item(ctx, args.words[0])
+    if args.flag("yes"):
+        return await _delete(ctx, token, item)
+    used = (await tokens.uses_of(ctx.session, [token.id]))[token.id]
+    return ConfirmTokenDelete(
+        tokens.ref(token),
+        f"Delete {token_name(token, item)}?",
+        f"Its code and link stop working for good (it has been used {plural(used, 'time')}), "
+        "and it cannot be recovered; the people it enrolled stay enrolled. To pause it instead: "
+        f"{ctx.usage(f'token deactivate {tokens.ref(token)}')}.",
+    )
+
+
+async def _delete(ctx: CommandContext, token: RegistrationToken, item: CatalogItem) -> Notice:
     name = token_name(token, item)
-    if not args.flag("yes"):
-        used = (await tokens.uses_of(ctx.session, [token.id]))[token.id]
-        return Notice(
-            f"Delete {name}? Its code and link stop working for good (it has been used "
-            f"{plural(used, 'time')}), and it cannot be recovered; the people it enrolled stay "
-            f"enrolled. To go ahead, send {ctx.usage(f'token delete {tokens.ref(token)} --yes')}."
-            f" To pause it instead: {ctx.usage(f'token deactivate {tokens.ref(token)}')}."
-        )
     user = ctx.caller.user
     assert user is not None
     await tokens.delete_token(ctx.session, token, deleted_by_user_id=user.id)
     await ctx.record("token.deleted", item_id=item.id, token_id=token.id)
     return Notice(f"{name} is deleted: its code and link will never work again.", Tone.SUCCESS)
+
+
+async def confirm_token_delete(ctx: CommandContext, token_ref: str) -> Reply:
+    """The admin confirmed a deletion on the question `token delete` asked."""
+
+    async def work() -> Reply:
+        await authorise(ctx, registry.named("token delete"))
+        return await _delete(ctx, *await _token_and_item(ctx, token_ref))
+
+    return await guarded(ctx, work)
 
 
 @command(

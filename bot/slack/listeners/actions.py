@@ -1,4 +1,5 @@
-"""Button clicks: Enrol (learners), and the confirm/cancel of a link deletion (admins)."""
+"""Button clicks: Enrol (learners), and the confirm/cancel of a link's or a registration token's
+deletion (admins)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot.slack.middleware import CommandContextOpener, sender_of
 from handlers import commands
 from handlers.clicks import Click
 from handlers.identity import ProfileLookup
-from handlers.replies import SOMETHING_WENT_WRONG, Notice, click_reply, kept_link
+from handlers.replies import SOMETHING_WENT_WRONG, Notice, Reply, click_reply, kept_link, kept_token
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ def register(app: AsyncApp) -> None:
     app.action(blocks.ENROL_ACTION)(enrol_clicked)
     app.action(blocks.DELETE_CONFIRM_ACTION)(delete_confirmed)
     app.action(blocks.DELETE_CANCEL_ACTION)(delete_cancelled)
+    app.action(blocks.TOKEN_DELETE_CONFIRM_ACTION)(token_delete_confirmed)
+    app.action(blocks.TOKEN_DELETE_CANCEL_ACTION)(token_delete_cancelled)
 
 
 def _value(body: dict, default: str = "") -> str:
@@ -87,6 +90,32 @@ async def delete_confirmed(
     except Exception:
         log.exception("link deletion failed (user %s)", caller.account.subject)
         reply = SOMETHING_WENT_WRONG
+    await _answered(slack, body, reply)
+
+
+async def token_delete_confirmed(
+    ack: AsyncAck,
+    body: dict,
+    slack: Slack,
+    caller: Caller,
+    command_context: CommandContextOpener,
+) -> None:
+    await ack()
+    try:
+        async with command_context() as ctx:
+            reply = await commands.confirm_token_delete(ctx, _value(body))
+    except Exception:
+        log.exception("token deletion failed (user %s)", caller.account.subject)
+        reply = SOMETHING_WENT_WRONG
+    await _answered(slack, body, reply)
+
+
+async def token_delete_cancelled(ack: AsyncAck, body: dict, slack: Slack) -> None:
+    await ack()
+    await _answered(slack, body, kept_token(_value(body, "?")))
+
+
+async def _answered(slack: Slack, body: dict, reply: Reply) -> None:
     message = render(reply)
     message["replace_original"] = True  # the question is answered: replace it
     await slack.replies.send(body["response_url"], message)
