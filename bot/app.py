@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from bot import metrics  # noqa: F401  (registers the product's metrics for /metrics)
+from bot.directory_sync import directory_sources, sync_directory
 from bot.email import EmailDelivery, SmtpSettings
 from bot.log_limits import limit_repeated_warnings
 from bot.runtime import Runtime
@@ -68,7 +69,8 @@ def create_app(settings: Settings) -> Starlette:
         _outbox_channels(runtime, platforms),
         lease_seconds=settings.delivery_lease_seconds,
     )
-    scheduler = Runner(runtime.sessions, _jobs(runtime, delivery))
+    runtime.directory_sources = sources = directory_sources(runtime, platforms)
+    scheduler = Runner(runtime.sessions, _jobs(runtime, delivery, nightly=len(sources) > 0))
     app = Starlette(
         routes=_routes(sign_in) + platforms.routes(),
         lifespan=_lifespan(runtime, platforms, sign_in, delivery, scheduler),
@@ -188,7 +190,7 @@ def _outbox_channels(runtime: Runtime, platforms: Platforms) -> dict[str, Channe
     return channels
 
 
-def _jobs(runtime: Runtime, delivery: Delivery) -> Jobs:
+def _jobs(runtime: Runtime, delivery: Delivery, *, nightly: bool) -> Jobs:
     settings = runtime.settings
     return service_jobs(
         delivery=delivery,
@@ -196,7 +198,17 @@ def _jobs(runtime: Runtime, delivery: Delivery) -> Jobs:
         delivery_lease_seconds=settings.delivery_lease_seconds,
         sqlite_file=sqlite_path(runtime.engine),
         sweep_clicks=runtime.clicks.sweep if runtime.clicks.sweeps else None,
+        directory_sync=_nightly_sync(runtime) if nightly else None,
     )
+
+
+def _nightly_sync(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        assert runtime.directory_sources is not None
+        for line in await sync_directory(runtime, runtime.directory_sources):
+            log.info("directory sync: %s", line)
+
+    return run
 
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]

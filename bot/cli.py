@@ -16,7 +16,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import importing, tokens_cli
+from bot import directory_cli, importing, tokens_cli
 from bot.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from bot.web import server
 from handlers import users
@@ -376,6 +376,15 @@ def report(item: str, user_type: str | None, since: str | None, out: str) -> Non
 
 
 main.add_command(tokens_cli.group(_settings, _in_organisation))
+
+
+async def _schema_for(settings: Settings) -> None:
+    message = await _prepare_schema(settings.database_url, migrate_empty_sqlite=True)
+    if message:
+        click.echo(message)
+
+
+main.add_command(directory_cli.group(_settings, _schema_for, _run_db))
 
 
 @main.group()

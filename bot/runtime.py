@@ -13,8 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clicks import Clicks
+from bot.directory_sync import chat_sync
 from bot.settings import Settings
 from handlers.commands import CommandContext
+from handlers.directory import DirectorySources
 from handlers.enrol import EnrolResult, enrol_with_token
 from handlers.identity import Account, Profile, ProfileLookup, identify
 from handlers.organisations import default_organisation, existing_organisation
@@ -45,6 +47,8 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     signer: LinkSigner
     _organisation: tuple[Organisation, float] | None = None
+    # The directory sources (bot.directory_sync), once the app has built them.
+    directory_sources: DirectorySources | None = None
     # Clicks acknowledged before they were committed, until answered (bot.clicks).
     clicks: Clicks = field(init=False)
 
@@ -186,6 +190,7 @@ class Runtime:
             signer=self.signer,
             public_url=settings.public_url,
             bootstrap_admins=settings.admin_emails,
+            directory_sync=chat_sync(self, platform.get("admin_destination")),
             **platform,
         )
 

@@ -188,6 +188,7 @@ def service_jobs(
     delivery_lease_seconds: float,
     sqlite_file: str | None,
     sweep_clicks: Callable[[], Awaitable[None]] | None = None,
+    directory_sync: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
     """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
     day, so the outbox job sends them when they fall due."""
@@ -205,6 +206,10 @@ def service_jobs(
         jobs.add(
             Job("outbox", delivery.dispatch, every=delivery_seconds, lease=delivery_lease_seconds)
         )
+    if directory_sync:
+        # Repairs what missed events left behind; the sync itself holds to the removal
+        # threshold (handlers.directory.sync). An hour's lease: a large source pages slowly.
+        jobs.add(Job("directory-sync", directory_sync, cron="0 2 * * *", lease=3600))
     if sqlite_file:
         # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
         # syncs the file to disk) would hold up every request for as long as the disk takes.

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         30.0, gt=0, validation_alias="ENROLBOT_DELIVERY_LEASE_SECONDS"
     )
 
+    # A directory sync that would deactivate or remove more than this share of the people its
+    # source covers stops, changes nothing and tells the admins.
+    sync_max_removal_percent: float = Field(
+        5.0, ge=0, le=100, validation_alias="ENROLBOT_SYNC_MAX_REMOVAL_PERCENT"
+    )
+
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
     slack_client_id: str = Field("", validation_alias="SLACK_CLIENT_ID")

@@ -18,6 +18,17 @@ from tests.support.command_world import (
 
 # Generated from the registry, one line per command; it used to be written by hand and left out
 # notify.
+GROUP_HELP = (
+    "`/enrol group list [KIND]`: the groups of people, with their members' count",
+    "`/enrol group show GROUP [--kind KIND]`: a group's kind, source and members",
+    "`/enrol group create NAME [--kind KIND]`: make a group (kind: group unless --kind)",
+    "`/enrol group add GROUP PEOPLE… [--kind KIND]`: add people (emails or @mentions) to a group",
+    "`/enrol group remove GROUP PEOPLE… [--kind KIND]`: take people (emails or @mentions) out of "
+    "a group",
+    "`/enrol group delete GROUP [--kind KIND]`: delete a group (its members' history stays)",
+    "`/enrol group sync [SOURCE]`: pull people and groups from SCIM, Slack and Teams now",
+    "`/enrol person show EMAIL|@person`: someone's attributes and groups, and where each came from",
+)
 SUPER_HELP = (
     "`/enrol items [QUERY]`: topics, articles and pathways, with their slugs",
     "`/enrol link create ITEM [--label TEXT] [--notes TEXT]`: a new link (no label: a form asks)",
@@ -43,9 +54,10 @@ SUPER_HELP = (
     "--standard)",
     "`/enrol admin remove EMAIL|@person`: take someone's admin rights away",
     "`/enrol admin list`: who can manage enrolment",
+    *GROUP_HELP,
     "`/enrol help [COMMAND]`: this list, or how one command is used, with examples",
-    "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code. "
-    'Quote text with spaces: --label "Team intranet".',
+    "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code; "
+    'GROUP is a group\'s name. Quote text with spaces: --label "Team intranet".',
 )
 
 
@@ -58,7 +70,7 @@ async def test_help_for_a_super_admin_lists_every_command(acme, text):
 async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
     reply = await run(await acme.ctx("sam@example.com"), "help")
     assert isinstance(reply, Notice)
-    assert reply.lines == SUPER_HELP[:15] + SUPER_HELP[-2:]
+    assert reply.lines == SUPER_HELP[:15] + GROUP_HELP + SUPER_HELP[-2:]
     assert not any("admin add" in line or "admin list" in line for line in reply.lines)
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from handlers import admins
 from handlers.commands.context import CommandContext, CommandError
-from handlers.commands.parsing import MENTION
+from handlers.commands.persons import person_named
 from handlers.commands.registry import Args, Option, Role, command, noun
-from handlers.identity import Account, identify
-from handlers.replies import Notice, Tone, echo, plural
-from handlers.users import find_by_email, normalise_email
+from handlers.replies import Notice, Tone, plural
 from store.models import AdminRole, User
 
 noun(
@@ -91,34 +89,4 @@ async def list_(ctx: CommandContext, args: Args) -> Notice:
 
 async def _person(ctx: CommandContext, word: str) -> User:
     """The training account an email or an @mention names."""
-    mention = MENTION.match(word)
-    if mention:
-        subject = mention.group(1)
-        account = Account(ctx.account.provider, ctx.account.tenant_key, subject)
-        person = await identify(
-            ctx.session,
-            ctx.organisation,
-            account,
-            lambda: ctx.lookup_profile(subject),
-            bootstrap_admins=ctx.bootstrap_admins,
-        )
-        if person.user is None:
-            raise CommandError(
-                f"{echo(word)} can't be an admin: they have no active training account I can match."
-            )
-        return person.user
-    if word.startswith("@"):
-        raise CommandError(
-            f"I can't tell who {echo(word)} is: pick the person from the @ suggestions, or give "
-            "their email."
-        )
-    email = normalise_email(word)
-    if email is None:
-        raise CommandError(f"`{echo(word)}` is neither an email address nor an @mention.")
-    user = await find_by_email(ctx.session, ctx.organisation.id, email)
-    if user is None:
-        raise CommandError(
-            f"There's no training account for {email}. Import it with `enrolbot users import` "
-            "first."
-        )
-    return user
+    return await person_named(ctx, word, cannot="can't be an admin")

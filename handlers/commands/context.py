@@ -47,6 +47,8 @@ class CommandContext:
     # where it is typed, and no help or reply offers [#channel].
     channels_by_name: bool = True
     personal: bool = False  # typed in a one-to-one chat with the bot, not in a channel
+    # Runs the directory sources' full sync (all, or the one named): a line about each.
+    directory_sync: Callable[[str | None], Awaitable[list[str]]] | None = None
 
     def usage(self, form: str) -> str:
         return f"`{self.prefix} {form}`"

@@ -16,8 +16,8 @@ LEARNER_HELP = Notice(
     heading="enrolbot",
 )
 GLOSSARY = (
-    "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code. "
-    "Quote text with spaces: "
+    "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code; "
+    "GROUP is a group's name. Quote text with spaces: "
     '--label "Team intranet".'
 )
 

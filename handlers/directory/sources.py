@@ -84,14 +84,16 @@ class DirectorySources:
     def names(self) -> list[str]:
         return sorted(self._sources)
 
+    def unknown(self, name: str) -> str:
+        """The sentence for a source name that is not one of these."""
+        return f"There is no directory source called {name}; there are: {', '.join(self.names())}."
+
     async def sync(self, run: SyncRun, only: str | None = None) -> list[str]:
         """Run every source's full sync (or the one named): a line about each."""
         if not self._sources:
             return [NO_SOURCES]
         if only is not None and only not in self._sources:
-            return [
-                f"There is no directory source called {only}; there are: {', '.join(self.names())}."
-            ]
+            return [self.unknown(only)]
         lines = []
         for source in self:
             if only is not None and source.name != only:

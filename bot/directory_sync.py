@@ -1,0 +1,102 @@
+"""The directory sources this service has, and their full sync: run nightly by the job runner,
+by `enrolbot directory sync`, and by the `group sync` command.
+
+A new source (SCIM, a Slack user group or channel, a Teams team) is one entry in
+`directory_sources`, guarded by the settings that turn it on; its `full_sync(run)` fetches and
+hands `run.apply` a handlers.directory.Snapshot (see handlers/directory/sources.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from handlers.alert_message import NOTICE
+from handlers.directory import NO_SOURCES, DirectorySources, SyncRun
+from store.models import OutboxMessage, utcnow
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Syncs started from chat run after the command is answered; kept here until they end.
+_RUNNING: set[asyncio.Task] = set()
+
+
+def directory_sources(runtime: Runtime, platforms: Any = None) -> DirectorySources:
+    """Every directory source the settings turn on. `platforms` is bot.app.Platforms (its Slack
+    and Teams endpoints, with their clients), or None where there are none."""
+    sources = DirectorySources()
+    # One entry per source, e.g.:
+    #   if platforms and platforms.slack:
+    #       sources.add(DirectorySource("slack", SlackDirectory(platforms.slack).full_sync))
+    return sources
+
+
+async def sync_directory(
+    runtime: Runtime, sources: DirectorySources, only: str | None = None, *, force: bool = False
+) -> list[str]:
+    """Run the sources' full sync (or the one named): a line about each."""
+    async with runtime.transaction() as session:
+        organisation_id = (await runtime.organisation(session)).id
+    settings = runtime.settings
+    run = SyncRun(
+        runtime.sessions,
+        organisation_id,
+        max_removal_percent=settings.sync_max_removal_percent,
+        force=force,
+        bootstrap_admins=settings.admin_emails,
+    )
+    return await sources.sync(run, only)
+
+
+def chat_sync(
+    runtime: Runtime, tell: str | None
+) -> Callable[[str | None], Awaitable[list[str]]] | None:
+    """`group sync` for a command: the sync starts once the command is answered (a large
+    source takes longer than a chat waits), and its outcome goes to `tell`, the caller's
+    private destination."""
+    sources = runtime.directory_sources
+    if sources is None:
+        return None
+
+    async def start(only: str | None) -> list[str]:
+        if not len(sources):
+            return [NO_SOURCES]
+        if only is not None and only not in sources.names():
+            return [sources.unknown(only)]
+        task = asyncio.create_task(_sync_and_tell(runtime, sources, only, tell))
+        _RUNNING.add(task)
+        task.add_done_callback(_RUNNING.discard)
+        return [
+            f"Started syncing {only or ', '.join(sources.names())}; I'll tell you here how it went."
+        ]
+
+    return start
+
+
+async def _sync_and_tell(
+    runtime: Runtime, sources: DirectorySources, only: str | None, tell: str | None
+) -> None:
+    try:
+        lines = await sync_directory(runtime, sources, only)
+    except Exception:
+        log.exception("a directory sync started from chat failed")
+        lines = ["The directory sync failed; enrolbot's log says why. Nothing was changed."]
+    if tell is None:
+        return
+    async with runtime.transaction() as session:
+        org = await runtime.organisation(session)
+        session.add(
+            OutboxMessage(
+                organisation_id=org.id,
+                kind=NOTICE,
+                destination=tell,
+                payload={"text": "Directory sync: " + " ".join(lines)},
+                not_before=utcnow(),
+                attempts=0,
+            )
+        )
