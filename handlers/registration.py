@@ -62,6 +62,11 @@ class Registered(enum.StrEnum):
 
 _REFUSALS = {Registered.TOKEN_UNKNOWN, Registered.TOKEN_DISABLED, Registered.USER_DEACTIVATED}
 
+# Who an Enrol button posted with a token offers registration to, instead of the refusal an
+# internal link gives them: guests, people of other organisations, and prospects (seed 001).
+# Members enrol through the button's internal link as with any other.
+REGISTER_INSTEAD = frozenset({Outcome.GUEST, Outcome.EXTERNAL, Outcome.PROSPECT})
+
 
 @dataclass(frozen=True)
 class Applicant:
@@ -96,8 +101,9 @@ class Registration:
     email: str = ""
 
 
-def problems(applicant: Applicant) -> dict[str, str]:
-    """What to correct before a registration can be tried, by field."""
+def problems(applicant: Applicant, *, token_needed: bool = True) -> dict[str, str]:
+    """What to correct before a registration can be tried, by field. A form that carries its
+    token already (a registration button's modal) asks for none."""
     found = {}
     for name, value in (("first_name", applicant.first_name), ("last_name", applicant.last_name)):
         words = "first name" if name == "first_name" else "last name"
@@ -107,7 +113,7 @@ def problems(applicant: Applicant) -> dict[str, str]:
             found[name] = f"Keep your {words} to {NAME_MAX} characters."
     if users.normalise_email(applicant.email) is None:
         found["email"] = "Enter your email address, like name@example.com."
-    if not applicant.token:
+    if token_needed and not applicant.token:
         found["token"] = "Enter the token you were given, like ABCDE-FGHJK."
     return found
 
@@ -119,24 +125,31 @@ async def register(
     organisation: Organisation,
     applicant: Applicant,
     can_email: bool,
+    token_id: int | None = None,
+    by: str = ACTOR,
 ) -> Registration:
-    """Register and enrol the applicant (whose fields have no problems); the caller commits."""
+    """Register and enrol the applicant (whose fields have no problems); the caller commits.
+    The token is the code typed, or, from a registration button, the one `token_id` names;
+    `by` is who registered there (the page, or a chat account)."""
     email = users.normalise_email(applicant.email)
     assert email is not None
-    check = await tokens.check_code(session, signer, applicant.token, organisation.id)
+    if token_id is None:
+        check = await tokens.check_code(session, signer, applicant.token, organisation.id)
+    else:
+        check = await tokens.check_id(session, token_id, organisation.id)
     if check.state is not tokens.TokenState.OK:
         outcome = (
             Registered.TOKEN_DISABLED
             if check.state is tokens.TokenState.DISABLED
             else Registered.TOKEN_UNKNOWN
         )
-        await _refused(session, organisation, outcome, check.item, check.token)
+        await _refused(session, organisation, outcome, check.item, check.token, by)
         return Registration(outcome, check.item, email=email)
     token, item = check.token, check.item
     assert token is not None and item is not None
     user = await _person(session, organisation, applicant, email)
     if user.status is UserStatus.DEACTIVATED:
-        await _refused(session, organisation, Registered.USER_DEACTIVATED, item, token)
+        await _refused(session, organisation, Registered.USER_DEACTIVATED, item, token, by)
         return Registration(Registered.USER_DEACTIVATED, item, user, email)
     outcome = await enrol(
         session,
@@ -144,7 +157,7 @@ async def register(
         user=user,
         item=item,
         source=EnrolmentSource.REGISTRATION,
-        by=ACTOR,
+        by=by,
         registration_token_id=token.id,
     )
     if user.type is UserType.PROSPECT and user.email_confirmed_at is None:
@@ -220,13 +233,14 @@ async def _refused(
     outcome: Registered,
     item: CatalogItem | None,
     token: RegistrationToken | None,
+    by: str = ACTOR,
 ) -> None:
     detail = {"token_id": token.id} if token is not None else {}
     await audit.record(
         session,
         organisation_id=organisation.id,
         action=f"register.{outcome.value}",
-        actor=ACTOR,
+        actor=by,
         item_id=item.id if item else None,
         **detail,
     )

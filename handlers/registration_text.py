@@ -161,3 +161,66 @@ def invitation(payloads: list[dict], urls: list[str]) -> tuple[str, str]:
         "If it wasn't you who registered, ignore this email: nothing more will be sent to you."
     )
     return subject, "\n".join(lines) + "\n"
+
+
+# A registration button (`post ITEM --token TOKEN`) in chat --------------------------------------
+
+MODAL_TITLE = "Register"  # a Slack modal's title holds 24 characters
+MODAL_SUBMIT = "Register"
+MODAL_DONE = "Done"
+MODAL_CANNOT = "You can't register here"
+
+
+def too_many_from_account(minutes: int) -> str:
+    wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return f"There have been too many registrations from your account. Try again in {wait}."
+
+
+@dataclass(frozen=True)
+class RegistrationForm:
+    """Ask a guest, or someone from another organisation, who clicked a registration button
+    for the page's fields in a form (a Slack modal), filled in from their chat profile. The
+    token is the button's, carried as a signed reference and never shown."""
+
+    ref: str  # the signed reference to the token (handlers.signing.RegistrationRefSigner)
+    item_title: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    channel: str | None = None  # where the button was clicked
+
+    @property
+    def intro(self) -> str:
+        return (
+            f"Register for {self.item_title}: check your name and email address, and you'll be "
+            "enrolled. If you're new to our training, we'll email you a link to confirm your "
+            "address."
+        )
+
+
+def button_refusal(registration: Registration) -> tuple[str, str]:
+    """(field, sentence) for a registration through a button that was refused: a disabled or
+    deleted token has no field of its own in the form (field ""), a deactivated account's
+    sentence goes on the email field."""
+    outcome = registration.outcome
+    if outcome is Registered.USER_DEACTIVATED:
+        return refusal(registration)
+    if outcome is Registered.TOKEN_DISABLED:
+        return "", (
+            "This token is currently disabled, so this button can't register you. Ask whoever "
+            "posted it when it will work again."
+        )
+    return "", (
+        "This registration button no longer works: its token was deleted. Ask whoever posted it "
+        "for a current one."
+    )
+
+
+def register_elsewhere(title: str, url: str) -> str:
+    """For a guest or outsider whose chat can't show the form (Teams, or a Slack modal that
+    could not open): the registration page, with the button's token filled in."""
+    return (
+        f"This button enrols members of the organisation that posted it. To register for {title} "
+        f"as a guest or as someone from another organisation, open {url} and fill in your name "
+        "and email address."
+    )

@@ -88,10 +88,21 @@ class EnrolButton:
     url: str | None = None
     label: str | None = None
     posted_by: PostedBy | None = None  # None: a button redrawn, not a new post
+    # Posted with --token: a signed reference to a self-registration token (never its code),
+    # so guests and people of other organisations can register instead of being refused.
+    registration: str | None = None
+    token_name: str | None = None  # t12 “Spring fair”, for the admin's answer
 
     @property
     def text(self) -> str:
         return f"{self.title} ({self.kind}): click Enrol to join."
+
+    @property
+    def outsiders_note(self) -> str | None:
+        """A line under a registration button's title, for the guests it is also for."""
+        if self.registration is None:
+            return None
+        return "Guests and people from other organisations can register with this button too."
 
 
 @dataclass(frozen=True)
@@ -209,9 +220,15 @@ class PostProblem(enum.StrEnum):
 
 def posted(button: EnrolButton, where: str) -> Notice:
     label = f" ({button.label})" if button.label else ""
+    token = (
+        f" Guests and people from other organisations who click it can register with token "
+        f"{button.token_name}."
+        if button.token_name
+        else ""
+    )
     return Notice(
         f"Posted the Enrol button for {button.title}{label} in {where}, using link "
-        f"{button.link_id}.",
+        f"{button.link_id}.{token}",
         Tone.SUCCESS,
     )
 

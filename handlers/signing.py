@@ -41,6 +41,10 @@ class LinkSigner:
         self._max_age = max_age_seconds
         self._verified: dict[str, tuple[TokenClaims, float]] = {}
 
+    @property
+    def max_age_seconds(self) -> int | None:
+        return self._max_age
+
     def sign(self, organisation_id: int, link_id: int, secret: str) -> str:
         return self._serializer.dumps([organisation_id, link_id, secret])
 
@@ -119,4 +123,49 @@ class ReportLinkSigner:
         match payload:
             case [int(org), int(item), str() | None as kind, str() | None as since, int(admin)]:
                 return ReportClaims(org, item, kind, since, admin)
+        return TokenProblem.TAMPERED
+
+
+@dataclass(frozen=True)
+class RegistrationRef:
+    """What a registration button names: a self-registration token by its id, never its code,
+    which only the admin who made it ever saw (the button's value is visible to Slack, Teams
+    and anyone who reads the message's payload)."""
+
+    organisation_id: int
+    token_id: int
+
+
+class RegistrationRefSigner:
+    """Signs the reference an Enrol button posted with `post ITEM --token TOKEN` carries, and
+    the /register link made from it: the same keys as links, under a salt of its own so
+    neither verifies as the other, and as long-lived as links. Whether the token still works
+    is the database's to say (handlers.tokens.check_id): deleting it kills every reference."""
+
+    def __init__(self, keys: tuple[str, ...] | list[str], max_age_seconds: int | None = None):
+        self._serializer = URLSafeTimedSerializer(
+            list(reversed(keys)), salt="enrolbot.registration-ref"
+        )
+        self._max_age = max_age_seconds
+
+    @classmethod
+    def beside(cls, links: LinkSigner) -> RegistrationRefSigner:
+        """The signer for registration references that goes with a link signer."""
+        return cls(links.keys, links.max_age_seconds)
+
+    def sign(self, ref: RegistrationRef) -> str:
+        return self._serializer.dumps([ref.organisation_id, ref.token_id])
+
+    def read(self, signed: str) -> RegistrationRef | TokenProblem:
+        if not isinstance(signed, str) or not signed or len(signed) > 500:
+            return TokenProblem.TAMPERED
+        try:
+            payload = self._serializer.loads(signed, max_age=self._max_age)
+        except SignatureExpired:
+            return TokenProblem.EXPIRED
+        except BadData:
+            return TokenProblem.TAMPERED
+        match payload:
+            case [int(org), int(token)]:
+                return RegistrationRef(org, token)
         return TokenProblem.TAMPERED

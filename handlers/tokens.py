@@ -103,6 +103,12 @@ def register_url(public_url: str, code: str) -> str:
     return f"{public_url}/register?token={quote(shown(code))}"
 
 
+def register_ref_url(public_url: str, signed_ref: str) -> str:
+    """The registration page for a registration button's token, named by its signed reference
+    (handlers.signing.RegistrationRefSigner), so the code itself is never in it."""
+    return f"{public_url}/register?ref={quote(signed_ref)}"
+
+
 def ensure_own(item: CatalogItem) -> None:
     if item.source is ItemSource.LIBRARY:
         raise TokenError(
@@ -254,6 +260,35 @@ async def check_code(
         return TokenCheck(TokenState.UNKNOWN)
     if token.code_hash != hashes[0]:  # made under a key that is no longer the newest
         token.code_hash = hashes[0]
+    if not token.is_active:
+        return TokenCheck(TokenState.DISABLED, token, item)
+    return TokenCheck(TokenState.OK, token, item)
+
+
+async def check_id(session: AsyncSession, token_id: int, organisation_id: int) -> TokenCheck:
+    """What a token named by its id (a signed button's reference) is worth: the same states as
+    a typed code, deleted tokens unknown."""
+    row = (
+        await session.execute(
+            select(RegistrationToken, CatalogItem, DeletedRegistrationToken.token_id)
+            .join(CatalogItem, CatalogItem.id == RegistrationToken.item_id)
+            .outerjoin(
+                DeletedRegistrationToken,
+                DeletedRegistrationToken.token_id == RegistrationToken.id,
+            )
+            .where(RegistrationToken.id == token_id)
+        )
+    ).first()
+    if row is None:
+        return TokenCheck(TokenState.UNKNOWN)
+    token, item, tombstone = row
+    if (
+        token.organisation_id != organisation_id
+        or tombstone is not None
+        or token.deleted_at is not None
+        or token.code_hash is None
+    ):
+        return TokenCheck(TokenState.UNKNOWN)
     if not token.is_active:
         return TokenCheck(TokenState.DISABLED, token, item)
     return TokenCheck(TokenState.OK, token, item)

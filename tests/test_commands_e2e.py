@@ -84,7 +84,7 @@ def test_teams_help_lists_notify_and_never_offers_a_channel_by_name(teams):
             "enrol notify ITEM|all [--off] [--digest hourly|daily] [--email EMAIL] [--external-email on|off] [--stakeholder EMAIL]:"
             in shown
         )
-        assert "enrol post ITEM|LINK:" in shown
+        assert "enrol post ITEM|LINK [--token TOKEN]:" in shown
         assert "#" not in shown
     one = card_text(teams.say("admin", "help post"))
     assert "For example: enrol post safety-101" in one and "#" not in one

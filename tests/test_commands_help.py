@@ -36,8 +36,9 @@ SUPER_HELP = (
     "`/enrol link deactivate LINK`: switch a link off: its buttons and URLs say it is disabled",
     "`/enrol link activate LINK`: switch a link back on: its old buttons and URLs work again",
     "`/enrol link delete LINK [--yes]`: destroy a link for good (asks first without --yes)",
-    "`/enrol post ITEM|LINK [#channel]`: post an Enrol button (default: the item's default link, "
-    "in this channel)",
+    "`/enrol post ITEM|LINK [#channel] [--token TOKEN]`: post an Enrol button (default: the "
+    "item's default link, in this channel); with --token, guests and other organisations' people "
+    "register through it",
     "`/enrol notify ITEM|all [#channel] [--off] [--digest hourly|daily] [--email EMAIL] "
     "[--external-email on|off] [--stakeholder EMAIL]`: alerts in this channel (or by email) when "
     "people enrol themselves; alone: what this channel gets",
@@ -110,8 +111,9 @@ async def test_help_in_teams_never_offers_a_channel_by_name(acme):
     reply = await run(ctx, "help")
     assert isinstance(reply, Notice)
     assert (
-        "`enrol post ITEM|LINK`: post an Enrol button (default: the item's default link, in "
-        "this channel)"
+        "`enrol post ITEM|LINK [--token TOKEN]`: post an Enrol button (default: the item's "
+        "default link, in this channel); with --token, guests and other organisations' people "
+        "register through it"
     ) in reply.lines
     assert not any("#" in line for line in reply.lines)
     for command in ("post", "notify"):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from handlers import links
+from handlers import links, tokens
 from handlers.commands import record_posted, run
 from handlers.links import LinkState, check_token
 from handlers.replies import (
     EnrolButton,
 )
+from handlers.signing import RegistrationRef, RegistrationRefSigner, TokenProblem
 from tests.support.command_world import (
     BOSS,
     POST_USAGE,
@@ -138,5 +139,54 @@ async def test_post_to_a_named_channel_in_teams_says_to_post_where_it_should_go(
     assert error(await run(ctx, f"post safety-101 {word}")) == (
         "In Teams, send `enrol post ITEM` in the channel or chat where the card should appear."
     )
-    assert error(await run(ctx, "post")) == "Tell me what to post: `enrol post ITEM|LINK`."
+    assert error(await run(ctx, "post")) == (
+        "Tell me what to post: `enrol post ITEM|LINK [--token TOKEN]`."
+    )
+    assert new_audit(before, await acme.db()) == []
+
+
+# post --token: a registration button --------------------------------------------------------------
+
+
+async def test_post_with_a_token_signs_a_reference_to_it_never_its_code(acme):
+    token, code = await tokens.create_token(
+        acme.session, SIGNER, acme.safety, nickname="Spring fair", created_by_user_id=None
+    )
+    reply = await run(await acme.ctx(BOSS), f"post safety-101 --token {code.lower()}")
+    assert isinstance(reply, EnrolButton)
+    assert reply.token_name == f"t{token.id} “Spring fair”"
+    assert code not in reply.registration
+    refs = RegistrationRefSigner.beside(SIGNER)
+    assert refs.read(reply.registration) == RegistrationRef(acme.org.id, token.id)
+    assert refs.read(reply.registration[:-1] + "x") is TokenProblem.TAMPERED
+    # A link's token is not a registration reference, nor the other way round.
+    assert refs.read(reply.token) is TokenProblem.TAMPERED
+    assert SIGNER.read(reply.registration) is TokenProblem.TAMPERED
+    again = await run(await acme.ctx(BOSS), f"post safety-101 --token t{token.id}")
+    assert again.registration is not None and again.link_id == reply.link_id
+
+
+async def test_post_with_a_token_of_another_item_or_switched_off_says_what_to_do(acme):
+    other, _ = await tokens.create_token(
+        acme.session, SIGNER, acme.gdpr, nickname=None, created_by_user_id=None
+    )
+    off, _ = await tokens.create_token(
+        acme.session, SIGNER, acme.safety, nickname=None, created_by_user_id=None, active=False
+    )
+    ctx = await acme.ctx(BOSS)
+    before = await acme.db()
+    assert error(await run(ctx, f"post safety-101 --token t{other.id}")) == (
+        f"Token t{other.id} is for GDPR basics, not Safety 101: post it with "
+        f"`/enrol post gdpr-basics --token t{other.id}`."
+    )
+    assert error(await run(ctx, f"post safety-101 --token t{off.id}")) == (
+        f"Token t{off.id} is deactivated, so its button would tell everyone it is disabled. "
+        f"Turn it on first: `/enrol token activate t{off.id}`."
+    )
+    assert error(await run(ctx, "post safety-101 --token t999")).startswith(
+        "There is no token t999."
+    )
+    assert error(await run(ctx, "post safety-101 --token banana")).startswith(
+        "`banana` isn't a token."
+    )
     assert new_audit(before, await acme.db()) == []

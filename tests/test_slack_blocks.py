@@ -17,7 +17,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack import blocks
+from bot.slack.register_blocks import registration_answer, registration_form
 from handlers.links import LABEL_MAX, NOTES_MAX, new_secret
+from handlers.registration_text import Answer, RegistrationForm
 from handlers.replies import (
     AskLinkDetails,
     ConfirmLinkDelete,
@@ -26,7 +28,12 @@ from handlers.replies import (
     Notice,
     Tone,
 )
-from handlers.signing import SLACK_BUTTON_VALUE_LIMIT, LinkSigner
+from handlers.signing import (
+    SLACK_BUTTON_VALUE_LIMIT,
+    LinkSigner,
+    RegistrationRef,
+    RegistrationRefSigner,
+)
 
 SIGNER = LinkSigner(["blocks-test-key"])
 NASTY = "R&D <!channel> <https://evil.example|click> a > b"
@@ -310,3 +317,36 @@ def test_no_builder_lets_a_typed_string_become_a_mention_or_a_link(message):
         assert "<!channel>" not in text and "<https://evil.example|" not in text
     if "text" in message:  # the fallback text too, for messages (a modal has none)
         assert "<" not in message["text"]
+
+
+# A registration button and its modal ---------------------------------------------------------------
+
+
+def test_a_registration_button_carries_the_link_and_the_signed_reference_within_slacks_limit():
+    ref = RegistrationRefSigner.beside(SIGNER).sign(RegistrationRef(1, 2**31 - 1))
+    posted = button(registration=ref, token_name="t3")
+    message = blocks.enrol_message(posted)
+    parsed = [Block.parse(b) for b in message["blocks"]]
+    for block in parsed:
+        block.validate_json()
+    [enrol] = parsed[1].elements
+    assert enrol.action_id == blocks.ENROL_REGISTER_ACTION
+    assert len(enrol.value) <= SLACK_BUTTON_VALUE_LIMIT
+    assert blocks.registration_value(enrol.value) == (posted.token, ref)
+    assert isinstance(parsed[2], ContextBlock)
+
+
+def test_the_registration_modal_escapes_the_title_and_keeps_names_within_their_limits():
+    evil = "<!channel> *Safety* <https://evil.example|101>"
+    view = registration_form(RegistrationForm("REF", evil, "x" * 500, "Lee", "a@b.test", "C1"))
+    parsed = View(**view)
+    parsed.validate_json()
+    intro = view["blocks"][0]["text"]["text"]
+    assert "<" not in intro and "&lt;!channel&gt;" in intro
+    values = {b["block_id"]: b["element"] for b in view["blocks"][1:]}
+    assert values["first_name"]["initial_value"] == "x" * 100
+    assert values["email"]["type"] == "email_text_input"
+    assert json.loads(view["private_metadata"]) == {"ref": "REF", "channel": "C1"}
+    done = registration_answer(Answer(evil, (evil,), ("Open it", "https://learn.example/s")))
+    View(**done).validate_json()
+    assert "submit" not in done and "<!channel>" not in json.dumps(done)

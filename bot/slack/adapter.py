@@ -18,6 +18,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks, directory
 from bot.slack.client import Replies, error_code
 from bot.slack.workspace import Pin
+from bot.web.ratelimit import SlidingWindow
 from handlers import commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 PROVIDER = "slack"
 COMMAND = "/enrol"
+REGISTRATIONS_PER_ACCOUNT = 10
+REGISTRATION_WINDOW = 600  # seconds
 
 _POST_PROBLEMS = {
     "not_in_channel": PostProblem.NOT_IN_CHANNEL,
@@ -70,6 +73,9 @@ class Slack:
         self.directory = directory.Directory(client)
         self.replies = Replies(runtime.settings.slack_timeout_seconds)
         self.pin = Pin(client)
+        # Registrations sent from the modal of a registration button, per Slack account: each
+        # may create a prospect and email an invitation (bot.slack.registration).
+        self.registrations = SlidingWindow(REGISTRATIONS_PER_ACCOUNT, REGISTRATION_WINDOW)
 
     async def command_context(
         self, session: AsyncSession, caller: Caller, channel_name: str | None

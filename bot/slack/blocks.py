@@ -35,6 +35,7 @@ MESSAGE_BLOCKS = 50
 MORE_ROOM = 40  # "… and 123,456 more" always fits in the last section
 
 ENROL_ACTION = "enrol"
+ENROL_REGISTER_ACTION = "enrol_register"  # an Enrol button that lets guests register (--token)
 DELETE_CONFIRM_ACTION = "link_delete_confirm"
 DELETE_CANCEL_ACTION = "link_delete_cancel"
 TOKEN_DELETE_CONFIRM_ACTION = "token_delete_confirm"
@@ -122,20 +123,29 @@ def confirm_delete(reply: ConfirmLinkDelete | ConfirmTokenDelete) -> dict:
 
 
 def enrol_message(button: EnrolButton) -> dict:
-    """The channel message learners click: title, kind and the Enrol button with the token."""
+    """The channel message learners click: title, kind and the Enrol button with the token.
+    A registration button (posted with --token) carries the link's token and the signed
+    reference to the registration token, and says guests may register with it."""
     lines = [f"*{escape(button.title)}*", f"{button.kind.capitalize()} · click Enrol to join"]
-    blocks = [
+    action, value = ENROL_ACTION, button.token
+    if button.registration is not None:
+        action, value = ENROL_REGISTER_ACTION, f"{button.token} {button.registration}"
+    blocks: list[Block] = [
         _section("\n".join(lines)),
         ActionsBlock(
             block_id=f"enrol-{button.link_id}",
-            elements=[
-                ButtonElement(
-                    text="Enrol", action_id=ENROL_ACTION, value=button.token, style="primary"
-                )
-            ],
+            elements=[ButtonElement(text="Enrol", action_id=action, value=value, style="primary")],
         ),
     ]
+    if button.outsiders_note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=button.outsiders_note)]))
     return {"text": escape(button.text), "blocks": [b.to_dict() for b in blocks]}
+
+
+def registration_value(value: str) -> tuple[str, str]:
+    """A registration button's value: (the link's token, the signed registration reference)."""
+    token, _, registration = value.partition(" ")
+    return token, registration
 
 
 def link_form(ask: AskLinkDetails, channel_id: str | None) -> dict:

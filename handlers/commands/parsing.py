@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 
-from handlers import links
+from handlers import links, tokens
 from handlers.commands.context import CommandContext, CommandError
 from handlers.commands.registry import Args, Command
 from handlers.replies import echo
+from store.models import CatalogItem, RegistrationToken
 
 # Chat clients turn straight quotes into curly ones; people mean the straight kind. A lone ’ is
 # an apostrophe (Bob’s), so curly single quotes count only when an opening one is there too.
@@ -81,3 +82,26 @@ def link_id(word: str, ctx: CommandContext) -> int:
     if int(word) > _LARGEST_ID:
         raise links.LinkError(f"There is no link {word}.")
     return int(word)
+
+
+async def token_and_item(ctx: CommandContext, word: str) -> tuple[RegistrationToken, CatalogItem]:
+    """The token named by its short id (t12) or by its code."""
+    match = tokens.REF.match(word)
+    if match:
+        token = await tokens.get_token(ctx.session, ctx.organisation.id, int(match.group(1)))
+    elif tokens.normalise(word):
+        check = await tokens.check_code(ctx.session, ctx.signer, word, ctx.organisation.id)
+        if check.token is None:
+            raise CommandError(
+                "No token has that code (a deleted token's code matches nothing). "
+                f"{ctx.usage('token list ITEM')} shows an item's tokens."
+            )
+        token = check.token
+    else:
+        raise CommandError(
+            f"`{echo(word)}` isn't a token. Name it by its id as "
+            f"{ctx.usage('token list ITEM')} shows it (t12), or by its code."
+        )
+    item = await ctx.session.get(CatalogItem, token.item_id)
+    assert item is not None
+    return token, item

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import audit, catalog, links
+from handlers import audit, catalog, links, tokens
 from handlers.commands import registry
 from handlers.commands.context import CommandContext, CommandError
 from handlers.commands.links import link_name
-from handlers.commands.parsing import CHANNEL, LINK_ID, link_id
-from handlers.commands.registry import Args, Role, command
+from handlers.commands.parsing import CHANNEL, LINK_ID, link_id, token_and_item
+from handlers.commands.registry import Args, Option, Role, command
 from handlers.replies import POST_HERE_ONLY, EnrolButton, PostedBy, echo
+from handlers.signing import RegistrationRef, RegistrationRefSigner
 from store.models import CatalogItem
 
 
 @command(
     "post",
     "ITEM|LINK",
-    "post an Enrol button (default: the item's default link, in {here})",
+    "post an Enrol button (default: the item's default link, in {here}); with --token, guests "
+    "and other organisations' people register through it",
     role=Role.ADMIN,
     doing="post Enrol buttons",
     channel=True,
-    examples=("post safety-101", "post 12 #ops"),
+    options=(Option("token", "TOKEN"),),
+    examples=("post safety-101", "post 12 #ops", "post safety-101 --token t3"),
     least=1,
     needs="what to post",
     most=2,
@@ -51,6 +54,7 @@ async def post(ctx: CommandContext, args: Args) -> EnrolButton:
             f"{link_name(link, item)} is deactivated, so its button would refuse everyone. "
             f"Turn it on first: {ctx.usage(f'link activate {link.id}')}."
         )
+    registration, token_name = await _registration(ctx, args.value("token"), item)
     return EnrolButton(
         channel=channel,
         channel_name=channel_name,
@@ -66,7 +70,34 @@ async def post(ctx: CommandContext, args: Args) -> EnrolButton:
             str(ctx.account),
             ctx.caller.user.id if ctx.caller.user else None,
         ),
+        registration=registration,
+        token_name=token_name,
     )
+
+
+async def _registration(
+    ctx: CommandContext, word: str | None, item: CatalogItem
+) -> tuple[str | None, str | None]:
+    """The signed reference to the token named with --token (never its code: the button's
+    value is readable by anyone who sees the message's payload), and how the answer names it."""
+    if word is None:
+        return None, None
+    token, token_item = await token_and_item(ctx, word)
+    ref = tokens.ref(token)
+    if token_item.id != item.id:
+        raise CommandError(
+            f"Token {ref} is for {token_item.title}, not {item.title}: post it with "
+            f"{ctx.usage(f'post {token_item.slug} --token {ref}')}."
+        )
+    if not token.is_active:
+        raise CommandError(
+            f"Token {ref} is deactivated, so its button would tell everyone it is disabled. "
+            f"Turn it on first: {ctx.usage(f'token activate {ref}')}."
+        )
+    signer = RegistrationRefSigner.beside(ctx.signer)
+    signed = signer.sign(RegistrationRef(ctx.organisation.id, token.id))
+    name = f"{ref} “{token.nickname}”" if token.nickname else ref
+    return signed, name
 
 
 async def record_posted(session: AsyncSession, button: EnrolButton, channel: str | None) -> None:

@@ -7,8 +7,9 @@ from handlers import catalog, tokens
 from handlers.commands import registry
 from handlers.commands.context import CommandContext, CommandError
 from handlers.commands.dispatch import authorise, guarded
+from handlers.commands.parsing import token_and_item
 from handlers.commands.registry import Args, Option, Role, command, noun
-from handlers.replies import ConfirmTokenDelete, Notice, Reply, Tone, echo, plural
+from handlers.replies import ConfirmTokenDelete, Notice, Reply, Tone, plural
 from store.models import CatalogItem, ItemSource, RegistrationToken
 
 noun(
@@ -24,29 +25,6 @@ IMPORT_COLUMNS = "item,nickname,status"
 def token_name(token: RegistrationToken, item: CatalogItem) -> str:
     nickname = token.nickname or "no nickname"
     return f"Token {tokens.ref(token)} ({item.title}, {nickname})"
-
-
-async def _token_and_item(ctx: CommandContext, word: str) -> tuple[RegistrationToken, CatalogItem]:
-    """The token named by its short id (t12) or by its code."""
-    match = tokens.REF.match(word)
-    if match:
-        token = await tokens.get_token(ctx.session, ctx.organisation.id, int(match.group(1)))
-    elif tokens.normalise(word):
-        check = await tokens.check_code(ctx.session, ctx.signer, word, ctx.organisation.id)
-        if check.token is None:
-            raise CommandError(
-                "No token has that code (a deleted token's code matches nothing). "
-                f"{ctx.usage('token list ITEM')} shows an item's tokens."
-            )
-        token = check.token
-    else:
-        raise CommandError(
-            f"`{echo(word)}` isn't a token. Name it by its id as "
-            f"{ctx.usage('token list ITEM')} shows it (t12), or by its code."
-        )
-    item = await ctx.session.get(CatalogItem, token.item_id)
-    assert item is not None
-    return token, item
 
 
 @command(
@@ -129,7 +107,7 @@ async def list_(ctx: CommandContext, args: Args) -> Notice:
 
 
 async def _switch(ctx: CommandContext, word: str, active: bool) -> Notice:
-    token, item = await _token_and_item(ctx, word)
+    token, item = await token_and_item(ctx, word)
     name = token_name(token, item)
     if not tokens.set_active(token, active):
         state = "active" if active else "deactivated"
@@ -193,7 +171,7 @@ async def activate(ctx: CommandContext, args: Args) -> Notice:
     most=1,
 )
 async def delete(ctx: CommandContext, args: Args) -> Reply:
-    token, item = await _token_and_item(ctx, args.words[0])
+    token, item = await token_and_item(ctx, args.words[0])
     if args.flag("yes"):
         return await _delete(ctx, token, item)
     used = (await tokens.uses_of(ctx.session, [token.id]))[token.id]
@@ -220,7 +198,7 @@ async def confirm_token_delete(ctx: CommandContext, token_ref: str) -> Reply:
 
     async def work() -> Reply:
         await authorise(ctx, registry.named("token delete"))
-        return await _delete(ctx, *await _token_and_item(ctx, token_ref))
+        return await _delete(ctx, *await token_and_item(ctx, token_ref))
 
     return await guarded(ctx, work)
 

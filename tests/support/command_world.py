@@ -36,7 +36,7 @@ ADMINS = frozenset({BOSS})
 TEAM = "T1"
 
 CREATE_USAGE = "`/enrol link create ITEM [--label TEXT] [--notes TEXT]`"
-POST_USAGE = "`/enrol post ITEM|LINK [#channel]`"
+POST_USAGE = "`/enrol post ITEM|LINK [#channel] [--token TOKEN]`"
 
 
 def subject_of(email: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ OTHER_TEAM = "T0OTHER"
 SISTER_TEAM = "T0SISTER"  # another workspace of Acme's Enterprise Grid organisation
 ENTERPRISE = "E0ACME"
 BOT_USER = "U0BOT"
+TRIGGER_SECONDS = 3  # how long a trigger_id may be exchanged, per Slack's docs
 
 
 def member(uid: str, email: str | None, first: str, last: str, **flags: Any) -> dict:
@@ -90,6 +92,11 @@ class SlackStandIn:
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
         self._next_response = 0
+        # trigger_id -> when the interaction that carried it was sent (time.monotonic()); a
+        # trigger is good for one views.open within TRIGGER_SECONDS, as Slack documents.
+        self.triggers: dict[str, float] = {}
+        self._exchanged: set[str] = set()
+        self.views: list[dict] = []  # every view opened, as Slack answered it
         self._hang_responses: list[float] = []
         self.abandoned: list[float] = []  # seconds a hung response_url post waited for us
         self.app = Starlette(
@@ -143,6 +150,13 @@ class SlackStandIn:
             if not self._lock.wait_for(lambda: self.abandoned, timeout):
                 raise AssertionError(f"the bot did not give up on a reply within {timeout}s")
             return self.abandoned[0]
+
+    def issue_trigger(self) -> str:
+        """A trigger_id for an interaction about to be sent, in Slack's format."""
+        with self._lock:
+            trigger = f"{int(time.time())}.{len(self.triggers) + 1}.{secrets.token_hex(8)}"
+            self.triggers[trigger] = time.monotonic()
+        return trigger
 
     def new_response_url(self) -> str:
         with self._lock:
@@ -292,7 +306,47 @@ class SlackStandIn:
         return {"ok": True, "message_ts": "1.2"}
 
     def _views_open(self, args: dict) -> dict:
-        return {"ok": True, "view": {"id": "V1"}}
+        """views.open as Slack documents it: a view (a JSON-encoded string, or JSON in a JSON
+        body) opened by exchanging a trigger_id once, within 3 seconds of its interaction;
+        the answer is the opened view with its id, hash and empty state."""
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        trigger = args.get("trigger_id", "")
+        with self._lock:
+            issued = self.triggers.get(trigger)
+            if issued is None:
+                return {"ok": False, "error": "invalid_trigger_id"}
+            if trigger in self._exchanged:
+                return {"ok": False, "error": "exchanged_trigger_id"}
+            if time.monotonic() - issued > TRIGGER_SECONDS:
+                return {"ok": False, "error": "expired_trigger_id"}
+            self._exchanged.add(trigger)
+            view_id = f"V{len(self.views) + 1:08d}"
+            opened = view | {
+                "id": view_id,
+                "team_id": self.team,
+                "state": {"values": {}},
+                "hash": f"{time.time():.6f}.abc",
+                "root_view_id": view_id,
+                "app_id": "A0ENROL",
+                "bot_id": "B0BOT",
+            }
+            self.views.append(opened)
+            self._lock.notify_all()
+        return {"ok": True, "view": opened}
+
+    def wait_view(self, count: int = 1, timeout: float = 10) -> dict:
+        """The `count`th view opened, once it is."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.views) >= count, timeout):
+                raise AssertionError(f"no view was opened within {timeout}s")
+            return self.views[count - 1]
 
     def _conversations_open(self, args: dict) -> dict:
         # A direct message with one person: its id, as Slack answers with return_im unset.

@@ -62,6 +62,7 @@ def action_body(
     *,
     sent_from: str = TEAM,
     enterprise: str | None = None,
+    trigger_id: str = "1700000000.1.0badc0ffee",
 ) -> str:
     """A block_actions request body: someone of `team` pressed a button (the Enrol button:
     "enrol"); `sent_from` is the workspace the payload names, `enterprise` its organisation."""
@@ -73,7 +74,7 @@ def action_body(
         "user": {"id": user, "team_id": team, "username": user.lower()},
         "api_app_id": "A0ENROL",
         "token": "legacy",
-        "trigger_id": "trigger",
+        "trigger_id": trigger_id,
         "channel": {"id": channel},
         "container": {"type": "message", "channel_id": channel},
         "response_url": response_url,
@@ -104,7 +105,7 @@ def command_body(user: str, text: str, channel: str, response_url: str, **extra:
         "text": text,
         "api_app_id": "A0ENROL",
         "response_url": response_url,
-        "trigger_id": f"trigger-{time.time()}",
+        "trigger_id": f"{int(time.time())}.0.0badc0ffee",
         **extra,
     }
     return urlencode(form)
@@ -201,6 +202,7 @@ class SlackWorld:
     def command_request(
         self, user: str, text: str, channel: str, response_url: str, **extra: str
     ) -> httpx.Response:
+        extra.setdefault("trigger_id", self.slack.issue_trigger())
         return self.signed_post(command_body(user, text, channel, response_url, **extra))
 
     def event(self, event: dict, *, team: str = TEAM) -> httpx.Response:
@@ -243,6 +245,7 @@ class SlackWorld:
             channel,
             sent_from=sent_from,
             enterprise=enterprise,
+            trigger_id=self.slack.issue_trigger(),
         )
         return self.signed_post(body, **kw), response_url
 
@@ -253,22 +256,27 @@ class SlackWorld:
         return Clicked(response.status_code, self.slack.wait_response(response_url)[0])
 
     def submit_form(self, user: str, view: dict, label: str, notes: str = "") -> httpx.Response:
+        return self.submit_view(
+            user,
+            view,
+            {
+                "label": {"value": {"type": "plain_text_input", "value": label}},
+                "notes": {"value": {"type": "plain_text_input", "value": notes or None}},
+            },
+        )
+
+    def submit_view(
+        self, user: str, view: dict, values: dict, *, team: str = TEAM
+    ) -> httpx.Response:
+        """A view_submission of `view` (as views.open answered it) with these state values, by
+        `user` of `team`."""
         payload = {
             "type": "view_submission",
-            "team": {"id": TEAM},
-            "user": {"id": user, "team_id": TEAM},
+            "team": {"id": team},
+            "user": {"id": user, "team_id": team},
             "api_app_id": "A0ENROL",
-            "trigger_id": "trigger",
-            "view": {
-                **view,
-                "id": "V1",
-                "state": {
-                    "values": {
-                        "label": {"value": {"type": "plain_text_input", "value": label}},
-                        "notes": {"value": {"type": "plain_text_input", "value": notes or None}},
-                    }
-                },
-            },
+            "trigger_id": self.slack.issue_trigger(),
+            "view": {**view, "id": view.get("id", "V1"), "state": {"values": values}},
         }
         return self.interaction(payload)
 

@@ -1,5 +1,5 @@
-"""Button clicks: Enrol (learners), and the confirm/cancel of a link's or a registration token's
-deletion (admins)."""
+"""Button clicks: Enrol (learners; a registration button's guests get the registration modal),
+and the confirm/cancel of a link's or a registration token's deletion (admins)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import time
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import metrics
-from bot.slack import blocks
+from bot.slack import blocks, register_blocks, registration
 from bot.slack.adapter import Caller, Slack, render
 from bot.slack.middleware import CommandContextOpener, sender_of
 from handlers import commands
 from handlers.clicks import Click
 from handlers.identity import ProfileLookup
+from handlers.registration import REGISTER_INSTEAD
 from handlers.replies import SOMETHING_WENT_WRONG, Notice, Reply, click_reply, kept_link, kept_token
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ async def finish(slack: Slack, click: Click) -> None:
 
 def register(app: AsyncApp) -> None:
     app.action(blocks.ENROL_ACTION)(enrol_clicked)
+    app.action(blocks.ENROL_REGISTER_ACTION)(enrol_register_clicked)
+    app.action(register_blocks.OPEN_ITEM_ACTION)(item_opened)
     app.action(blocks.DELETE_CONFIRM_ACTION)(delete_confirmed)
     app.action(blocks.DELETE_CANCEL_ACTION)(delete_cancelled)
     app.action(blocks.TOKEN_DELETE_CONFIRM_ACTION)(token_delete_confirmed)
@@ -74,6 +77,54 @@ async def enrol_clicked(ack: AsyncAck, body: dict, slack: Slack, caller: Caller)
     await slack.runtime.clicks.handle(
         click, ack, lambda: decide(slack, click, caller.lookup), answer
     )
+
+
+async def enrol_register_clicked(ack: AsyncAck, body: dict, slack: Slack, caller: Caller) -> None:
+    """An Enrol button posted with a token: members enrol through its link as with any button;
+    a guest, someone from another organisation or a prospect gets the registration modal."""
+    started = time.perf_counter()
+    sender = sender_of(body)
+    token, signed = blocks.registration_value(_value(body))
+    click = Click(
+        caller.account,
+        token,
+        body["response_url"],
+        (body.get("channel") or {}).get("id"),
+        sender.team_id if sender else None,
+        sender.enterprise_id if sender else None,
+    )
+
+    async def decide_or_offer() -> Notice | None:
+        try:
+            result = await slack.runtime.enrol(
+                caller.account, token, caller.lookup, channel=click.channel
+            )
+        except Exception:
+            log.exception("enrol click failed (user %s)", caller.account.subject)
+            metrics.CLICKS.labels("slack", "error").inc()
+            return SOMETHING_WENT_WRONG
+        metrics.CLICKS.labels("slack", result.outcome.value).inc()
+        if result.outcome not in REGISTER_INSTEAD:
+            return click_reply(result)
+        try:
+            return await registration.offer(
+                slack, body.get("trigger_id"), signed, caller, click.channel
+            )
+        except Exception:
+            log.exception("registration offer failed (user %s)", caller.account.subject)
+            return SOMETHING_WENT_WRONG
+
+    async def answer(reply: Notice | None) -> None:
+        metrics.CLICK_SECONDS.observe(time.perf_counter() - started)
+        if reply is not None:  # None: the modal is open
+            await slack.answer(click.reply_to, reply)
+
+    await slack.runtime.clicks.handle(click, ack, decide_or_offer, answer)
+
+
+async def item_opened(ack: AsyncAck) -> None:
+    """The registration modal's link to the item: Slack opens the URL; nothing to do here."""
+    await ack()
 
 
 async def delete_confirmed(

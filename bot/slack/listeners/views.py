@@ -1,4 +1,5 @@
-"""The new-link modal: validated on submit, errors shown on the field that needs fixing."""
+"""Modals: the new-link form and a registration button's form, validated on submit, errors
+shown on the field that needs fixing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack import blocks
+from bot.slack import blocks, register_blocks, registration
 from bot.slack.adapter import Caller, Slack
 from bot.slack.middleware import CommandContextOpener
 from handlers import commands
@@ -18,6 +19,17 @@ log = logging.getLogger(__name__)
 
 def register(app: AsyncApp) -> None:
     app.view(blocks.LINK_FORM)(link_form_submitted)
+    app.view(register_blocks.REGISTER_FORM)(registration_submitted)
+
+
+async def registration_submitted(ack: AsyncAck, body: dict, slack: Slack, caller: Caller) -> None:
+    """A guest's registration: acknowledged with the field errors or the modal's new face."""
+    try:
+        answer = await registration.submitted(slack, body, caller)
+    except Exception:
+        log.exception("registration from Slack failed (user %s)", caller.account.subject)
+        answer = registration.went_wrong()
+    await ack(**answer)
 
 
 async def link_form_submitted(
