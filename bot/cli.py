@@ -264,11 +264,13 @@ def users_group() -> None:
 @users_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def users_import(file: Path) -> None:
-    """Import users from FILE.csv: columns email,first_name,last_name[,type].
+    """Import users from FILE (.csv or .xlsx): columns email,first_name,last_name[,type]
+    [,company,department,team,function,manager_email,language,hire_date,groups].
 
-    type is staff (default), client or prospect. Existing emails (compared without case)
-    are updated. The whole file is checked first: nothing is written if any row is wrong.
-    Ctrl-C stops between batches; running the same file again finishes it.
+    type is staff (default), client or prospect; hire_date YYYY-MM-DD; groups NAME or
+    KIND:NAME separated by ;. Existing emails (compared without case) are updated; an empty
+    cell leaves a value as it is. The whole file is checked first: nothing is written if
+    any row is wrong. Ctrl-C stops between batches; running the same file again finishes it.
     """
     _import(file, "user", UsersImport())
 
@@ -376,15 +378,8 @@ def report(item: str, user_type: str | None, since: str | None, out: str) -> Non
 
 
 main.add_command(tokens_cli.group(_settings, _in_organisation))
-
-
-async def _schema_for(settings: Settings) -> None:
-    message = await _prepare_schema(settings.database_url, migrate_empty_sqlite=True)
-    if message:
-        click.echo(message)
-
-
-main.add_command(directory_cli.group(_settings, _schema_for, _run_db))
+main.add_command(directory_cli.group(_settings, _prepare_schema, _run_db))
+main.add_command(directory_cli.groups_group(_import))
 
 
 @main.group()

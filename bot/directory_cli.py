@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import click
 
@@ -12,7 +13,7 @@ from bot.settings import Settings, SettingsError
 
 def group(
     settings: Callable[[], Settings],
-    prepare: Callable[[Settings], Awaitable[None]],
+    prepare: Callable[..., Awaitable[str | None]],
     run_db: Callable,
 ) -> click.Group:
     """The `directory` command group, given how the CLI reads its settings, makes the schema
@@ -44,8 +45,8 @@ def group(
             raise click.ClickException(str(exc)) from None
 
         async def work() -> list[str]:
-            await prepare(current)
-            return await _sync(current, source, force)
+            created = await prepare(current.database_url, migrate_empty_sqlite=True)
+            return [*([created] if created else []), *await _sync(current, source, force)]
 
         for line in run_db(current.database_url, work):
             click.echo(line)
@@ -68,3 +69,26 @@ async def _sync(settings: Settings, source: str | None, force: bool) -> list[str
     finally:
         await platforms.close()
         await runtime.close()
+
+
+def groups_group(import_file: Callable[..., None]) -> click.Group:
+    """The `groups` command group, given the CLI's way of running an import (bot.cli)."""
+    from handlers.groups_import import GroupsImport
+
+    @click.group("groups")
+    def groups() -> None:
+        """Groups of people."""
+
+    @groups.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def groups_import(file: Path) -> None:
+        """Add people to groups from FILE (.csv or .xlsx): columns group,kind,email.
+
+        One row per membership; kind is company, department, team, function, group (default,
+        when empty) or qualification. Missing groups are made; people must exist already
+        (users import first). Nobody is taken out of a group. The whole file is checked
+        first: nothing is written if any row is wrong.
+        """
+        import_file(file, "membership", GroupsImport())
+
+    return groups

@@ -46,10 +46,17 @@ class Layout:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     looks_like: Callable[[list[str]], bool]
+    headed: tuple[str, ...] = ()  # optional columns a file may have only under a header row
 
     @property
     def columns(self) -> tuple[str, ...]:
+        """The columns of a file without a header, in order."""
         return self.required + self.optional
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        """Every column a header may name."""
+        return self.columns + self.headed
 
     def describe(self) -> str:
         return (
@@ -72,6 +79,17 @@ USERS = Layout(
     ("email", "first_name", "last_name"),
     ("type",),
     lambda cells: "@" in cells[0] and " " not in cells[0],
+    # The directory's columns (handlers.users_import), named in a header.
+    (
+        "company",
+        "department",
+        "team",
+        "function",
+        "manager_email",
+        "language",
+        "hire_date",
+        "groups",
+    ),
 )
 TOKENS = Layout(
     "tokens",
@@ -80,7 +98,15 @@ TOKENS = Layout(
     ("status",),
     lambda cells: len(cells) == 3 and cells[2].lower() in ("active", "deactivated"),
 )
-LAYOUTS = (CATALOG, USERS, TOKENS)
+_GROUP_KINDS = ("company", "department", "team", "function", "group", "qualification")
+GROUPS = Layout(
+    "groups",
+    "groups import",
+    ("group", "kind", "email"),
+    (),
+    lambda cells: len(cells) == 3 and cells[1].lower() in _GROUP_KINDS and "@" in cells[2],
+)
+LAYOUTS = (CATALOG, USERS, TOKENS, GROUPS)
 
 
 @dataclass
@@ -218,10 +244,10 @@ def _header(cells: list[str], layout: Layout, line: int) -> list[str] | None:
             if other is not layout and other.looks_like(cells) and not layout.looks_like(cells):
                 raise _other_file(other, line)
         return None
-    unknown = [n for n in names if n not in layout.columns]
+    unknown = [n for n in names if n not in layout.known]
     if unknown:
         raise FileProblem(
-            line, f"unknown column '{unknown[0]}'; the columns are {', '.join(layout.columns)}"
+            line, f"unknown column '{unknown[0]}'; the columns are {', '.join(layout.known)}"
         )
     missing = [n for n in layout.required if n not in names]
     if missing:

@@ -126,6 +126,10 @@ async def check_file(
             await check_chunk()
     if chunk:
         await check_chunk()
+    finish = getattr(importer, "finish", None)  # rules only the whole file can tell
+    if finish is not None:
+        for line, reason in finish():
+            problems.add(line, reason)
     if rows == 0:
         raise FileProblem(None, "the file has no rows to import")
     if suspects:

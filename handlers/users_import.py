@@ -1,19 +1,32 @@
-"""`users import`: portal users from a CSV file, matched by email without regard to case (see
-handlers.imports for how a file is checked and written)."""
+"""`users import`: portal users from a CSV or .xlsx file, matched by email without regard to case
+(see handlers.imports for how a file is checked and written).
+
+Beside email, first_name, last_name and type, a file may give a person's company, department,
+team, function, manager_email, language, hire_date and groups (handlers.directory.file_rows):
+an empty cell leaves that value as it is. A manager must be a person already known or one in
+the same file; groups are separated by `;`, each NAME or KIND:NAME, and are joined (a file
+never takes anyone out of a group).
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from datetime import date
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.csvfile import USERS, ImportSummary, RowProblem
+from handlers.directory import Origin, apply_attributes, users_by_email
+from handlers.directory import file_rows as cells
+from handlers.directory.changes import record
 from handlers.users import normalise_email
 from store.batches import insert_missing, update_by_id
-from store.models import User, UserStatus, UserType, utcnow
+from store.models import ChangeKind, User, UserStatus, UserType, utcnow
 
 NAME_MAX = 100
+ORIGIN = Origin("file", "enrolbot users import")
+_HASH = (1 << 60) - 1
 
 
 class UserRow(NamedTuple):  # a tuple: cheap to make and to spool, a million times
@@ -21,10 +34,37 @@ class UserRow(NamedTuple):  # a tuple: cheap to make and to spool, a million tim
     first_name: str
     last_name: str
     type: UserType
+    attributes: tuple[tuple[str, Any], ...] = ()  # (field, value) of the non-empty cells
+    manager_email: str | None = None
+    groups: tuple[cells.GroupKey, ...] = ()
+
+
+def _directory_cells(row: dict[str, str], email: str) -> tuple:
+    attrs: list[tuple[str, Any]] = []
+    for column in cells.TEXT_COLUMNS:
+        value = cells.text_value(column, row.get(column) or "")
+        if value is not None:
+            attrs.append((column, value))
+    language = cells.language(row.get("language") or "")
+    if language:
+        attrs.append(("language", language))
+    hired: date | None = cells.hire_date(row.get("hire_date") or "")
+    if hired:
+        attrs.append(("hire_date", hired))
+    manager = cells.manager_email(row.get("manager_email") or "", email)
+    return tuple(attrs), manager, cells.group_list(row.get("groups") or "")
 
 
 class UsersImport:
     layout = USERS
+
+    def __init__(self) -> None:
+        # Managers not known to the database when their row was checked, and the hashes of
+        # every email in the file: a manager must be one or the other.
+        self._emails: set[int] = set()
+        self._managers: list[tuple[int, str]] = []
+        # Managers whose rows come in a later batch: set once that batch is written.
+        self._later: dict[str, str] = {}
 
     def parse(self, row: dict[str, str]) -> UserRow:
         email = normalise_email(row["email"])
@@ -38,7 +78,7 @@ class UsersImport:
         first, last = row["first_name"], row["last_name"]
         if len(first) > NAME_MAX or len(last) > NAME_MAX:
             raise RowProblem(f"names can be at most {NAME_MAX} characters")
-        return UserRow(email, first, last, type_)
+        return UserRow(email, first, last, type_, *_directory_cells(row, email))
 
     def key(self, parsed: UserRow) -> str:
         return parsed.email
@@ -49,66 +89,113 @@ class UsersImport:
     async def check(
         self, session: AsyncSession, organisation_id: int, rows: list[tuple[int, UserRow]]
     ) -> list[tuple[int, str]]:
-        return []  # every rule for a user row is in the row itself
+        self._emails.update(hash(r.email) & _HASH for _, r in rows)
+        wanted = [r.manager_email for _, r in rows if r.manager_email]
+        known = await users_by_email(session, organisation_id, wanted) if wanted else {}
+        self._managers += [
+            (line, r.manager_email)
+            for line, r in rows
+            if r.manager_email and r.manager_email not in known
+        ]
+        groups = {g for _, r in rows for g in r.groups}
+        refused = await cells.owned_elsewhere(session, organisation_id, groups) if groups else {}
+        return [(line, refused[g]) for line, r in rows for g in r.groups if g in refused]
+
+    def finish(self) -> list[tuple[int, str]]:
+        """Problems only the whole file tells: managers who are neither known nor in it."""
+        return [
+            (line, f"manager_email {email} is neither a known person nor in this file")
+            for line, email in self._managers
+            if hash(email) & _HASH not in self._emails
+        ]
 
     async def write(
         self, session: AsyncSession, organisation_id: int, rows: list[UserRow]
     ) -> ImportSummary:
-        summary = ImportSummary()
-        table = User.__table__
-        email = func.lower(table.c.email)
-        existing = {
-            r.key: r
-            for r in await session.execute(
-                select(
-                    email.label("key"),
-                    table.c.id,
-                    table.c.first_name,
-                    table.c.last_name,
-                    table.c.type,
-                ).where(
-                    table.c.organisation_id == organisation_id,
-                    email.in_([r.email for r in rows]),
-                )
-            )
-        }
-        changes = []
-        for row in rows:
-            user = existing.get(row.email)
-            if user is None:
-                continue
-            if (user.first_name, user.last_name, user.type) == (
-                row.first_name,
-                row.last_name,
-                row.type,
-            ):
-                summary.unchanged += 1
-            else:
-                changes.append(
-                    {
-                        "id": user.id,
-                        "first_name": row.first_name,
-                        "last_name": row.last_name,
-                        "type": row.type,
-                    }
-                )
-        await update_by_id(session, table, changes)
-        summary.updated += len(changes)
-        new = [r for r in rows if r.email not in existing]
+        summary = await _write_names(session, organisation_id, rows)
+        ids = await users_by_email(session, organisation_id, [r.email for r in rows])
         now = utcnow()
-        # A person who signs in and is provisioned at this very moment keeps that row; running
-        # the file again brings its names.
-        await insert_missing(
-            session,
-            table,
-            ("email", "first_name", "last_name", "type"),
-            [(r.email, r.first_name, r.last_name, r.type.value) for r in new],
-            {
-                "organisation_id": organisation_id,
-                "status": UserStatus.ACTIVE,
-                "created_at": now,
-                "first_known_at": now,
-            },
+        values = {ids[r.email]: dict(r.attributes) for r in rows if r.attributes}
+        for r in rows:
+            if r.manager_email:
+                self._later[r.email] = r.manager_email
+        managers = await users_by_email(
+            session, organisation_id, [*self._later.values(), *self._later]
         )
-        summary.created += len(new)
+        for person, manager in list(self._later.items()):
+            if person in managers and manager in managers:
+                values.setdefault(managers[person], {})["manager_id"] = managers[manager]
+                del self._later[person]
+        await apply_attributes(session, organisation_id, values, ORIGIN, now)
+        memberships = [(g, ids[r.email]) for r in rows for g in r.groups]
+        if memberships:
+            await cells.join_groups(session, organisation_id, memberships, ORIGIN)
         return summary
+
+
+async def _write_names(
+    session: AsyncSession, organisation_id: int, rows: list[UserRow]
+) -> ImportSummary:
+    """Create the new people and update the names and types of the known ones."""
+    summary = ImportSummary()
+    table = User.__table__
+    email = func.lower(table.c.email)
+    existing = {
+        r.key: r
+        for r in await session.execute(
+            select(
+                email.label("key"),
+                table.c.id,
+                table.c.first_name,
+                table.c.last_name,
+                table.c.type,
+            ).where(
+                table.c.organisation_id == organisation_id,
+                email.in_([r.email for r in rows]),
+            )
+        )
+    }
+    changes = []
+    for row in rows:
+        user = existing.get(row.email)
+        if user is None:
+            continue
+        if (user.first_name, user.last_name, user.type) == (
+            row.first_name,
+            row.last_name,
+            row.type,
+        ):
+            summary.unchanged += 1
+        else:
+            changes.append(
+                {
+                    "id": user.id,
+                    "first_name": row.first_name,
+                    "last_name": row.last_name,
+                    "type": row.type,
+                }
+            )
+    await update_by_id(session, table, changes)
+    summary.updated += len(changes)
+    new = [r for r in rows if r.email not in existing]
+    now = utcnow()
+    # A person who signs in and is provisioned at this very moment keeps that row; running
+    # the file again brings its names.
+    await insert_missing(
+        session,
+        table,
+        ("email", "first_name", "last_name", "type"),
+        [(r.email, r.first_name, r.last_name, r.type.value) for r in new],
+        {
+            "organisation_id": organisation_id,
+            "status": UserStatus.ACTIVE,
+            "created_at": now,
+            "first_known_at": now,
+        },
+    )
+    summary.created += len(new)
+    if new:
+        made = await users_by_email(session, organisation_id, [r.email for r in new])
+        added = [(made[r.email], ChangeKind.PERSON_ADDED, None, None, r.email, None) for r in new]
+        await record(session, organisation_id, ORIGIN, [a for a in added if a[0]], now)
+    return summary
