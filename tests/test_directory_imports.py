@@ -212,3 +212,24 @@ def test_groups_import_adds_memberships_and_refuses_groups_kept_elsewhere(tmp_pa
         .output.strip()
         .endswith("Nothing changed: 3 memberships already up to date.")
     )
+
+
+def test_directory_sync_with_no_source_says_so_and_the_nightly_job_is_registered(db_url):
+    from bot.scheduler import service_jobs
+
+    result = cli(db_url, "directory", "sync")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(directory.NO_SOURCES)
+
+    async def nightly() -> None:
+        return None
+
+    jobs = service_jobs(
+        delivery=None,  # type: ignore[arg-type]
+        delivery_seconds=0,
+        delivery_lease_seconds=30,
+        sqlite_file=None,
+        directory_sync=nightly,
+    )
+    (job,) = list(jobs)
+    assert (job.name, job.cron, job.lease) == ("directory-sync", "0 2 * * *", 3600)
