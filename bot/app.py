@@ -48,8 +48,9 @@ class RedactLinkTokens(logging.Filter):
 
 
 _TOKEN_PATH = re.compile(r"/(enrol|reports)/[^\s?\"]+")
-# A registration code in /register?token=..., and an invitation's signed /register/confirm?t=...
-_TOKEN_QUERY = re.compile(r"([?&](?:token|t)=)[^\s&\"#]+")
+# A registration code in /register?token=..., a registration button's signed /register?ref=...,
+# and an invitation's signed /register/confirm?t=...
+_TOKEN_QUERY = re.compile(r"([?&](?:token|ref|t)=)[^\s&\"#]+")
 # A sign-in's callback carries its code and state, and its login the link it came from.
 _AUTH_QUERY = re.compile(r"(/auth/[^\s?\"]*)\?[^\s\"]*")
 

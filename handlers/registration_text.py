@@ -19,6 +19,11 @@ FORM_EXPIRED = (
     "details and send the form again."
 )
 PROBLEM_HEADING = "There is a problem"
+REF_TOKEN = "Your token comes with the link you followed, so there is nothing to type here."
+REF_BROKEN = (
+    "The link you followed isn't a registration link that works here: it may have been cut "
+    "short. Type the token you were given below, or ask whoever shared the link for a new one."
+)
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,11 @@ def test_the_window_forgets_idle_keys_and_never_grows_past_its_bound():
 
 
 def test_the_access_log_keeps_no_registration_code_nor_confirmation_link():
-    for path in ("/register?token=7KQ2M-XW4HP", "/register/confirm?t=SIGNED.SECRET.PART"):
+    for path in (
+        "/register?token=7KQ2M-XW4HP",
+        "/register/confirm?t=SIGNED.SECRET.PART",
+        "/register?ref=SIGNED.SECRET.PART",
+    ):
         record = logging.LogRecord(
             "uvicorn.access", logging.INFO, __file__, 1, '"GET %s HTTP/1.1" %d', (path, 200), None
         )

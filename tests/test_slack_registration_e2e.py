@@ -198,3 +198,18 @@ def test_a_tampered_reference_registers_nobody(world):
     answer = world.submit_view(GUEST, forged, fields("Gus", "Guest", "guest@partner.test")).json()
     assert "This registration button no longer works" in text_of(answer["view"])
     assert world.db.count(Enrolment, Enrolment.registration_token_id.is_not(None)) == 0
+
+
+def test_when_slack_will_not_open_the_modal_the_guest_gets_the_pages_link(world):
+    code = make_token(world)
+    value = button_of(post_with_token(world))["value"]
+    world.slack.fail_next("views.open", 200, {"ok": False, "error": "expired_trigger_id"})
+    response_url = press(world, GUEST, value)
+    [reply] = world.slack.wait_response(response_url)
+    shown = text_of(reply)
+    assert shown.startswith(
+        "This button enrols members of the organisation that posted it. To register for Safety "
+        "101 as a guest or as someone from another organisation, open "
+        "https://enrol.acme.test/register?ref="
+    )
+    assert code not in shown

@@ -36,6 +36,7 @@ from handlers.registration import (
     problems,
     register,
 )
+from handlers.signing import RegistrationRefSigner, TokenProblem
 from store.models import utcnow
 
 WINDOW_SECONDS = 600
@@ -97,6 +98,7 @@ def _form(
     notice: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    ref: str | None = None,
 ) -> Response:
     """The form with what was typed, its problems, and a form token bound to the cookie (the
     request's own when it has one, so a page shown again is the same page)."""
@@ -113,6 +115,8 @@ def _form(
         errors=errors or {},
         notice=notice,
         form_token=page.form_token(nonce),
+        ref=ref,
+        ref_token=text.REF_TOKEN,
     )
     if request.cookies.get(COOKIE) != nonce:
         response.set_cookie(
@@ -140,26 +144,50 @@ def _answer(answer: text.Answer, status: int = 200) -> Response:
 
 async def register_page(request: Request) -> Response:
     if request.method == "GET":
+        signed = request.query_params.get("ref", "")[:500]
+        if signed:  # a registration button's link (Teams, or a Slack modal that didn't open)
+            if _token_id(request, signed) is None:
+                return _form(request, Applicant(), notice=text.REF_BROKEN, status=400)
+            return _form(request, Applicant(), ref=signed)
         typed = request.query_params.get("token", "")[:100]
         return _form(request, Applicant(token=typed))
     form = await _fields(request)
-    applicant = Applicant.of(form)
+    signed = form.get("ref", "")[:500] or None
+    # With a link's reference, the token is the one it names, whatever else was sent.
+    applicant = Applicant.of(form | {"token": ""} if signed else form)
     page = _page(request)
     if not page.form_holds(request, form.get("form", "")):
-        return _form(request, applicant, notice=text.FORM_EXPIRED, status=400)
-    limited = _limited(request, applicant)
+        return _form(request, applicant, notice=text.FORM_EXPIRED, status=400, ref=signed)
+    token_id = _token_id(request, signed) if signed else None
+    if signed and token_id is None:
+        return _form(request, applicant, notice=text.REF_BROKEN, status=400)
+    limited = _limited(request, applicant, token_id, signed)
     if limited is not None:
         return limited
-    errors = problems(applicant)
+    errors = problems(applicant, token_needed=token_id is None)
     if errors:
-        return _form(request, applicant, errors=errors, status=400)
-    result = await _register(request, applicant)
+        return _form(request, applicant, errors=errors, status=400, ref=signed)
+    result = await _register(request, applicant, token_id)
     if result.outcome.refused:
-        field, sentence = text.refusal(result)
-        return _form(
-            request, applicant, errors={field: sentence}, status=_REFUSED_STATUS[result.outcome]
-        )
+        status = _REFUSED_STATUS[result.outcome]
+        if token_id is None:
+            field, sentence = text.refusal(result)
+            return _form(request, applicant, errors={field: sentence}, status=status)
+        field, sentence = text.button_refusal(result)
+        if field:
+            return _form(request, applicant, errors={field: sentence}, status=status, ref=signed)
+        return _form(request, applicant, notice=sentence, status=status, ref=signed)
     return _answer(text.answer(result))
+
+
+def _token_id(request: Request, signed: str) -> int | None:
+    """The token a registration link's signed reference names, if its signature holds and it
+    is this organisation's (whether the token still works is the registration's to say)."""
+    runtime = request.app.state.runtime
+    ref = RegistrationRefSigner.beside(runtime.signer).read(signed)
+    if isinstance(ref, TokenProblem):
+        return None
+    return ref.token_id
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -172,14 +200,19 @@ async def _fields(request: Request) -> dict[str, str]:
     return fields
 
 
-def _limited(request: Request, applicant: Applicant) -> Response | None:
-    """A 429 page saying when to try again, or None when this attempt may go ahead."""
+def _limited(
+    request: Request, applicant: Applicant, token_id: int | None, signed: str | None
+) -> Response | None:
+    """A 429 page saying when to try again, or None when this attempt may go ahead. A token
+    named by a link's reference counts as that token, however it is reached."""
     page = _page(request)
     address = request.client.host if request.client else "unknown"
     wait = page.per_address.attempt(address)
     per_token = False
-    if not wait and applicant.token:
+    key = f"t{token_id}" if token_id is not None else None
+    if key is None and applicant.token:
         key = tokens.normalise(applicant.token) or applicant.token.casefold()
+    if not wait and key:
         wait = page.per_token.attempt(key)
         per_token = True
     if not wait:
@@ -190,10 +223,11 @@ def _limited(request: Request, applicant: Applicant) -> Response | None:
         notice=text.too_many(per_token, wait, utcnow()),
         status=429,
         headers={"Retry-After": str(max(1, round(wait)))},
+        ref=signed,
     )
 
 
-async def _register(request: Request, applicant: Applicant) -> Registration:
+async def _register(request: Request, applicant: Applicant, token_id: int | None) -> Registration:
     runtime = request.app.state.runtime
 
     async def work(session: AsyncSession) -> Registration:
@@ -203,6 +237,7 @@ async def _register(request: Request, applicant: Applicant) -> Registration:
             organisation=await runtime.organisation(session),
             applicant=applicant,
             can_email=bool(runtime.settings.smtp_url),
+            token_id=token_id,
         )
 
     return await runtime.transact(work)
