@@ -78,11 +78,20 @@ def neutral(text: str) -> str:
 
 @dataclass(frozen=True)
 class Offer:
-    """What an Enrol card shows: the item, and the token its button carries."""
+    """What an Enrol card shows: the item, and the token its button carries (and, for a
+    button posted with --token, the signed reference to the registration token)."""
 
     token: str
     title: str
     kind: str
+    registration: str | None = None
+
+    @property
+    def data(self) -> dict:
+        """What the card's actions carry back to the bot."""
+        if self.registration is None:
+            return {"token": self.token}
+        return {"token": self.token, "registration": self.registration}
 
     @property
     def summary(self) -> str:
@@ -214,9 +223,9 @@ def link_form(
     )
 
 
-def _refresh(token: str, user_ids: list[str]) -> dict:
+def _refresh(offer: Offer, user_ids: list[str]) -> dict:
     return {
-        "action": {"type": "Action.Execute", "verb": ENROL_VIEW, "data": {"token": token}},
+        "action": {"type": "Action.Execute", "verb": ENROL_VIEW, "data": offer.data},
         "userIds": user_ids[-REFRESH_USERS_MAX:],
     }
 
@@ -236,7 +245,7 @@ def _enrol_button(offer: Offer) -> dict:
                 "type": "Action.Execute",
                 "title": "Enrol",
                 "verb": ENROL,
-                "data": {"token": offer.token},
+                "data": offer.data,
                 "style": "positive",
             }
         ],
@@ -248,7 +257,7 @@ def enrol_card(offer: Offer, refresh_user_ids: list[str] | None = None) -> dict:
     shown their own state instead (see enrolled_card)."""
     return card(
         [*_heading(offer), _enrol_button(offer)],
-        refresh=_refresh(offer.token, refresh_user_ids or []),
+        refresh=_refresh(offer, refresh_user_ids or []),
     )
 
 
@@ -258,7 +267,7 @@ def enrolled_card(offer: Offer, status: str, reply: Notice, refresh_user_ids: li
         _heading(offer)[:1]
         + [_say(status, color="Good", weight="Bolder"), _say(reply.text, spacing="Small")]
         + [_say(line) for line in reply.lines],
-        refresh=_refresh(offer.token, refresh_user_ids),
+        refresh=_refresh(offer, refresh_user_ids),
     )
 
 
@@ -270,7 +279,7 @@ def answered_card(offer: Offer, reply: Notice, refresh_user_ids: list[str]) -> d
             _say(reply.text, color=_COLOUR[reply.tone]),
             _enrol_button(offer),
         ],
-        refresh=_refresh(offer.token, refresh_user_ids),
+        refresh=_refresh(offer, refresh_user_ids),
     )
 
 

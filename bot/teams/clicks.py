@@ -20,7 +20,10 @@ from handlers import audit
 from handlers.enrol import LINK_OUTCOME, EnrolResult, Outcome, state_of
 from handlers.identity import Account
 from handlers.links import LinkCheck, LinkState, check_token
+from handlers.registration import REGISTER_INSTEAD
+from handlers.registration_text import register_elsewhere
 from handlers.replies import ANONYMOUS, NOT_OUR_ORGANISATION, Notice, click_reply
+from handlers.tokens import register_ref_url
 from store.models import CatalogItem
 
 log = logging.getLogger(__name__)
@@ -41,8 +44,10 @@ def refusal_of(activity: dict, tenant: str) -> Notice | None:
     return None
 
 
-def _offer(token: str, item: CatalogItem | None) -> cards.Offer | None:
-    return cards.Offer(token, item.title, item.kind.value) if item else None
+def _offer(
+    token: str, item: CatalogItem | None, registration: str | None = None
+) -> cards.Offer | None:
+    return cards.Offer(token, item.title, item.kind.value, registration) if item else None
 
 
 class Clicks:
@@ -51,11 +56,18 @@ class Clicks:
         self.connector = connector
         self.tenant = tenant
 
-    async def enrol(self, activity: dict, token: str) -> dict:
-        """A press of Enrol: the invoke's answer, the card the clicker sees."""
+    def _register_elsewhere(self, registration: str, item: CatalogItem | None) -> Notice:
+        """A registration button's answer to a guest or outsider: Teams shows no form here, so
+        the registration page, with the button's token filled in (as a signed reference)."""
+        url = register_ref_url(self.runtime.settings.public_url, registration)
+        return Notice(register_elsewhere(item.title if item else "this training", url))
+
+    async def enrol(self, activity: dict, token: str, registration: str | None = None) -> dict:
+        """A press of Enrol: the invoke's answer, the card the clicker sees. On a button posted
+        with a token, a guest or someone of another tenant is sent to the registration page."""
         refusal = refusal_of(activity, self.tenant)
         if refusal is not None:
-            return await self._refuse(activity, token, refusal)
+            return await self._refuse(activity, token, refusal, registration)
         sender = activity["from"]
         result = await self.runtime.enrol(
             Account(PROVIDER, self.tenant, sender["aadObjectId"]),
@@ -64,7 +76,9 @@ class Clicks:
             channel=channel_of(activity),
         )
         metrics.CLICKS.labels("teams", result.outcome.value).inc()
-        reply, offer = click_reply(result), _offer(token, result.item)
+        reply, offer = click_reply(result), _offer(token, result.item, registration)
+        if registration and result.outcome in REGISTER_INSTEAD:
+            reply = self._register_elsewhere(registration, result.item)
         if offer is None:
             return cards.invoke_card(cards.notice(reply))
         card_id = activity.get("replyToId")
@@ -80,7 +94,9 @@ class Clicks:
             await self._refresh_for_everyone(activity, card_id, offer, users)
         return cards.invoke_card(cards.enrolled_card(offer, status, reply, users))
 
-    async def _refuse(self, activity: dict, token: str, refusal: Notice) -> dict:
+    async def _refuse(
+        self, activity: dict, token: str, refusal: Notice, registration: str | None = None
+    ) -> dict:
         """Someone of another tenant (in a shared channel) or anonymous: refused with the same
         answer as on Slack, and audited as Slack audits its outsiders."""
         outsider = refusal is NOT_OUR_ORGANISATION
@@ -98,12 +114,14 @@ class Clicks:
             )
             users = await viewers(session, activity.get("replyToId"))
         reply = click_reply(EnrolResult(Outcome.EXTERNAL, check.item)) if outsider else refusal
-        offer = _offer(token, check.item)
+        if outsider and registration:
+            reply = self._register_elsewhere(registration, check.item)
+        offer = _offer(token, check.item, registration)
         if offer is None:
             return cards.invoke_card(cards.notice(reply))
         return cards.invoke_card(cards.answered_card(offer, reply, users))
 
-    async def view(self, activity: dict, token: str) -> dict:
+    async def view(self, activity: dict, token: str, registration: str | None = None) -> dict:
         """The card refreshing itself for someone it lists: their own state, or the button."""
         runtime = self.runtime
         refused = refusal_of(activity, self.tenant) is not None
@@ -117,13 +135,13 @@ class Clicks:
                     session, signer=runtime.signer, organisation=org, token=token, account=account
                 )
             if state is not None and state.item is not None:
-                offer = cards.Offer(token, state.item.title, state.item.kind.value)
+                offer = cards.Offer(token, state.item.title, state.item.kind.value, registration)
                 status = _STATUS[state.outcome]
                 return cards.invoke_card(
                     cards.enrolled_card(offer, status, click_reply(state), users)
                 )
             check = await check_token(session, runtime.signer, token, org.id)
-        offer = _offer(token, check.item) if check.link_id is not None else None
+        offer = _offer(token, check.item, registration) if check.link_id is not None else None
         if offer is None:
             return cards.invoke_card(cards.notice(click_reply(_link_result(check))))
         return cards.invoke_card(cards.enrol_card(offer, users))

@@ -81,8 +81,12 @@ class TeamsEndpoint:
         self.clicks = Clicks(runtime, connector, self.tenant)
         # Card buttons anyone may press, and those for admins (refused to outsiders first).
         self.verbs: dict[str, Verb] = {
-            cards.ENROL: lambda activity, data: self.clicks.enrol(activity, _token(data)),
-            cards.ENROL_VIEW: lambda activity, data: self.clicks.view(activity, _token(data)),
+            cards.ENROL: lambda activity, data: self.clicks.enrol(
+                activity, _token(data), _registration(data)
+            ),
+            cards.ENROL_VIEW: lambda activity, data: self.clicks.view(
+                activity, _token(data), _registration(data)
+            ),
         }
         self.admin_verbs: dict[str, Verb] = {
             cards.LINK_CREATE: self._link_create,
@@ -220,7 +224,7 @@ class TeamsEndpoint:
 
     async def _post(self, activity: dict, button: EnrolButton) -> Notice:
         where = channel_of(activity)
-        offer = cards.Offer(button.token, button.title, button.kind)
+        offer = cards.Offer(button.token, button.title, button.kind, button.registration)
         activity_id = await self.connector.send(
             activity["serviceUrl"], where, cards.message(cards.enrol_card(offer), offer.summary)
         )
@@ -286,3 +290,8 @@ class TeamsEndpoint:
 
 def _token(data: dict) -> str:
     return str(data.get("token") or "")
+
+
+def _registration(data: dict) -> str | None:
+    """A registration button's signed reference to its token (post ITEM --token TOKEN)."""
+    return str(data["registration"]) if data.get("registration") else None
