@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from sqlalchemy import select
 
+from handlers.organisations import default_organisation
 from store.models import AuditEvent, Enrolment, EnrolmentSource, User, UserType
 from tests.support.slack_standin import OTHER_TEAM
 from tests.support.slack_world import ADMIN, ANN, SlackWorld, text_of
@@ -213,3 +214,65 @@ def test_when_slack_will_not_open_the_modal_the_guest_gets_the_pages_link(world)
         "https://enrol.acme.test/register?ref="
     )
     assert code not in shown
+
+
+def test_a_registration_alerts_the_channel_as_external_and_emails_the_items_stakeholders(
+    world, inbox
+):
+    async def primary(session):
+        (await default_organisation(session)).primary_admin_email = "head@acme.test"
+
+    world.db.run(primary)
+    make_token(world)
+    world.command(ADMIN, "notify safety-101 <#C0GENERAL|general>")
+    on = text_of(
+        world.command(ADMIN, "notify safety-101 --external-email on --stakeholder sales@acme.test")
+    )
+    assert on == (
+        ":white_check_mark: Each external enrolment in Safety 101 is emailed to head@acme.test "
+        "(primary admin), sales@acme.test."
+    )
+    press(world, GUEST, button_of(post_with_token(world))["value"])
+    view = world.slack.wait_view()
+    world.submit_view(GUEST, view, fields("Gus", "Guest", "guest@partner.test"))
+    [alert] = world.wait_messages("C0GENERAL", 1)
+    assert text_of(alert).startswith(
+        "*Gus Guest* (prospect) registered as an outsider and enrolled in *Safety 101* with "
+        "token “Spring fair” at "
+    )
+    got = {tuple(to): mail for to, mail in inbox.wait(3)}
+    assert set(got) == {("guest@partner.test",), ("head@acme.test",), ("sales@acme.test",)}
+    assert got[("sales@acme.test",)]["Subject"] == "1 external enrolment in Safety 101"
+
+    # Off: the channel still hears of the next one; nobody is emailed but the new person.
+    world.command(ADMIN, "notify safety-101 --external-email off")
+    press(
+        world,
+        STRANGER,
+        button_of(post_with_token(world))["value"],
+        team=OTHER_TEAM,
+        sent_from=OTHER_TEAM,
+    )
+    view = world.slack.wait_view(2)
+    world.submit_view(STRANGER, view, fields("Stu", "Stranger", "x@other.test"), team=OTHER_TEAM)
+    world.wait_messages("C0GENERAL", 2)
+    time.sleep(1.5)
+    assert [to for to, _ in inbox.messages[3:]] == [["x@other.test"]]
+
+
+def test_one_slack_account_may_send_ten_registrations_in_ten_minutes(world):
+    make_token(world)
+    press(world, GUEST, button_of(post_with_token(world))["value"])
+    view = world.slack.wait_view()
+    for n in range(10):
+        sent = world.submit_view(GUEST, view, fields("Gus", "Guest", f"g{n}@partner.test"))
+        assert sent.json()["response_action"] == "update"
+    refused = world.submit_view(GUEST, view, fields("Gus", "Guest", "g10@partner.test")).json()
+    assert refused == {
+        "response_action": "errors",
+        "errors": {
+            "email": "There have been too many registrations from your account. Try again in "
+            "10 minutes."
+        },
+    }
+    assert world.db.count(User, User.type == UserType.PROSPECT) == 10
