@@ -166,6 +166,8 @@ def test_every_registered_command_is_in_help_for_a_super_admin():
     from handlers.commands import registry
 
     names = [c.name for c in registry.COMMANDS]
-    assert names[0] == "help" and len(names) == len(set(names)) == len(SUPER_HELP) - 1
-    for command in registry.COMMANDS:
+    slack = [c for c in registry.COMMANDS if c.works_on("slack")]  # SUPER_HELP is Slack's help
+    assert names[0] == "help" and len(names) == len(set(names))
+    assert len(slack) == len(SUPER_HELP) - 1
+    for command in slack:
         assert any(line.startswith(f"`/enrol {command.name}") for line in SUPER_HELP)

@@ -26,6 +26,17 @@ class FieldProblem:
     message: str
 
 
+@dataclass(frozen=True)
+class TeamHere:
+    """The Teams team a command was sent in (any of its channels): its stable id and name, and
+    how to start fetching its members once the command is answered (the outcome goes to the
+    caller privately)."""
+
+    team_id: str
+    name: str
+    sync_soon: Callable[[], None]
+
+
 @dataclass
 class CommandContext:
     session: AsyncSession
@@ -49,6 +60,7 @@ class CommandContext:
     personal: bool = False  # typed in a one-to-one chat with the bot, not in a channel
     # Runs the directory sources' full sync (all, or the one named): a line about each.
     directory_sync: Callable[[str | None], Awaitable[list[str]]] | None = None
+    team: TeamHere | None = None  # Teams: the team the command was sent in, if any
 
     def usage(self, form: str) -> str:
         return f"`{self.prefix} {form}`"

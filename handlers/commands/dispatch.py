@@ -32,6 +32,8 @@ async def run(ctx: CommandContext, text: str) -> Reply:
             raise CommandError(_not_a_command(ctx, words))
         command, rest = found
         await authorise(ctx, command)
+        if not command.works_on(ctx.account.provider):
+            raise CommandError(command.only_elsewhere())
         return await command.handler(ctx, parse(ctx, command, rest))  # type: ignore[no-any-return]
 
     return await guarded(ctx, work)
@@ -85,7 +87,11 @@ def _not_a_command(ctx: CommandContext, words: list[str]) -> str:
     noun = registry.NOUNS.get(words[0].lower())
     if noun is None:
         return f"I don't know `{echo(words[0])}`. {help_} lists what I can do."
-    verbs = [c.words[-1] for c in registry.of_noun(noun.word)]
+    verbs = [
+        " ".join(c.words[1:])
+        for c in registry.of_noun(noun.word)
+        if c.works_on(ctx.account.provider)
+    ]
     listed = ", ".join(verbs[:-1]) + f" or {verbs[-1]}"
     if len(words) == 1:
         return noun.missing.format(verbs=listed, help=help_)

@@ -29,7 +29,13 @@ def line(ctx: CommandContext, entry: Command) -> str:
 
 
 def _allowed(ctx: CommandContext, entries: list[Command]) -> list[Command]:
-    return [e for e in entries if e.role is not Role.ANYONE and allows(ctx.role, e.role)]
+    return [
+        e
+        for e in entries
+        if e.role is not Role.ANYONE
+        and allows(ctx.role, e.role)
+        and e.works_on(ctx.account.provider)
+    ]
 
 
 @command(
@@ -59,6 +65,9 @@ def _one(ctx: CommandContext, words: list[str]) -> Notice:
     allowed = [e for e in entries if allows(ctx.role, e.role)]
     if entries and not allowed:
         return Notice(f"Only super admins can {entries[0].doing}.")
+    if len(allowed) == 1 and not allowed[0].works_on(ctx.account.provider):
+        return Notice(allowed[0].only_elsewhere())
+    allowed = [e for e in allowed if e.works_on(ctx.account.provider)]
     if not allowed:
         asked = echo(" ".join(words))
         return Notice(

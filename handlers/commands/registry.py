@@ -67,6 +67,10 @@ class Command:
     least: int = 0  # positional words it needs ...
     needs: str = ""  # ... and what to ask for when they are missing: "which item"
     most: int | None = None  # positional words it takes at most; None: any number
+    # The one platform it works on, as accounts name it ("slack", "teams"); None: both. On the
+    # other platform it is refused with `elsewhere`, the rest of "... is a Teams command: ".
+    platform: str | None = None
+    elsewhere: str = ""
 
     @property
     def name(self) -> str:
@@ -83,6 +87,15 @@ class Command:
     def examples_for(self, channels_by_name: bool) -> tuple[str, ...]:
         return tuple(e for e in self.examples if channels_by_name or "#" not in e)
 
+    def works_on(self, provider: str) -> bool:
+        """Whether it runs for an account of this platform ("slack", "teams")."""
+        return self.platform is None or self.platform == provider
+
+    def only_elsewhere(self) -> str:
+        """The sentence for someone who typed it on the platform it does not work on."""
+        where = PLATFORM_NAMES.get(self.platform or "", self.platform)
+        return f"`{self.name}` is a {where} command: {self.elsewhere or 'use it there.'}"
+
 
 @dataclass(frozen=True)
 class Noun:
@@ -96,6 +109,7 @@ class Noun:
     unknown: str
 
 
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams"}
 COMMANDS: list[Command] = []
 NOUNS: dict[str, Noun] = {}
 _BY_WORDS: dict[tuple[str, ...], Command] = {}

@@ -1,0 +1,68 @@
+"""group link team: a Teams team's members as a group, kept current by Teams itself.
+
+Sent in any channel of a team, it links that team (its stable id is the team's, whatever it is
+called); the adapter then fetches the roster and tells the caller privately how it went. From
+then on, people join and leave the group as they join and leave the team (bot.teams.rosters).
+Every sentence about linking a team is here.
+"""
+
+from __future__ import annotations
+
+from handlers import directory
+from handlers.commands.context import CommandContext, CommandError
+from handlers.commands.registry import Args, Role, command
+from handlers.replies import Notice, Tone, echo
+from store.models import GroupSource
+
+SEND_IN_TEAM = (
+    "Send `enrol group link team` in a channel of the team whose members you want as a group: "
+    "I link the team it is sent in, and a chat is not a team."
+)
+# Posted in the team when someone adds the bot to it.
+OFFER = (
+    "Thanks for adding me. To use this team's members as a group of people for enrolment, kept "
+    "current as people join and leave the team, an enrolment admin sends "
+    "`enrol group link team` in any channel of it."
+)
+
+
+def first_sync_report(name: str, lines: list[str]) -> str:
+    """What the caller reads privately once the linked team's members were fetched."""
+    return f"The team {echo(name)}: " + " ".join(lines)
+
+
+@command(
+    "group link team",
+    "",
+    "use the members of the team this is sent in as a group, kept current as they change",
+    role=Role.ADMIN,
+    doing="manage groups",
+    platform="teams",
+    elsewhere="send `enrol group link team` to the bot in a channel of the team.",
+    examples=("group link team",),
+    most=0,
+)
+async def link_team(ctx: CommandContext, args: Args) -> Notice:
+    here = ctx.team
+    if here is None:
+        raise CommandError(SEND_IN_TEAM)
+    org_id = ctx.organisation.id
+    linked = {g.source_id for g in await directory.source_groups(ctx.session, org_id, _SOURCE)}
+    group = await directory.source_group(ctx.session, org_id, _SOURCE, here.team_id, here.name)
+    await ctx.record("group.linked", group=group.name, source=_SOURCE.value, id=here.team_id)
+    here.sync_soon()
+    name = echo(group.name)
+    if here.team_id in linked:
+        return Notice(
+            f"The team {name} is linked already, as the group {name}. I'm fetching its members "
+            "again now and will tell you in our chat how it went."
+        )
+    return Notice(
+        f"Linked the team {name} as the group {name}: people join and leave the group as they "
+        "join and leave the team. I'm fetching its members now and will tell you in our chat "
+        "how it went.",
+        Tone.SUCCESS,
+    )
+
+
+_SOURCE = GroupSource.TEAMS_TEAM
