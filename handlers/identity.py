@@ -17,8 +17,18 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import audit
+from handlers.directory import changes
 from handlers.users import find_by_email, normalise_email
-from store.models import Identity, Organisation, Standing, User, UserStatus, UserType, utcnow
+from store.models import (
+    ChangeKind,
+    Identity,
+    Organisation,
+    Standing,
+    User,
+    UserStatus,
+    UserType,
+    utcnow,
+)
 from store.upsert import insert_ignoring_conflict
 
 # How old a refusal the directory gave must be before a click asks the directory again: the
@@ -268,6 +278,14 @@ async def _provision(
     )
     user = await find_by_email(session, organisation.id, identity.email)
     assert user is not None
+    # A person new to the portal is news to automatic enrolment, however they came.
+    await changes.record(
+        session,
+        organisation.id,
+        changes.Origin("sso", str(account)),
+        [(user.id, ChangeKind.PERSON_ADDED, None, None, user.email, None)],
+        utcnow(),
+    )
     await audit.record(
         session,
         organisation_id=organisation.id,

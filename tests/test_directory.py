@@ -327,3 +327,32 @@ async def test_the_sources_registry_runs_each_and_a_failed_fetch_changes_nothing
         "scim: 1 people added, 0 deactivated, 0 joined and 0 left groups.",
         "slack: the fetch failed (TimeoutError); nothing changed.",
     ]
+
+
+async def test_a_person_provisioned_at_their_first_click_is_logged_as_added(session):
+    from handlers.identity import Account, Profile, identify
+
+    org = await factories.organisation(session, sso_auto_provision=True)
+    account = Account("slack", "T1", "U0NEW")
+
+    async def lookup() -> Profile:
+        return Profile(email="new@example.com", first_name="Nia")
+
+    person = await identify(session, org, account, lookup)
+    (added,) = await _changes(session, person.user.id)
+    assert (added.kind, added.source, added.actor, added.new) == (
+        ChangeKind.PERSON_ADDED,
+        "sso",
+        "slack:T1:U0NEW",
+        "new@example.com",
+    )
+
+
+async def test_a_hire_date_may_come_as_iso_text(session):
+    org = await factories.organisation(session)
+    ann = await factories.user(session, org)
+    await directory.apply_attributes(
+        session, org.id, {ann.id: {"hire_date": "2023-05-02T00:00:00Z"}}, SCIM, _NOW
+    )
+    await session.refresh(ann)
+    assert ann.hire_date == date(2023, 5, 2)

@@ -73,3 +73,46 @@ async def test_email_is_unique_per_organisation_whatever_its_case(db_url):
         assert failed, "the database accepted a second ann@example.com in one organisation"
     finally:
         await engine.dispose()
+
+
+async def test_the_directory_migration_keeps_people_and_backfills_when_they_were_first_known(
+    databases, backend
+):
+    url = databases.empty(backend)
+    engine = make_engine(url)
+    try:
+        await upgrade(engine, "0009")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO organisation (id, name, sso_auto_provision, created_at)"
+                    " VALUES (1, 'Acme', false, '2025-01-02 03:04:05')"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO portal_user (id, organisation_id, email, first_name, last_name,"
+                    " type, status, created_at) VALUES (1, 1, 'a@b.c', '', '', 'staff', 'active',"
+                    " '2025-01-02 03:04:05')"
+                )
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            same = "SELECT first_known_at = created_at FROM portal_user"
+            assert (await conn.execute(text(same))).scalar_one() in (True, 1)
+        failed = False
+        try:
+            async with engine.begin() as conn:  # emails stay unique whatever their case
+                await conn.execute(
+                    text(
+                        "INSERT INTO portal_user (organisation_id, email, first_name, last_name,"
+                        " type, status, created_at) VALUES (1, 'A@B.C', '', '', 'staff',"
+                        " 'active', CURRENT_TIMESTAMP)"
+                    )
+                )
+        except Exception as exc:
+            failed = "unique" in str(exc).lower()
+        assert failed
+    finally:
+        await engine.dispose()
+        databases.drop(url)

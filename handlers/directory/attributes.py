@@ -46,14 +46,26 @@ def normalised(field: str, value: Any) -> Any:
     """A value as the column keeps it: text trimmed and cut to size, "" as none."""
     if field not in FIELDS:
         raise ValueError(f"{field} is not a person's attribute")
-    if field in ("manager_id", "hire_date"):
-        if isinstance(value, datetime):
-            return value.date()
-        assert value is None or isinstance(value, int | date), (field, value)
+    if field == "hire_date":
+        return _date(value)
+    if field == "manager_id":
+        if value is not None and not isinstance(value, int):
+            raise ValueError(f"manager_id must be a user id, not {value!r}")
         return value
     text = clean_name(str(value)) if value is not None else ""
     text = text[: _LIMITS.get(field, 200)]
     return text if text or field in _NOT_NULL else None
+
+
+def _date(value: Any) -> date | None:
+    """A date, from a date, a datetime or ISO text (`2024-03-01`, `2024-03-01T00:00:00Z`);
+    empty text is none. ValueError for anything else."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    text = str(value).strip()
+    return date.fromisoformat(text[:10]) if text else None
 
 
 async def apply_attributes(

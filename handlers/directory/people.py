@@ -21,6 +21,7 @@ from store.models import ChangeKind, Identity, Standing, User, UserStatus, UserT
 
 log = logging.getLogger(__name__)
 
+SUBJECT_MAX = 64  # Identity.subject; stable ids are far shorter (an Entra object id is 36)
 _USERS = User.__table__
 _IDENTITIES = Identity.__table__
 
@@ -108,7 +109,7 @@ async def users_by_subject(
     found: dict[str, int] = {}
     if key is None:
         return found
-    for part in chunks(sorted(set(subjects))):
+    for part in chunks(sorted({s[:SUBJECT_MAX] for s in subjects})):
         rows = await session.execute(
             select(Identity.subject, Identity.user_id).where(
                 Identity.provider == key.provider,
@@ -147,7 +148,7 @@ async def link_identities(
         session,
         _IDENTITIES,
         ("subject", "user_id", "email"),
-        [(s[:64], u, e) for s, u, e in links],
+        [(s[:SUBJECT_MAX], u, e) for s, u, e in links],
         {
             "provider": key.provider,
             "tenant_key": key.tenant_key,
@@ -167,7 +168,7 @@ async def link_identities(
             _IDENTITIES.c.user_id.is_(None),
         )
         .values(user_id=bindparam("u")),
-        [{"s": s[:64], "u": u} for s, u, _ in links],
+        [{"s": s[:SUBJECT_MAX], "u": u} for s, u, _ in links],
     )
 
 

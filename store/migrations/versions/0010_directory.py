@@ -40,7 +40,7 @@ def _enum(name: str, values: tuple[str, ...]) -> sa.Enum:
 
 
 def _keep_email_index() -> None:
-    """SQLite's batch mode copies portal_user without the expression index it cannot reflect:
+    """SQLite's batch mode (the downgrade) copies portal_user without the expression index:
     emails must stay unique per organisation, so it is made again."""
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
@@ -50,25 +50,34 @@ def _keep_email_index() -> None:
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMNs: SQLite's batch mode would copy portal_user, and dropping the old copy
+    # fails while other tables' foreign keys point at it.
     with op.batch_alter_table("portal_user", schema=None) as batch_op:
         batch_op.add_column(sa.Column("company", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("department", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("team", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("function", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("language", sa.String(length=35), nullable=True))
-        batch_op.add_column(sa.Column("manager_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("hire_date", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("employee_number", sa.String(length=64), nullable=True))
         batch_op.add_column(
             sa.Column("first_known_at", store.models.UTCDateTime(timezone=True), nullable=True)
         )
-        batch_op.create_index(batch_op.f("ix_portal_user_manager_id"), ["manager_id"])
-        batch_op.create_foreign_key(
-            batch_op.f("fk_portal_user_manager_id_portal_user"),
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite adds a column with its foreign key in one statement, and no other way.
+        op.execute(
+            "ALTER TABLE portal_user ADD COLUMN manager_id INTEGER REFERENCES portal_user (id)"
+        )
+    else:
+        op.add_column("portal_user", sa.Column("manager_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_portal_user_manager_id_portal_user"),
+            "portal_user",
             "portal_user",
             ["manager_id"],
             ["id"],
         )
+    op.create_index(op.f("ix_portal_user_manager_id"), "portal_user", ["manager_id"])
     _keep_email_index()
     op.execute("UPDATE portal_user SET first_known_at = created_at WHERE first_known_at IS NULL")
 
