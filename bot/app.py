@@ -73,7 +73,7 @@ def create_app(settings: Settings) -> Starlette:
     runtime.directory_sources = sources = directory_sources(runtime, platforms)
     scheduler = Runner(runtime.sessions, _jobs(runtime, delivery, nightly=len(sources) > 0))
     app = Starlette(
-        routes=_routes(sign_in) + platforms.routes(),
+        routes=_routes(sign_in) + platforms.routes() + _scim_routes(runtime),
         lifespan=_lifespan(runtime, platforms, sign_in, delivery, scheduler),
         middleware=[Middleware(BodySizeLimit)],
     )
@@ -112,6 +112,16 @@ def _routes(sign_in: SignIn) -> list[Route]:
         Route("/privacy", pages.privacy, methods=["GET"]),
         Route("/terms", pages.terms, methods=["GET"]),
     ]
+
+
+def _scim_routes(runtime: Runtime) -> list:
+    """/scim/v2 when a token is set; otherwise it answers 404, as any unknown path."""
+    tokens = runtime.settings.scim_tokens
+    if not tokens:
+        return []
+    from bot.scim.routes import scim_routes  # scim2-models costs start-up time when off
+
+    return scim_routes(runtime, tokens)
 
 
 @dataclass

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # terms links point.
     metrics_token: str = Field("", validation_alias="ENROLBOT_METRICS_TOKEN")
     privacy_url: str = Field("", validation_alias="ENROLBOT_PRIVACY_URL")
+    # Bearer token(s) an identity provider sends to /scim/v2, comma-separated to rotate; unset:
+    # SCIM is off (404).
+    scim_token: str = Field("", validation_alias="ENROLBOT_SCIM_TOKEN")
     terms_url: str = Field("", validation_alias="ENROLBOT_TERMS_URL")
 
     # The registration page (/register): attempts allowed per client address and per token in
@@ -175,6 +178,10 @@ class Settings(BaseSettings):
     def secret_keys(self) -> list[str]:
         """Signing keys, newest first, as the setting lists them."""
         return [k.strip() for k in self.secret_key.split(",") if k.strip()]
+
+    @cached_property
+    def scim_tokens(self) -> list[str]:
+        return [t.strip() for t in self.scim_token.split(",") if t.strip()]
 
     @cached_property
     def admin_emails(self) -> frozenset[str]:
