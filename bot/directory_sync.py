@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from handlers.alert_message import NOTICE
-from handlers.directory import NO_SOURCES, DirectorySources, SyncRun
+from handlers.directory import NO_SOURCES, DirectorySource, DirectorySources, SyncRun
 from store.models import OutboxMessage, utcnow
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ def directory_sources(runtime: Runtime, platforms: Any = None) -> DirectorySourc
     # One entry per source, e.g.:
     #   if platforms and platforms.slack:
     #       sources.add(DirectorySource("slack", SlackDirectory(platforms.slack).full_sync))
+    if platforms is not None and getattr(platforms, "teams", None) is not None:
+        # Every linked Teams team's roster (bot.teams.rosters).
+        sources.add(DirectorySource("teams", platforms.teams.rosters.full_sync))
     return sources
 
 
@@ -40,17 +43,21 @@ async def sync_directory(
     runtime: Runtime, sources: DirectorySources, only: str | None = None, *, force: bool = False
 ) -> list[str]:
     """Run the sources' full sync (or the one named): a line about each."""
+    return await sources.sync(await sync_run(runtime, force=force), only)
+
+
+async def sync_run(runtime: Runtime, *, force: bool = False) -> SyncRun:
+    """A run of full syncs for the organisation, held to the settings' removal threshold."""
     async with runtime.transaction() as session:
         organisation_id = (await runtime.organisation(session)).id
     settings = runtime.settings
-    run = SyncRun(
+    return SyncRun(
         runtime.sessions,
         organisation_id,
         max_removal_percent=settings.sync_max_removal_percent,
         force=force,
         bootstrap_admins=settings.admin_emails,
     )
-    return await sources.sync(run, only)
 
 
 def chat_sync(
@@ -86,16 +93,20 @@ async def _sync_and_tell(
     except Exception:
         log.exception("a directory sync started from chat failed")
         lines = ["The directory sync failed; enrolbot's log says why. Nothing was changed."]
-    if tell is None:
-        return
+    if tell is not None:
+        await tell_privately(runtime, tell, "Directory sync: " + " ".join(lines))
+
+
+async def tell_privately(runtime: Runtime, destination: str, text: str) -> None:
+    """A notice to one person's private destination (their DM), through the outbox."""
     async with runtime.transaction() as session:
         org = await runtime.organisation(session)
         session.add(
             OutboxMessage(
                 organisation_id=org.id,
                 kind=NOTICE,
-                destination=tell,
-                payload={"text": "Directory sync: " + " ".join(lines)},
+                destination=destination,
+                payload={"text": text},
                 not_before=utcnow(),
                 attempts=0,
             )

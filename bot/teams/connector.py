@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 
 SCOPE = "https://api.botframework.com/.default"
 TIMEOUT_SECONDS = 10
+# A read that a busy or throttled connector refused is tried again, this many times in all,
+# waiting as Retry-After says (at most RETRY_WAIT_MAX seconds) or a little longer each time.
+READ_ATTEMPTS = 3
+RETRY_WAIT_MAX = 10.0
+RETRY_STATUSES = frozenset({0, 408, 412, 429, 500, 502, 503, 504})
+PAGE_SIZE_MAX = 500  # the most members Teams gives in one page
 
 
 class ConnectorError(Exception):
@@ -94,12 +100,19 @@ class Connector:
             raise ConnectorError(401, f"no token from Entra ID: {result.get('error')}")
         return result["access_token"]
 
-    async def call(self, method: str, service_url: str, path: str, body: Any = None) -> dict:
+    async def call(
+        self,
+        method: str,
+        service_url: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str | int] | None = None,
+    ) -> dict:
         url = f"{service_url.rstrip('/')}/v3/{path.lstrip('/')}"
         headers = {"Authorization": f"Bearer {await self.token()}"}
         try:
             response = await self.http.request(
-                method, url, json=body, headers=headers, timeout=TIMEOUT_SECONDS
+                method, url, json=body, params=params, headers=headers, timeout=TIMEOUT_SECONDS
             )
         except httpx.HTTPError as exc:
             raise ConnectorError(0, type(exc).__name__) from None
@@ -143,6 +156,29 @@ class Connector:
             if exc.status == 404:
                 return None
             raise
+
+    async def paged_members(
+        self,
+        service_url: str,
+        conversation_id: str,
+        continuation: str | None = None,
+        page_size: int = PAGE_SIZE_MAX,
+    ) -> dict:
+        """One page of a team's (or channel's) members: {"members": [...], "continuationToken":
+        ...}, the token absent on the last page. Retried as `READ_ATTEMPTS` says."""
+        params: dict[str, str | int] = {"pageSize": min(page_size, PAGE_SIZE_MAX)}
+        if continuation:
+            params["continuationToken"] = continuation
+        path = f"conversations/{conversation_id}/pagedmembers"
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                return await self.call("GET", service_url, path, params=params)
+            except ConnectorError as exc:
+                if exc.status not in RETRY_STATUSES or attempt == READ_ATTEMPTS:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
+                await asyncio.sleep(min(wait, RETRY_WAIT_MAX))
+        raise AssertionError("unreachable")
 
     async def personal_conversation(self, service_url: str, tenant_id: str, user_id: str) -> str:
         result = await self.call(

@@ -30,6 +30,7 @@ from bot.teams.connector import Connector
 from bot.teams.conversations import Conversations
 from bot.teams.delivery import direct_message
 from bot.teams.mentions import command_text
+from bot.teams.rosters import Rosters
 from handlers import audit, commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
@@ -79,6 +80,7 @@ class TeamsEndpoint:
         self.tenant = runtime.settings.microsoft_app_tenant_id
         self.conversations = Conversations(runtime, self.tenant)
         self.clicks = Clicks(runtime, connector, self.tenant)
+        self.rosters = Rosters(runtime, connector, self.tenant)  # teams' members as groups
         # Card buttons anyone may press, and those for admins (refused to outsiders first).
         self.verbs: dict[str, Verb] = {
             cards.ENROL: lambda activity, data: self.clicks.enrol(
@@ -126,6 +128,10 @@ class TeamsEndpoint:
                 return Response(
                     status_code=200, background=BackgroundTask(self._on_message, activity)
                 )
+            if kind == "conversationUpdate":  # members joined or left a team, or the bot did
+                return Response(
+                    status_code=200, background=BackgroundTask(self.rosters.updated, activity)
+                )
             if kind == "invoke" and activity.get("name") == reports.CONSENT_INVOKE:
                 return Response(
                     status_code=200, background=BackgroundTask(self._on_file_consent, activity)
@@ -150,6 +156,7 @@ class TeamsEndpoint:
         async def can_post(channel_id: str) -> None:
             return None  # a message reached us there, so the app is installed there
 
+        private = channel_destination(PROVIDER, self.tenant, direct_message(activity["from"]["id"]))
         return await self.runtime.command_context(
             session,
             self._account(activity),
@@ -159,9 +166,8 @@ class TeamsEndpoint:
             channel_id=channel_of(activity),
             channel_name=((activity.get("channelData") or {}).get("channel") or {}).get("name"),
             check_channel=can_post,
-            admin_destination=channel_destination(
-                PROVIDER, self.tenant, direct_message(activity["from"]["id"])
-            ),
+            admin_destination=private,
+            team=self.rosters.here(activity, private),
             channels_by_name=False,
             personal=(activity["conversation"].get("conversationType") or "personal") == "personal",
         )
@@ -202,7 +208,9 @@ class TeamsEndpoint:
             else:
                 message = cards.message(render(reply))
             await self.connector.reply(activity, message)
+            self.rosters.after_answer(activity)  # group link team's first sync
         except Exception:
+            self.rosters.after_answer(activity, start=False)
             log.exception("Teams command failed (from %s)", activity["from"]["id"])
             try:
                 await self.connector.reply(

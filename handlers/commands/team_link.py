@@ -8,8 +8,11 @@ Every sentence about linking a team is here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from handlers import directory
 from handlers.commands.context import CommandContext, CommandError
+from handlers.commands.groups import count_people
 from handlers.commands.registry import Args, Role, command
 from handlers.replies import Notice, Tone, echo
 from store.models import GroupSource
@@ -26,9 +29,52 @@ OFFER = (
 )
 
 
-def first_sync_report(name: str, lines: list[str]) -> str:
+@dataclass
+class RosterOutcome:
+    """What fetching a linked team's members did, for the one who linked it."""
+
+    joined: int = 0
+    left: int = 0
+    created: int = 0  # people made portal users (the organisation provisions from SSO)
+    not_users: int = 0  # members who are not portal users, so not in the group
+    guests: int = 0  # guests, other organisations' people, anonymous: never in the group
+    partial: bool = False  # some page failed: only additions were made
+    stopped: bool = False  # over the removal threshold: nothing changed, admins told
+    failed: bool = False  # the members could not be read at all
+
+
+def first_sync_report(name: str, outcome: RosterOutcome) -> str:
     """What the caller reads privately once the linked team's members were fetched."""
-    return f"The team {echo(name)}: " + " ".join(lines)
+    team = f"The team {echo(name)}"
+    if outcome.failed:
+        return (
+            f"{team}: I couldn't read its members, so nothing changed; the nightly directory "
+            "sync tries again, or send `enrol group sync teams` later."
+        )
+    if outcome.stopped:
+        return (
+            f"{team}: the sync stopped and changed nothing, as it would have removed too many "
+            "people; the admins were told how to go on."
+        )
+    parts = [
+        f"{count_people(outcome.joined)} joined its group and {count_people(outcome.left)} left it"
+    ]
+    if outcome.created:
+        parts.append(f"{count_people(outcome.created)} became portal users")
+    if outcome.not_users:
+        parts.append(
+            f"left out until they are portal users: {count_people(outcome.not_users)} "
+            "(`enrolbot users import` or SSO provisioning adds them)"
+        )
+    if outcome.guests:
+        parts.append(f"guests and outside people are never in it: {count_people(outcome.guests)}")
+    text = f"{team}: " + "; ".join(parts) + "."
+    if outcome.partial:
+        text += (
+            " I couldn't read all of its members, so no one was taken out; the next sync "
+            "tries again."
+        )
+    return text
 
 
 @command(

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import json
 import threading
@@ -116,6 +117,11 @@ class Connector:
     # OneDrive's upload URLs a file consent's accept names: what was put there, by file name
     uploads: dict[str, tuple[bytes, str | None]] = field(default_factory=dict)
     url: str = ""
+    # Teams' rosters, by team id: what pagedmembers lists, in order (member dicts as above).
+    rosters: dict[str, list[dict]] = field(default_factory=dict)
+    # pagedmembers failures: page number (0 first) -> [status, times left (-1: always)]
+    page_failures: dict[int, list[int]] = field(default_factory=dict)
+    page_requests: list[dict] = field(default_factory=list)  # each pagedmembers call's query
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -129,6 +135,7 @@ class Connector:
                     methods=["POST", "PUT"],
                 ),
                 Route("/v3/conversations/{conversation}/members/{user}", self._member),
+                Route("/v3/conversations/{conversation}/pagedmembers", self._paged_members),
                 Route("/upload/{name}", self._upload, methods=["PUT"]),
             ]
         )
@@ -241,6 +248,39 @@ class Connector:
             )
         return JSONResponse(member)
 
+    def fail_page(self, page: int, status: int = 500, times: int = -1) -> None:
+        """Answer pagedmembers' page `page` (0 first) with `status`, `times` times (-1: always)."""
+        self.page_failures[page] = [status, times]
+
+    async def _paged_members(self, request: Request) -> Response:
+        """GET /v3/conversations/{teamId}/pagedmembers?pageSize=&continuationToken=, as the
+        Bot Framework documents it: pageSize at least 50 and at most 500 (200 if not given);
+        an opaque continuationToken on every page but the last."""
+        if not self._authorised(request):
+            return JSONResponse({}, status_code=401)
+        team = request.path_params["conversation"]
+        query = dict(request.query_params)
+        self.page_requests.append({"team": team, **query})
+        if team not in self.rosters:
+            return JSONResponse({"error": {"code": "BotNotInConversationRoster"}}, status_code=403)
+        try:
+            size = min(max(int(query.get("pageSize", 200)), 50), 500)
+            offset = _offset(team, query.get("continuationToken"))
+        except ValueError:
+            return JSONResponse({"error": {"code": "BadArgument"}}, status_code=400)
+        failure = self.page_failures.get(offset // size)
+        if failure is not None and failure[1] != 0:
+            failure[1] -= 1 if failure[1] > 0 else 0
+            headers = {"Retry-After": "0"} if failure[0] == 429 else {}
+            return JSONResponse(
+                {"error": {"code": "ServiceError"}}, status_code=failure[0], headers=headers
+            )
+        roster = self.rosters[team]
+        page = {"members": [_paged_member(m) for m in roster[offset : offset + size]]}
+        if offset + size < len(roster):
+            page["continuationToken"] = _token_of(team, offset + size)
+        return JSONResponse(page)
+
     def wait(self, predicate, count: int = 1, timeout: float = 10) -> list[Sent]:
         def matching() -> list[Sent]:
             return [s for s in self.sent if predicate(s)]
@@ -249,6 +289,30 @@ class Connector:
             if not self._lock.wait_for(lambda: len(matching()) >= count, timeout):
                 raise AssertionError(f"the connector did not get {count} matching call(s)")
             return matching()
+
+
+def _paged_member(member: dict) -> dict:
+    """A member as pagedmembers lists it (TeamsChannelAccount: aadObjectId, not objectId)."""
+    listed = {k: v for k, v in member.items() if k != "objectId"}
+    if member.get("objectId"):
+        listed["aadObjectId"] = member["objectId"]
+    return listed
+
+
+def _token_of(team: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{team}|{offset}".encode()).decode()
+
+
+def _offset(team: str, token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        named, offset = base64.urlsafe_b64decode(token.encode()).decode().rsplit("|", 1)
+    except Exception as exc:
+        raise ValueError("not a continuation token") from exc
+    if named != team:
+        raise ValueError("another conversation's token")
+    return int(offset)
 
 
 class EntraId:

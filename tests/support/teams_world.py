@@ -29,6 +29,8 @@ from tests.support.teams_standin import (
 from tests.support.waiting import wait_messages
 
 CHANNEL = "19:ops@thread.tacv2"
+TEAM = "19:team@thread.tacv2"  # the team CHANNEL belongs to; also its General channel's id
+TEAM_NAME = "Acme Ops"
 BOT = f"28:{APP_ID}"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -67,6 +69,14 @@ DIRECTORY = {
     "external": member("ext", "x@other.test", "Stu", "Stranger", tenantId=OTHER_TENANT),
     "anon": {"id": "29:anon", "name": "Anon1 (Guest)", "userRole": "anonymous", "tenantId": TENANT},
 }
+
+
+def _account(key: str) -> dict:
+    """A member as membersAdded / membersRemoved name them: ids only."""
+    if key == "bot":
+        return {"id": BOT}
+    m = DIRECTORY.get(key) or {"id": f"29:{key}", "objectId": f"aad-{key}"}
+    return {"id": m["id"], "aadObjectId": m["objectId"]} if m.get("objectId") else {"id": m["id"]}
 
 
 def card_text(content: dict) -> str:
@@ -191,7 +201,7 @@ class TeamsWorld:
         if where == "channel":
             channel_data |= {
                 "channel": {"id": CHANNEL, "name": "ops"},
-                "team": {"id": "19:team@thread.tacv2"},
+                "team": {"id": TEAM, "name": TEAM_NAME},
             }
         sender = {"id": m["id"], "name": m["name"]}
         if m.get("objectId"):
@@ -206,6 +216,52 @@ class TeamsWorld:
             "conversation": conversation | {"tenantId": tenant},
             "channelData": channel_data,
         } | fields
+
+    def team_update(
+        self,
+        event: str,
+        *,
+        added: tuple[str, ...] = (),
+        removed: tuple[str, ...] = (),
+        by: str = "admin",
+        name: str = TEAM_NAME,
+    ) -> httpx.Response:
+        """A conversationUpdate in the team, as Teams sends it (teamMemberAdded,
+        teamMemberRemoved, teamRenamed, teamDeleted), signed by the Bot Framework. `added` and
+        `removed` name DIRECTORY entries, or "bot" for the bot itself; Teams gives only their
+        ids."""
+        sender = DIRECTORY[by]
+        activity: dict = {
+            "type": "conversationUpdate",
+            "id": f"f:update-{next(self._ids)}",
+            "channelId": "msteams",
+            "serviceUrl": self.service_url,
+            "timestamp": "2026-11-22T10:00:00Z",
+            "from": {"id": sender["id"], "aadObjectId": sender["objectId"]},
+            "recipient": {"id": BOT, "name": "enrolbot"},
+            "conversation": {
+                "isGroup": True,
+                "conversationType": "channel",
+                "tenantId": TENANT,
+                "id": TEAM,
+            },
+            "channelData": {
+                "team": {
+                    "id": TEAM,
+                    "name": name,
+                    "aadGroupId": "b7a1c3d4-0000-4000-8000-0000000000aa",
+                },
+                "eventType": event,
+                "tenant": {"id": TENANT},
+            },
+        }
+        if added:
+            activity["membersAdded"] = [_account(k) for k in added]
+        if removed:
+            activity["membersRemoved"] = [_account(k) for k in removed]
+        response = self.send(activity)
+        assert response.status_code == 200, response.text
+        return response
 
     def send(self, activity: dict, token: str | None = None, **headers: str) -> httpx.Response:
         if token is None:
