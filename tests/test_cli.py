@@ -313,7 +313,8 @@ def test_serve_refuses_a_slack_client_id_without_a_bot_token(tmp_path):
     assert result.stderr.strip() == (
         "Error: SLACK_CLIENT_ID is set without SLACK_BOT_TOKEN, but this version cannot yet "
         "install itself into workspaces through Slack's OAuth: set SLACK_BOT_TOKEN "
-        "(OAuth & Permissions, Bot User OAuth Token) and unset SLACK_CLIENT_ID."
+        "(OAuth & Permissions, Bot User OAuth Token); SLACK_CLIENT_ID and "
+        "SLACK_CLIENT_SECRET beside it turn on Sign in with Slack for deep links."
     )
 
 
