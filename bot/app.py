@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from bot import metrics  # noqa: F401  (registers the product's metrics for /metrics)
+from bot.api.app import Api
 from bot.directory_sync import directory_sources, sync_directory
 from bot.email import EmailDelivery, SmtpSettings
 from bot.log_limits import limit_repeated_warnings
@@ -73,7 +74,10 @@ def create_app(settings: Settings) -> Starlette:
     runtime.directory_sources = sources = directory_sources(runtime, platforms)
     scheduler = Runner(runtime.sessions, _jobs(runtime, delivery, nightly=len(sources) > 0))
     app = Starlette(
-        routes=_routes(sign_in) + platforms.routes() + _scim_routes(runtime),
+        routes=_routes(sign_in)
+        + platforms.routes()
+        + _scim_routes(runtime)
+        + Api(runtime).routes(),
         lifespan=_lifespan(runtime, platforms, sign_in, delivery, scheduler),
         middleware=[Middleware(BodySizeLimit)],
     )

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     )
     register_limit_token: int = Field(200, ge=1, validation_alias="ENROLBOT_REGISTER_LIMIT_TOKEN")
 
+    # The REST API (/api/v1): each key may make `burst` requests at once, then `per_second`
+    # (a token bucket per key, counted in each worker process).
+    api_rate_per_second: float = Field(20.0, gt=0, validation_alias="ENROLBOT_API_RATE_PER_SECOND")
+    api_rate_burst: int = Field(100, ge=1, validation_alias="ENROLBOT_API_RATE_BURST")
+
     smtp_url: str = Field("", validation_alias="SMTP_URL")
     delivery_seconds: float = Field(1.0, ge=0, validation_alias="ENROLBOT_DELIVERY_SECONDS")
     # How long a worker may hold a channel's deliveries before another may take over (it died);

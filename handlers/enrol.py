@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts, audit
@@ -160,8 +161,11 @@ async def enrol(
             "registration_token_id": registration_token_id,
             "source": source,
             "enrolled_at": now,
+            "updated_at": now,
         },
     )
+    if new_id is None:
+        new_id = await _enrol_again(session, user, item, source, link, now)
     if new_id is not None:
         way_in = await _way_in(session, link, registration_token_id)
         if source in SELF_SERVICE and way_in is not None:
@@ -188,6 +192,37 @@ async def enrol(
         **detail,
     )
     return outcome
+
+
+async def _enrol_again(
+    session: AsyncSession,
+    user: User,
+    item: CatalogItem,
+    source: EnrolmentSource,
+    link: EnrolmentLink | None,
+    now: datetime,
+) -> int | None:
+    """A withdrawn enrolment enrolled again becomes current, saying how this time; its id, or
+    None when the enrolment there is current or completed (the person is left as they are)."""
+    statement = (
+        update(Enrolment)
+        .where(
+            Enrolment.user_id == user.id,
+            Enrolment.item_id == item.id,
+            Enrolment.status == EnrolmentStatus.WITHDRAWN,
+        )
+        .values(
+            status=EnrolmentStatus.ENROLLED,
+            source=source,
+            link_id=link.id if link else None,
+            enrolled_at=now,
+            withdrawn_at=None,
+            updated_at=now,
+        )
+        .returning(Enrolment.id)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 def _detail(
@@ -268,7 +303,7 @@ async def state_of(
             )
         )
     ).first()
-    if row is None:
+    if row is None or row[0] == EnrolmentStatus.WITHDRAWN:
         return None
     status, user = row
     return EnrolResult(_already(status), check.item, check.link, user, user.email)

@@ -3,6 +3,7 @@
 One module per concern; every name is re-exported here, so `from store.models import X` is the
 way in for the rest of the project, Alembic's environment and the migrations."""
 
+from store.models.api import ApiKey, IdempotentRequest
 from store.models.base import Base, UTCDateTime, utcnow
 from store.models.catalog import (
     CatalogItem,
@@ -52,6 +53,7 @@ __all__ = [
     "EXTERNAL_SOURCES",
     "AdminGrant",
     "AdminRole",
+    "ApiKey",
     "AuditEvent",
     "Base",
     "CatalogItem",
@@ -69,6 +71,7 @@ __all__ = [
     "Group",
     "GroupKind",
     "GroupSource",
+    "IdempotentRequest",
     "Identity",
     "ItemKind",
     "ItemSource",

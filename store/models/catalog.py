@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, UTCDateTime, text_enum, utcnow
@@ -25,6 +36,7 @@ class ItemSource(enum.StrEnum):
 class EnrolmentStatus(enum.StrEnum):
     ENROLLED = "enrolled"
     COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"  # by an admin or a platform; history and progress are kept
 
 
 class EnrolmentSource(enum.StrEnum):
@@ -51,7 +63,10 @@ class CatalogItem(Base):
     title: Mapped[str] = mapped_column(String(300))
     source: Mapped[ItemSource] = mapped_column(text_enum(ItemSource, "item_source"), default="own")
     url: Mapped[str | None] = mapped_column(String(2000))
+    # The item's ids in other systems, e.g. {"moodle": "42", "lms": "COURSE-7"} (the API's upsert).
+    external_ids: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class EnrolmentLink(Base):
@@ -113,3 +128,7 @@ class Enrolment(Base):
     )
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[float | None] = mapped_column(Float)  # as the platform reported it
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Moved by every change of the row: the API's `changed_since` filter and its sort key.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
