@@ -30,9 +30,10 @@ def directory_sources(runtime: Runtime, platforms: Any = None) -> DirectorySourc
     """Every directory source the settings turn on. `platforms` is bot.app.Platforms (its Slack
     and Teams endpoints, with their clients), or None where there are none."""
     sources = DirectorySources()
-    # One entry per source, e.g.:
-    #   if platforms and platforms.slack:
-    #       sources.add(DirectorySource("slack", SlackDirectory(platforms.slack).full_sync))
+    # One entry per source, guarded by what turns it on.
+    if platforms is not None and getattr(platforms, "slack", None) is not None:
+        # People, and every linked user group and channel (bot.slack.directory_source).
+        sources.add(DirectorySource("slack", platforms.slack.directory.full_sync))
     if platforms is not None and getattr(platforms, "teams", None) is not None:
         # Every linked Teams team's roster (bot.teams.rosters).
         sources.add(DirectorySource("teams", platforms.teams.rosters.full_sync))

@@ -27,6 +27,12 @@ GROUP_HELP = (
     "a group",
     "`/enrol group delete GROUP [--kind KIND]`: delete a group (its members' history stays)",
     "`/enrol group sync [SOURCE]`: pull people and groups from SCIM, Slack and Teams now",
+    "`/enrol group link usergroup @HANDLE`: make a Slack user group a group whose members "
+    "follow Slack's",
+    "`/enrol group link channel #CHANNEL`: make a channel's members a group that follows who "
+    "joins and leaves",
+    "`/enrol group unlink GROUP [--kind KIND]`: stop following a linked group (a Slack user "
+    "group or channel, a Teams team); its members' history stays",
     "`/enrol person show EMAIL|@person`: someone's attributes and groups, and where each came from",
 )
 SUPER_HELP = (
@@ -107,7 +113,7 @@ async def test_help_lists_notify_for_every_admin_on_both_platforms(acme):
 
 
 async def test_help_in_teams_never_offers_a_channel_by_name(acme):
-    ctx = await acme.ctx(BOSS, prefix="enrol", channels_by_name=False)
+    ctx = await acme.ctx(BOSS, prefix="enrol", channels_by_name=False, provider="teams")
     reply = await run(ctx, "help")
     assert isinstance(reply, Notice)
     assert (

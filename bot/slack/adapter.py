@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.runtime import Runtime
 from bot.slack import blocks, directory
 from bot.slack.client import Replies, error_code
+from bot.slack.directory_source import SlackDirectory
 from bot.slack.workspace import Pin
 from bot.web.ratelimit import SlidingWindow
 from handlers import commands
@@ -71,6 +72,7 @@ class Slack:
         self.runtime = runtime
         self.client = client
         self.directory = directory.Directory(client)
+        self.people = SlackDirectory(self)  # Slack as a directory source: people and groups
         self.replies = Replies(runtime.settings.slack_timeout_seconds)
         self.pin = Pin(client)
         # Registrations sent from the modal of a registration button, per Slack account: each
@@ -87,6 +89,7 @@ class Slack:
             return await self.directory.profile(subject, home)
 
         account = caller.account
+        tell = channel_destination(PROVIDER, account.tenant_key, account.subject)
         return await self.runtime.command_context(
             session,
             account,
@@ -96,8 +99,9 @@ class Slack:
             channel_id=caller.channel_id,
             channel_name=channel_name,
             check_channel=self.check_channel,
-            admin_destination=channel_destination(PROVIDER, account.tenant_key, account.subject),
+            admin_destination=tell,
             personal=caller.in_direct_message,
+            group_links=self.people.linker(tell),
         )
 
     async def channel_name(self, channel_id: str | None, sent: str | None) -> str | None:

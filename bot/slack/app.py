@@ -40,6 +40,7 @@ class SlackEndpoint:
         )
         client = configured(app.client, settings.slack_api_url, timeout=timeout)
         self.slack = Slack(runtime, client)
+        self.directory = self.slack.people  # the "slack" directory source (bot.directory_sync)
         listeners.register(app, self.slack)
         # Clicks acknowledged before a restart are finished as a click would be (bot.clicks).
         runtime.clicks.finish_with(PROVIDER, functools.partial(actions.finish, self.slack))

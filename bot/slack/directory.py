@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.client import error_code
 from bot.slack.workspace import Workspace
+from handlers.directory import PersonRecord
 from handlers.identity import Profile, ProfileLookup
 from store.models import Standing
 
@@ -42,6 +43,27 @@ def profile_of(user: dict, home: Workspace) -> Profile:
         profile.get("first_name") or "",
         profile.get("last_name") or "",
         profile.get("real_name") or user.get("real_name") or "",
+    )
+
+
+def person_of(user: dict, home: Workspace) -> PersonRecord | None:
+    """What the directory keeps of a Slack user: a member of our workspace with an email is a
+    person (made if new), their names and title (as their function) set; someone Slack
+    deactivated is deactivated, if known by their Slack id. Guests, bots and other
+    organisations' people are not the directory's; an empty field clears nothing (another
+    source, SCIM, may keep it)."""
+    subject = user.get("id")
+    if not subject:
+        return None
+    if user.get("deleted"):
+        return PersonRecord(subject=subject, active=False)
+    profile = profile_of(user, home)
+    if profile.standing is not Standing.MEMBER or not profile.email:
+        return None
+    title = ((user.get("profile") or {}).get("title") or "").strip()
+    fields = {"first_name": profile.first_name, "last_name": profile.last_name, "function": title}
+    return PersonRecord(
+        subject=subject, email=profile.email, attributes={k: v for k, v in fields.items() if v}
     )
 
 

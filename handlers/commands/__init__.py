@@ -9,7 +9,7 @@ one way in.
 # Each noun module registers its commands as it is imported, and help lists them in that order.
 # isort: off
 from handlers.commands import help, items, links, post, notify, tokens, reports, admins  # noqa: F401
-from handlers.commands import groups, team_link, people  # noqa: F401
+from handlers.commands import groups, team_link, group_links, people  # noqa: F401
 
 # isort: on
 from handlers.commands.context import CommandContext, CommandError, FieldProblem

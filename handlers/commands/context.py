@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import audit
+from handlers.commands.linking import GroupLinker
 from handlers.identity import Account, Person, Profile
 from handlers.replies import PostProblem
 from handlers.signing import LinkSigner
@@ -61,6 +62,8 @@ class CommandContext:
     # Runs the directory sources' full sync (all, or the one named): a line about each.
     directory_sync: Callable[[str | None], Awaitable[list[str]]] | None = None
     team: TeamHere | None = None  # Teams: the team the command was sent in, if any
+    # The platform's side of `group link` (a Slack user group or channel), where it has one.
+    group_links: GroupLinker | None = None
 
     def usage(self, form: str) -> str:
         return f"`{self.prefix} {form}`"

@@ -39,6 +39,11 @@ class SyncRun:
     force: bool = False
     bootstrap_admins: frozenset[str] = frozenset()
     results: list[SyncResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # sentences a source adds to its report
+
+    def note(self, sentence: str) -> None:
+        """A sentence for the sync's report (something an admin should fix at the source)."""
+        self.notes.append(sentence)
 
     async def apply(self, snapshot: Snapshot) -> SyncResult:
         async with self.sessions() as session, session.begin():
@@ -98,7 +103,7 @@ class DirectorySources:
         for source in self:
             if only is not None and source.name != only:
                 continue
-            before = len(run.results)
+            before, noted = len(run.results), len(run.notes)
             try:
                 await source.full_sync(run)
             except Exception as exc:
@@ -112,4 +117,5 @@ class DirectorySources:
             lines.extend(r.describe() for r in run.results[before:])
             if len(run.results) == before:
                 lines.append(f"{source.name}: nothing to sync.")
+            lines.extend(f"{source.name}: {n}" for n in run.notes[noted:])
         return lines

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,13 +50,16 @@ class GroupRecord:
 class Snapshot:
     """Everything a source fetched. `people` None: the source does not keep people (it only
     keeps groups), so no one is deactivated for missing from it. `complete` False: some page
-    failed, so the snapshot may only add."""
+    failed, so the snapshot may only add. `absent_kept` True: the source lists only some of
+    the people it has linked (Slack's users.list leaves out other workspaces of an Enterprise
+    Grid), so only those it lists as inactive are deactivated, never those it leaves out."""
 
     source: GroupSource
     key: SourceKey
     complete: bool
     people: list[PersonRecord] | None = None
     groups: list[GroupRecord] = field(default_factory=list)
+    absent_kept: bool = False
 
 
 class Outcome(enum.StrEnum):
@@ -135,8 +138,11 @@ async def apply_snapshot(
     else:
         result.outcome = Outcome.PARTIAL
     if snapshot.people is not None:
+        people = snapshot.people
+        if not snapshot.complete:  # an incomplete fetch only adds: no one is deactivated
+            people = [replace(p, active=None) if p.active is False else p for p in people]
         done = await upsert_people(
-            session, organisation_id, snapshot.people, origin, key=snapshot.key, now=now
+            session, organisation_id, people, origin, key=snapshot.key, now=now
         )
         result.people, result.created = len(snapshot.people), done.created
         if snapshot.complete:
@@ -164,8 +170,12 @@ async def _plan(session: AsyncSession, organisation_id: int, snapshot: Snapshot)
     known: dict[str, int] = {}
     if snapshot.people is not None:
         known = await _people_of_source(session, organisation_id, snapshot.key)
-        listed = {p.subject for p in snapshot.people if p.subject and p.active is not False}
-        off = {user_id for subject, user_id in known.items() if subject not in listed}
+        if snapshot.absent_kept:
+            gone = {p.subject for p in snapshot.people if p.subject and p.active is False}
+            off = {user_id for subject, user_id in known.items() if subject in gone}
+        else:
+            listed = {p.subject for p in snapshot.people if p.subject and p.active is not False}
+            off = {user_id for subject, user_id in known.items() if subject not in listed}
     groups = []
     existing = {
         g.source_id: g for g in await source_groups(session, organisation_id, snapshot.source)

@@ -70,11 +70,12 @@ class Acme:
         *,
         standing: Standing = Standing.MEMBER,
         prefix: str = "/enrol",
+        provider: str = "slack",
         **platform: Any,
     ) -> CommandContext:
         """The context of a command typed by the account whose verified email is `email`;
         `platform` holds what an adapter adds (channel_id, channels_by_name, personal...)."""
-        account = Account("slack", TEAM, subject_of(email))
+        account = Account(provider, TEAM, subject_of(email))
 
         async def lookup() -> Profile:
             return Profile(email=email, standing=standing)

@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.support.slack_directory_standin import SlackDirectoryStandIn
+
 TEAM = "T0ACME"
 OTHER_TEAM = "T0OTHER"
 SISTER_TEAM = "T0SISTER"  # another workspace of Acme's Enterprise Grid organisation
@@ -73,7 +75,7 @@ def grid_member(uid: str, email: str, first: str, last: str, team: str = SISTER_
 
 
 @dataclass
-class SlackStandIn:
+class SlackStandIn(SlackDirectoryStandIn):
     users: dict[str, dict] = field(default_factory=dict)
     # channel id -> {"name": str, "private": bool, "member": bool, "archived": bool}
     channels: dict[str, dict] = field(default_factory=dict)
