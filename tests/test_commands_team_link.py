@@ -26,15 +26,15 @@ async def _teams_ctx(acme, *, team: TeamHere | None, personal: bool = False):
 
 async def test_linking_the_team_it_is_sent_in_makes_its_group_and_starts_a_sync(acme):
     started = []
-    here = TeamHere(TEAM_ID, "Sales EMEA", lambda: started.append(TEAM_ID))
+    here = TeamHere(TEAM_ID, "Sales EMEA", started.append)
     ctx = await _teams_ctx(acme, team=here)
     reply = await run(ctx, "group link team")
     assert reply.tone is Tone.SUCCESS
     assert reply.text.startswith("Linked the team Sales EMEA as the group Sales EMEA")
-    assert started == [TEAM_ID]
+    assert started == ["Sales EMEA"]
     again = await run(ctx, "group link team")
     assert again.text.startswith("The team Sales EMEA is linked already")
-    assert started == [TEAM_ID, TEAM_ID]
+    assert started == ["Sales EMEA", "Sales EMEA"]
     await acme.session.commit()
     async with acme.sessions() as s:
         groups = (await s.execute(select(Group))).scalars().all()

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from store.models import AdminGrant, Enrolment, EnrolmentLink, NotificationSubscription
+from store.models import (
+    AdminGrant,
+    Enrolment,
+    EnrolmentLink,
+    Membership,
+    NotificationSubscription,
+)
 from tests.support.slack_world import ANN, SlackWorld, action_body, slack_signature, text_of
-from tests.support.teams_world import TeamsWorld
+from tests.support.teams_world import TEAM, TeamsWorld
+from tests.support.waiting import wait_until
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -150,3 +158,22 @@ def test_random_card_actions_signed_as_the_bot_framework_signs(teams, action):
     response = teams.send(activity)
     clean(response)
     assert snapshot(teams) == before
+
+
+@FUZZ
+@given(added=json_values, removed=json_values, team=json_values, event=json_values)
+def test_random_team_updates_signed_as_the_bot_framework_signs(teams, added, removed, team, event):
+    """conversationUpdate in a linked team with members, team and event of any shape: never a
+    5xx, and no one joins or leaves the group for it."""
+    if not teams.connector.rosters:
+        teams.connector.rosters[TEAM] = [teams.connector.members["29:boss"]]
+        teams.say("admin", "group link team")
+        wait_until(lambda: teams.db.count(Membership) == 1, "the first sync", 10)
+    before = teams.db.count(Membership)
+    activity = teams.activity("admin", type="conversationUpdate")
+    activity["channelData"]["team"] = team if isinstance(team, dict) else {"id": TEAM}
+    activity["channelData"]["eventType"] = event
+    activity |= {"membersAdded": added, "membersRemoved": removed}
+    clean(teams.send(activity))
+    time.sleep(0.05)  # the update is recorded after the answer
+    assert teams.db.count(Membership) == before

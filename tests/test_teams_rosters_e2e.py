@@ -115,11 +115,13 @@ def test_linking_a_team_fetches_its_roster_and_reports_privately(world):
 
 def test_members_joining_and_leaving_the_team_are_recorded_as_they_happen(world):
     world.connector.rosters[TEAM] = roster("admin")
+    world.team_name = None  # messages leave the team's name out: the connector says it
     world.team_update("teamMemberAdded", added=("bot",))  # not linked yet: the offer
     [offer] = world.wait_messages(TEAM, 1)
     assert card_text(offer["attachments"][0]["content"]) == OFFER.replace("`", "")
-    link(world)
-    private_notices(world, 1)
+    assert link(world).startswith("Linked the team Acme Ops")
+    [report] = private_notices(world, 1)
+    assert report.startswith("The team Acme Ops: 1 person joined its group")
     assert members(world) == {"boss@acme.test": "teams_team"}
     world.team_update("teamMemberAdded", added=("ann", "done", "guest", "bot"))
     wait_until(lambda: len(members(world)) == 3, "ann and done joining", 10)

@@ -180,6 +180,10 @@ class Connector:
                 await asyncio.sleep(min(wait, RETRY_WAIT_MAX))
         raise AssertionError("unreachable")
 
+    async def team_details(self, service_url: str, team_id: str) -> dict:
+        """A team's id, name and Entra group id (GET /v3/teams/{teamId})."""
+        return await self.call("GET", service_url, f"teams/{team_id}")
+
     async def personal_conversation(self, service_url: str, tenant_id: str, user_id: str) -> str:
         result = await self.call(
             "POST",

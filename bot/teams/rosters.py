@@ -61,13 +61,13 @@ class Known:
     guests: int = 0
 
 
-def team_of(activity: dict) -> tuple[str, str] | None:
-    """(the team's id, its name) of an activity sent in a team, or None."""
+def team_of(activity: dict) -> tuple[str, str | None] | None:
+    """(the team's id, its name if given) of an activity sent in a team, or None."""
     team = (activity.get("channelData") or {}).get("team")
     if not isinstance(team, dict) or not isinstance(team.get("id"), str) or not team["id"]:
         return None
     name = team.get("name")
-    return team["id"], name if isinstance(name, str) and name.strip() else "Teams team"
+    return team["id"], name if isinstance(name, str) and name.strip() else None
 
 
 def _accounts(value: object) -> list[dict]:
@@ -98,11 +98,21 @@ class Rosters:
         if team is None or tenant_of(activity) != self.tenant:
             return None
         team_id, name = team
+        service_url = activity["serviceUrl"]
 
-        def soon() -> None:
-            self._pending[activity["id"]] = (team_id, name, activity["serviceUrl"], tell)
+        def soon(group_name: str) -> None:
+            self._pending[str(activity.get("id"))] = (team_id, group_name, service_url, tell)
 
-        return TeamHere(team_id, name, soon)
+        async def lookup() -> str | None:
+            try:
+                details = await self.connector.team_details(service_url, team_id)
+            except ConnectorError as exc:
+                log.warning("could not read a Teams team's name: %s", exc)
+                return None
+            found = details.get("name")
+            return found if isinstance(found, str) and found.strip() else None
+
+        return TeamHere(team_id, name, soon, lookup)
 
     def after_answer(self, activity: dict, *, start: bool = True) -> None:
         """The command was answered (and its transaction committed): start the first sync
@@ -139,7 +149,7 @@ class Rosters:
         except Exception:
             log.exception("a Teams team's update could not be recorded")
 
-    async def _updated(self, activity: dict, team_id: str, name: str) -> None:
+    async def _updated(self, activity: dict, team_id: str, name: str | None) -> None:
         service_url = activity["serviceUrl"]
         await self._remember_team(team_id, service_url)
         bot = (activity.get("recipient") or {}).get("id")
@@ -154,7 +164,7 @@ class Rosters:
         if any(m["id"] == bot for m in removed) or event == "teamDeleted":
             await self._unlink(group)
             return
-        if event == "teamRenamed":
+        if event == "teamRenamed" and name:
             await self._rename(team_id, name)
         people = [m for m in added if m["id"] != bot]
         if people:

@@ -29,13 +29,15 @@ class FieldProblem:
 
 @dataclass(frozen=True)
 class TeamHere:
-    """The Teams team a command was sent in (any of its channels): its stable id and name, and
-    how to start fetching its members once the command is answered (the outcome goes to the
-    caller privately)."""
+    """The Teams team a command was sent in (any of its channels): its stable id, its name if
+    the message said it (else `name_lookup` asks Teams), and how to start fetching its members
+    once the command is answered, the outcome going to the caller privately (given the name
+    the group got)."""
 
     team_id: str
-    name: str
-    sync_soon: Callable[[], None]
+    name: str | None
+    sync_soon: Callable[[str], None]
+    name_lookup: Callable[[], Awaitable[str | None]] | None = None
 
 
 @dataclass

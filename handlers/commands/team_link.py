@@ -21,6 +21,7 @@ SEND_IN_TEAM = (
     "Send `enrol group link team` in a channel of the team whose members you want as a group: "
     "I link the team it is sent in, and a chat is not a team."
 )
+UNNAMED = "Teams team"  # a team whose name Teams did not give
 # Posted in the team when someone adds the bot to it.
 OFFER = (
     "Thanks for adding me. To use this team's members as a group of people for enrolment, kept "
@@ -94,9 +95,12 @@ async def link_team(ctx: CommandContext, args: Args) -> Notice:
         raise CommandError(SEND_IN_TEAM)
     org_id = ctx.organisation.id
     linked = {g.source_id for g in await directory.source_groups(ctx.session, org_id, _SOURCE)}
-    group = await directory.source_group(ctx.session, org_id, _SOURCE, here.team_id, here.name)
+    named = here.name or (await here.name_lookup() if here.name_lookup else None)
+    group = await directory.source_group(
+        ctx.session, org_id, _SOURCE, here.team_id, named or UNNAMED
+    )
     await ctx.record("group.linked", group=group.name, source=_SOURCE.value, id=here.team_id)
-    here.sync_soon()
+    here.sync_soon(group.name)
     name = echo(group.name)
     if here.team_id in linked:
         return Notice(

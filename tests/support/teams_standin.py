@@ -122,6 +122,7 @@ class Connector:
     # pagedmembers failures: page number (0 first) -> [status, times left (-1: always)]
     page_failures: dict[int, list[int]] = field(default_factory=dict)
     page_requests: list[dict] = field(default_factory=list)  # each pagedmembers call's query
+    team_names: dict[str, str] = field(default_factory=dict)  # what GET /v3/teams/{id} says
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -136,6 +137,7 @@ class Connector:
                 ),
                 Route("/v3/conversations/{conversation}/members/{user}", self._member),
                 Route("/v3/conversations/{conversation}/pagedmembers", self._paged_members),
+                Route("/v3/teams/{team}", self._team_details),
                 Route("/upload/{name}", self._upload, methods=["PUT"]),
             ]
         )
@@ -247,6 +249,23 @@ class Connector:
                 )
             )
         return JSONResponse(member)
+
+    async def _team_details(self, request: Request) -> Response:
+        """GET /v3/teams/{teamId}: TeamDetails (id, name, aadGroupId, counts)."""
+        if not self._authorised(request):
+            return JSONResponse({}, status_code=401)
+        team = request.path_params["team"]
+        if team not in self.rosters:
+            return JSONResponse({"error": {"code": "BotNotInConversationRoster"}}, status_code=403)
+        return JSONResponse(
+            {
+                "id": team,
+                "name": self.team_names.get(team, "Team"),
+                "aadGroupId": "b7a1c3d4-0000-4000-8000-0000000000aa",
+                "memberCount": len(self.rosters[team]),
+                "type": "standard",
+            }
+        )
 
     def fail_page(self, page: int, status: int = 500, times: int = -1) -> None:
         """Answer pagedmembers' page `page` (0 first) with `status`, `times` times (-1: always)."""

@@ -146,6 +146,10 @@ class TeamsWorld:
         )
         self._ids = itertools.count(1)
         self.cards: list[dict] = []  # every card the bot showed anyone, for schema checks
+        # The team's name as channel messages carry it in channelData.team (None: left out, as
+        # Teams sometimes does; then the bot asks the connector).
+        self.team_name: str | None = TEAM_NAME
+        self.connector.team_names[TEAM] = TEAM_NAME
 
     def __enter__(self) -> TeamsWorld:
         for server in self._servers:
@@ -201,7 +205,7 @@ class TeamsWorld:
         if where == "channel":
             channel_data |= {
                 "channel": {"id": CHANNEL, "name": "ops"},
-                "team": {"id": TEAM, "name": TEAM_NAME},
+                "team": {"id": TEAM, "name": self.team_name} if self.team_name else {"id": TEAM},
             }
         sender = {"id": m["id"], "name": m["name"]}
         if m.get("objectId"):
