@@ -3,7 +3,11 @@ an Enrol button or a deep link on any platform (check the token, identify the pe
 
 One transaction: identify the person, check the token, enrol once, audit.
 Retries of the same click (Slack re-sends, double clicks) find the enrolment already there,
-because the database's unique key on (user, item) decides, not a prior read.
+because the database's unique key on (user, item, period) decides, not a prior read. A click
+counts for the person's current period (their latest; 0 when they have none).
+
+`enrol_many` is the same way in for many people at once (rules, bulk enrolment): one
+insert-select with conflict handling and one set-based audit insert, never a loop per person.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import alerts, audit
@@ -32,7 +36,7 @@ from store.models import (
     UserType,
     utcnow,
 )
-from store.upsert import insert_ignoring_conflict
+from store.upsert import insert_in_current_period
 
 
 class Outcome(enum.StrEnum):
@@ -150,9 +154,8 @@ async def enrol(
     the alerts; the caller commits. Someone already enrolled, or who completed the item, is
     left as they are."""
     now = utcnow()
-    new_id = await insert_ignoring_conflict(
+    new_id = await insert_in_current_period(
         session,
-        Enrolment,
         {
             "user_id": user.id,
             "item_id": item.id,
@@ -165,21 +168,15 @@ async def enrol(
         },
     )
     if new_id is None:
-        new_id = await _enrol_again(session, user, item, source, link, now)
+        current = (await session.execute(_current(user.id, item.id))).one()
+        new_id = await _enrol_again(session, current, source, link, now)
     if new_id is not None:
         way_in = await _way_in(session, link, registration_token_id)
         if source in SELF_SERVICE and way_in is not None:
             await alerts.enqueue_self_enrolment(session, organisation, user, item, way_in, now)
         outcome = Outcome.ENROLLED
     else:
-        status = (
-            await session.execute(
-                select(Enrolment.status).where(
-                    Enrolment.user_id == user.id, Enrolment.item_id == item.id
-                )
-            )
-        ).scalar_one()
-        outcome = _already(status)
+        outcome = _already(current.status)
     detail = _detail(source, channel, registration_token_id)
     await audit.record(
         session,
@@ -196,21 +193,19 @@ async def enrol(
 
 async def _enrol_again(
     session: AsyncSession,
-    user: User,
-    item: CatalogItem,
+    current: Row,
     source: EnrolmentSource,
     link: EnrolmentLink | None,
     now: datetime,
 ) -> int | None:
-    """A withdrawn enrolment enrolled again becomes current, saying how this time; its id, or
-    None when the enrolment there is current or completed (the person is left as they are)."""
+    """A withdrawn enrolment of the current period enrolled again becomes current, saying how
+    this time; its id, or None when the enrolment there is current or completed (the person is
+    left as they are)."""
+    if current.status != EnrolmentStatus.WITHDRAWN:
+        return None
     statement = (
         update(Enrolment)
-        .where(
-            Enrolment.user_id == user.id,
-            Enrolment.item_id == item.id,
-            Enrolment.status == EnrolmentStatus.WITHDRAWN,
-        )
+        .where(Enrolment.id == current.id, Enrolment.status == EnrolmentStatus.WITHDRAWN)
         .values(
             status=EnrolmentStatus.ENROLLED,
             source=source,
@@ -245,6 +240,16 @@ async def _way_in(
     if link is not None or registration_token_id is None:
         return link
     return await session.get(RegistrationToken, registration_token_id)
+
+
+def _current(user_id: int, item_id: int) -> Select:
+    """The person's enrolment in the item's current (latest) period."""
+    return (
+        select(Enrolment.id, Enrolment.status)
+        .where(Enrolment.user_id == user_id, Enrolment.item_id == item_id)
+        .order_by(Enrolment.period.desc())
+        .limit(1)
+    )
 
 
 def _already(status: EnrolmentStatus) -> Outcome:
@@ -301,6 +306,8 @@ async def state_of(
                 Identity.tenant_key == account.tenant_key,
                 Identity.subject == account.subject,
             )
+            .order_by(Enrolment.period.desc())
+            .limit(1)
         )
     ).first()
     if row is None or row[0] == EnrolmentStatus.WITHDRAWN:

@@ -45,12 +45,23 @@ from store.models.people import (
     UserType,
 )
 from store.models.registration import DeletedRegistrationToken, RegistrationToken
+from store.models.rules import (
+    WHERE_FIELDS,
+    Due,
+    EnrolmentRule,
+    Recur,
+    RuleBaseline,
+    RuleCondition,
+    RuleGroup,
+    StreamCursor,
+)
 from store.models.teams import TeamsCard, TeamsConversation
 from store.models.work import JobLease, PendingClick
 
 __all__ = [
     "ATTRIBUTE_KINDS",
     "EXTERNAL_SOURCES",
+    "WHERE_FIELDS",
     "AdminGrant",
     "AdminRole",
     "ApiKey",
@@ -63,8 +74,10 @@ __all__ = [
     "DeliveryLane",
     "DigestMode",
     "DirectoryChange",
+    "Due",
     "Enrolment",
     "EnrolmentLink",
+    "EnrolmentRule",
     "EnrolmentSource",
     "EnrolmentStatus",
     "ExternalEnrolmentEmail",
@@ -82,8 +95,13 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "PendingClick",
+    "Recur",
     "RegistrationToken",
+    "RuleBaseline",
+    "RuleCondition",
+    "RuleGroup",
     "Standing",
+    "StreamCursor",
     "TeamsCard",
     "TeamsConversation",
     "UTCDateTime",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -36,7 +37,8 @@ class ItemSource(enum.StrEnum):
 class EnrolmentStatus(enum.StrEnum):
     ENROLLED = "enrolled"
     COMPLETED = "completed"
-    WITHDRAWN = "withdrawn"  # by an admin or a platform; history and progress are kept
+    # By an admin, a platform, or a rule's --withdraw-on-leave; history and progress are kept.
+    WITHDRAWN = "withdrawn"
 
 
 class EnrolmentSource(enum.StrEnum):
@@ -108,12 +110,19 @@ class DeletedLink(Base):
 
 
 class Enrolment(Base):
+    """One person in one item for one period: period 0 for everything that does not recur
+    (links, by hand, rules that recur once); a recurring rule's periods are keyed by the
+    period's date as YYYYMMDD (20271001). The current period is the highest."""
+
     __tablename__ = "enrolment"
-    __table_args__ = (UniqueConstraint("user_id", "item_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "item_id", "period", name="uq_enrolment_user_item_period"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id"))
     item_id: Mapped[int] = mapped_column(ForeignKey("catalog_item.id"), index=True)
+    period: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     status: Mapped[EnrolmentStatus] = mapped_column(
         text_enum(EnrolmentStatus, "enrolment_status"), default=EnrolmentStatus.ENROLLED
     )
@@ -132,3 +141,13 @@ class Enrolment(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Moved by every change of the row: the API's `changed_since` filter and its sort key.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Set by a rule (None elsewhere): required (True) or recommended (False), and why.
+    required: Mapped[bool | None] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Hidden from the learner until then (--enrol-days-before); None: visible from the start.
+    visible_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The rule that made it; indexed for withdrawals and `why`.
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment_rule.id"), index=True)
+    # First progress reported (not started: None); only unstarted enrolments are withdrawn.
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
