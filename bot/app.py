@@ -29,6 +29,8 @@ from bot.web.deeplink import DeepLinks
 from bot.web.limits import BodySizeLimit
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
+from handlers.rules.follow import Follower
+from handlers.rules.reconcile import reconcile
 from store.db import sqlite_path
 
 if TYPE_CHECKING:  # imported at start only when their platform is on
@@ -214,7 +216,18 @@ def _jobs(runtime: Runtime, delivery: Delivery, *, nightly: bool) -> Jobs:
         sqlite_file=sqlite_path(runtime.engine),
         sweep_clicks=runtime.clicks.sweep if runtime.clicks.sweeps else None,
         directory_sync=_nightly_sync(runtime) if nightly else None,
+        rules_follow=Follower(runtime.sessions).follow,
+        rules_reconcile=_nightly_reconcile(runtime),
     )
+
+
+def _nightly_reconcile(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        for done in await reconcile(runtime.sessions):
+            if done.enrolled or done.withdrawn:
+                log.info("rules reconcile: %s", done.describe())
+
+    return run
 
 
 def _nightly_sync(runtime: Runtime) -> Callable[[], Awaitable[None]]:

@@ -189,6 +189,8 @@ def service_jobs(
     sqlite_file: str | None,
     sweep_clicks: Callable[[], Awaitable[None]] | None = None,
     directory_sync: Callable[[], Awaitable[object]] | None = None,
+    rules_follow: Callable[[], Awaitable[object]] | None = None,
+    rules_reconcile: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
     """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
     day, so the outbox job sends them when they fall due."""
@@ -210,6 +212,13 @@ def service_jobs(
         # Repairs what missed events left behind; the sync itself holds to the removal
         # threshold (handlers.directory.sync). An hour's lease: a large source pages slowly.
         jobs.add(Job("directory-sync", directory_sync, cron="0 2 * * *", lease=3600))
+    if rules_follow:
+        # Runs for as long as its worker holds the lease, woken by each committed directory
+        # change; a worker that dies stops renewing, and another's next trigger takes over.
+        jobs.add(Job("rules-follow", rules_follow, every=2, lease=30, at_start=True))
+    if rules_reconcile:
+        # After the directory sync: every rule against everyone, repairing what was missed.
+        jobs.add(Job("rules-reconcile", rules_reconcile, cron="30 3 * * *", lease=3600))
     if sqlite_file:
         # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
         # syncs the file to disk) would hold up every request for as long as the disk takes.

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import wakeup
 from store.batches import insert_missing
 from store.models import ChangeKind, DirectoryChange
 
@@ -46,6 +47,7 @@ async def record(
     """Log `rows`: (user id, kind, field, old, new, group id) each."""
     if not rows:
         return
+    wakeup.changed(session)  # automatic enrolment follows, once this transaction commits
     await insert_missing(
         session,
         DirectoryChange.__table__,
