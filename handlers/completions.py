@@ -13,11 +13,11 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import audit
-from handlers.enrol import enrol
+from handlers.enrol import current_enrolment, enrol
 from store.models import (
     CatalogItem,
     Enrolment,
@@ -57,8 +57,8 @@ async def complete(
     statement = (
         update(Enrolment)
         .where(
-            Enrolment.user_id == user.id,
-            Enrolment.item_id == item.id,
+            # The current period's enrolment (handlers.enrol.current_enrolment).
+            Enrolment.id == current_enrolment(user.id, item.id).scalar_subquery(),
             Enrolment.status != EnrolmentStatus.COMPLETED,
         )
         .values(
@@ -91,8 +91,4 @@ async def complete(
 
 
 async def _enrolment_id(session: AsyncSession, user: User, item: CatalogItem) -> int | None:
-    return (
-        await session.execute(
-            select(Enrolment.id).where(Enrolment.user_id == user.id, Enrolment.item_id == item.id)
-        )
-    ).scalar_one_or_none()
+    return (await session.execute(current_enrolment(user.id, item.id))).scalar_one_or_none()

@@ -242,6 +242,11 @@ async def _way_in(
     return await session.get(RegistrationToken, registration_token_id)
 
 
+def current_enrolment(user_id: int, item_id: int) -> Select:
+    """The id of the person's enrolment in the item's current (latest) period."""
+    return _current(user_id, item_id).with_only_columns(Enrolment.id)
+
+
 def _current(user_id: int, item_id: int) -> Select:
     """The person's enrolment in the item's current (latest) period."""
     return (
@@ -349,7 +354,7 @@ async def enrol_many(
     now = now or utcnow()
     table = Enrolment.__table__
     who = people.subquery("who")
-    reinstated = await _reinstate_many(session, item_id, who, placement, now)
+    reinstated = await _reinstate_many(session, item_id, who, source, placement, now)
     held = (
         select(table.c.id)
         .where(
@@ -366,6 +371,7 @@ async def enrol_many(
         "status": EnrolmentStatus.ENROLLED.value,
         "source": source.value,
         "enrolled_at": now,
+        "updated_at": now,
         "required": placement.required,
         "reason": placement.reason,
         "due_at": placement.due_at,
@@ -397,7 +403,12 @@ async def enrol_many(
 
 
 async def _reinstate_many(
-    session: AsyncSession, item_id: int, who: Subquery, placement: Placement, now: datetime
+    session: AsyncSession,
+    item_id: int,
+    who: Subquery,
+    source: EnrolmentSource,
+    placement: Placement,
+    now: datetime,
 ) -> list[tuple[int, int]]:
     """Withdrawn enrolments of this period, of people with no open one, enrolled again."""
     table = Enrolment.__table__
@@ -421,6 +432,8 @@ async def _reinstate_many(
             status=EnrolmentStatus.ENROLLED.value,
             withdrawn_at=None,
             enrolled_at=now,
+            updated_at=now,
+            source=source.value,
             rule_id=placement.rule_id,
         )
         .returning(table.c.id, table.c.user_id)

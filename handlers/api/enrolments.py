@@ -125,6 +125,8 @@ async def create_enrolment(
         await listing.session.execute(
             _joined()
             .where(Enrolment.user_id == user.id, Enrolment.item_id == item.id)
+            .order_by(Enrolment.period.desc())  # the current period's
+            .limit(1)
             .execution_options(populate_existing=True)
         )
     ).one()

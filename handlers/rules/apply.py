@@ -133,9 +133,9 @@ async def withdraw_leavers(
     if user_ids is not None:
         statement = statement.where(table.c.user_id.in_(user_ids))
     rows = await session.execute(
-        statement.values(status=EnrolmentStatus.WITHDRAWN.value, withdrawn_at=now).returning(
-            table.c.id, table.c.user_id
-        )
+        statement.values(
+            status=EnrolmentStatus.WITHDRAWN.value, withdrawn_at=now, updated_at=now
+        ).returning(table.c.id, table.c.user_id)
     )
     withdrawn = [(int(i), int(u)) for i, u in rows]
     await audit.record_many(
