@@ -28,9 +28,29 @@ def test_slack_manifest_is_valid_and_points_everything_at_one_url(schemas):
         "im:write",
         "channels:read",
         "groups:read",
+        "usergroups:read",
     }
     # Slack sends the events the bot listens for only when they are subscribed.
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["user_change"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "user_change",
+        "team_join",
+        "subteam_created",
+        "subteam_updated",
+        "subteam_members_changed",
+        "member_joined_channel",
+        "member_left_channel",
+    ]
+
+
+def test_every_event_the_bot_listens_for_is_subscribed():
+    """An event Bolt listens for but the manifest leaves out never arrives."""
+    import re
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    listened = set()
+    for module in (ROOT / "bot" / "slack" / "listeners").glob("*.py"):
+        listened |= set(re.findall(r'app\.event\("([a-z_]+)"\)', module.read_text()))
+    assert listened == set(manifest["settings"]["event_subscriptions"]["bot_events"])
 
 
 def test_slack_manifest_lets_people_sign_in_with_slack_for_deep_links(schemas):

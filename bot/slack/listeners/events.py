@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import directory
+from bot.slack import directory, group_events
 from bot.slack.adapter import PROVIDER, Slack
 from handlers.identity import Account, profile_changed
 from handlers.organisations import default_organisation
@@ -28,3 +28,5 @@ async def user_changed(event: dict, slack: Slack) -> None:
             # Slack's user_change often leaves the email out: unsaid is not removed.
             email_told="email" in (user.get("profile") or {}),
         )
+        # The directory's side: names, title as function, deactivation (bot.slack.group_events).
+        await group_events.person_changed(slack, session, user)
