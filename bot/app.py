@@ -7,10 +7,11 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from bot import metrics  # noqa: F401  (registers the product's metrics for /met
 from bot.api.app import Api
 from bot.directory_sync import directory_sources, sync_directory
 from bot.email import EmailDelivery, SmtpSettings
+from bot.events import event_channels
 from bot.log_limits import limit_repeated_warnings
 from bot.runtime import Runtime
 from bot.scheduler import Jobs, Runner, service_jobs
@@ -27,6 +29,7 @@ from bot.web import health, pages, register, reports
 from bot.web.auth.routes import SignIn, sign_in_for
 from bot.web.deeplink import DeepLinks
 from bot.web.limits import BodySizeLimit
+from handlers import webhooks
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
 from handlers.rules.follow import Follower
@@ -137,6 +140,8 @@ class Platforms:
     slack: SlackEndpoint | None = None
     teams: TeamsEndpoint | None = None
     teams_http: httpx.AsyncClient | None = None
+    # Webhook receivers and the LRS: each request carries its own timeout (bot/webhooks.py).
+    events_http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
 
     @classmethod
     def start(cls, runtime: Runtime) -> Platforms:
@@ -172,6 +177,7 @@ class Platforms:
             await self.slack.close()
         if self.teams_http:
             await self.teams_http.aclose()
+        await self.events_http.aclose()
 
 
 def _teams_endpoint(runtime: Runtime, http: httpx.AsyncClient) -> TeamsEndpoint:
@@ -204,7 +210,13 @@ def _outbox_channels(runtime: Runtime, platforms: Platforms) -> dict[str, Channe
 
         email = EmailDelivery(SmtpSettings(settings.smtp_url), invitation_link)
         channels["email"] = Channel(email.send, 200)
+    channels.update(event_channels(runtime, platforms.events_http))
     return channels
+
+
+async def _sync_xapi(runtime: Runtime, session: AsyncSession) -> None:
+    org = await runtime.organisation(session)
+    await webhooks.sync_xapi(session, org.id, runtime.settings.xapi_endpoint or None)
 
 
 def _jobs(runtime: Runtime, delivery: Delivery, *, nightly: bool) -> Jobs:
@@ -248,6 +260,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await platforms.open()
+        await runtime.transact(lambda s: _sync_xapi(runtime, s))
         if scheduler.jobs:
             scheduler.start()
         # What start-up made lives as long as the process: keep it out of the collector's

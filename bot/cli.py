@@ -16,7 +16,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import apikey_cli, directory_cli, importing, rules_cli, tokens_cli
+from bot import apikey_cli, directory_cli, importing, rules_cli, tokens_cli, webhooks_cli
 from bot.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from bot.web import server
 from handlers import users
@@ -379,6 +379,7 @@ def report(item: str, user_type: str | None, since: str | None, out: str) -> Non
 
 main.add_command(tokens_cli.group(_settings, _in_organisation))
 main.add_command(apikey_cli.group(_settings, _in_organisation))
+main.add_command(webhooks_cli.group(_settings, _in_organisation))
 main.add_command(directory_cli.group(_settings, _prepare_schema, _run_db))
 main.add_command(directory_cli.groups_group(_import))
 main.add_command(rules_cli.group(_settings, _prepare_schema, _run_db))

@@ -92,6 +92,19 @@ class Settings(BaseSettings):
         5.0, ge=0, le=100, validation_alias="ENROLBOT_SYNC_MAX_REMOVAL_PERCENT"
     )
 
+    # Webhooks out (bot/webhooks.py): how long a receiver may take to answer, and how long an
+    # endpoint may fail without one success before it is paused and the admins are told.
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, validation_alias="ENROLBOT_WEBHOOK_TIMEOUT_SECONDS"
+    )
+    webhook_pause_after_hours: float = Field(
+        72.0, gt=0, validation_alias="ENROLBOT_WEBHOOK_PAUSE_AFTER_HOURS"
+    )
+    # A Learning Record Store for xAPI statements (bot/xapi.py); off when unset.
+    xapi_endpoint: str = Field("", validation_alias="XAPI_ENDPOINT")
+    xapi_username: str = Field("", validation_alias="XAPI_USERNAME")
+    xapi_password: str = Field("", validation_alias="XAPI_PASSWORD")
+
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
     slack_client_id: str = Field("", validation_alias="SLACK_CLIENT_ID")
@@ -163,6 +176,26 @@ class Settings(BaseSettings):
             raise ValueError("ENROLBOT_PUBLIC_URL must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("xapi_endpoint")
+    @classmethod
+    def _xapi_endpoint(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "XAPI_ENDPOINT must be the LRS's xAPI base URL, starting with https:// "
+                "(statements go to XAPI_ENDPOINT/statements)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _xapi_credentials(self) -> Settings:
+        if self.xapi_endpoint and not (self.xapi_username and self.xapi_password):
+            raise ValueError(
+                "XAPI_ENDPOINT is set without XAPI_USERNAME and XAPI_PASSWORD: set the Basic "
+                "auth credentials the LRS gave enrolbot, or unset XAPI_ENDPOINT."
+            )
+        return self
+
     @model_validator(mode="after")
     def _no_half_built_slack(self) -> Settings:
         if self.slack_client_id and not self.slack_bot_token:
@@ -199,6 +232,10 @@ class Settings(BaseSettings):
             for h in self.teams_service_url_hosts.split(",")
             if h.strip()
         )
+
+    @property
+    def xapi_enabled(self) -> bool:
+        return bool(self.xapi_endpoint)
 
     @property
     def slack_enabled(self) -> bool:

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import Row, Select, Subquery, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import alerts, audit
+from handlers import alerts, audit, events
 from handlers.identity import Account, ProfileLookup, identify
 from handlers.links import LinkState, check_token
 from handlers.signing import LinkSigner
@@ -171,6 +171,7 @@ async def enrol(
         current = (await session.execute(_current(user.id, item.id))).one()
         new_id = await _enrol_again(session, current, source, link, now)
     if new_id is not None:
+        await events.enrolments(session, events.ENROLMENT_CREATED, [new_id], now=now)
         way_in = await _way_in(session, link, registration_token_id)
         if source in SELF_SERVICE and way_in is not None:
             await alerts.enqueue_self_enrolment(session, organisation, user, item, way_in, now)

@@ -56,6 +56,7 @@ from store.models.rules import (
     StreamCursor,
 )
 from store.models.teams import TeamsCard, TeamsConversation
+from store.models.webhooks import EndpointKind, EndpointState, WebhookEndpoint
 from store.models.work import JobLease, PendingClick
 
 __all__ = [
@@ -75,6 +76,8 @@ __all__ = [
     "DigestMode",
     "DirectoryChange",
     "Due",
+    "EndpointKind",
+    "EndpointState",
     "Enrolment",
     "EnrolmentLink",
     "EnrolmentRule",
@@ -108,5 +111,6 @@ __all__ = [
     "User",
     "UserStatus",
     "UserType",
+    "WebhookEndpoint",
     "utcnow",
 ]

@@ -11,11 +11,12 @@ import uvicorn
 
 
 class ServedApp:
-    def __init__(self, app, *, ssl: dict | None = None) -> None:
-        # Bound here and handed to uvicorn: nobody can take the port in between.
+    def __init__(self, app, *, ssl: dict | None = None, port: int = 0) -> None:
+        # Bound here and handed to uvicorn: nobody can take the port in between. A given port
+        # brings a server up where one was down (a receiver that recovers).
         self.socket = socket.socket()
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
+        self.socket.bind(("127.0.0.1", port))
         self.port = self.socket.getsockname()[1]
         scheme = "https" if ssl else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"

@@ -1,0 +1,157 @@
+"""`enrolbot webhook add|list|remove|test|log|resume`: the endpoints enrolment events are sent
+to, signed as Standard Webhooks says (bot/webhooks.py, handlers/webhooks.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+
+import click
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from bot.webhooks import send_test
+from handlers import webhooks
+from handlers.events import EVENT_TYPES
+from handlers.webhooks import WebhookProblem
+from store.models import Organisation, WebhookEndpoint, utcnow
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _run(in_organisation: Callable, settings: Settings, work: Callable):
+    try:
+        return in_organisation(settings, work)
+    except WebhookProblem as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.Group:
+    """The `webhook` command group, given how the CLI reads its settings and runs work in the
+    organisation (bot.cli)."""
+    run = functools.partial(_run, in_organisation)
+
+    @click.group("webhook")
+    def webhook_group() -> None:
+        """Signed webhooks of enrolment events, and the xAPI LRS's deliveries."""
+
+    @webhook_group.command("add")
+    @click.argument("url")
+    @click.option(
+        "--events",
+        "names",
+        default=",".join(EVENT_TYPES),
+        show_default=True,
+        help="The events to send, separated by commas.",
+    )
+    def add(url: str, names: str) -> None:
+        """Send enrolment events to URL, signed with a new secret that is shown once."""
+
+        async def work(session: AsyncSession, org: Organisation) -> tuple[int, str, list[str]]:
+            wanted = webhooks.parse_events(names)
+            endpoint, secret = await webhooks.add(session, org.id, url, wanted, "cli")
+            return endpoint.id, secret, wanted
+
+        endpoint_id, secret, wanted = run(settings(), work)
+        click.echo(f"Added webhook {endpoint_id}: {url.strip()} ({', '.join(wanted)}).")
+        click.echo(f"Signing secret (shown only now; give it to the receiver): {secret}")
+
+    @webhook_group.command("list")
+    def list_() -> None:
+        """Every endpoint: its events, state and last delivery."""
+
+        async def work(session: AsyncSession, org: Organisation) -> list[WebhookEndpoint]:
+            return await webhooks.endpoints(session, org.id)
+
+        found = run(settings(), work)
+        if not found:
+            click.echo("No webhook endpoints yet: add one with `enrolbot webhook add URL`.")
+        for e in found:
+            events = "xAPI statements" if e.kind.value == "xapi" else ",".join(e.events)
+            last = (
+                "never tried"
+                if e.last_attempt_at is None
+                else f"last {_when(e.last_attempt_at)} "
+                + (f"HTTP {e.last_status}" if e.last_status else "no answer")
+                + (f" ({e.last_error})" if e.last_error else "")
+            )
+            click.echo(f"{e.id}  {e.url}  {events}  {e.state.value}  {last}")
+
+    @webhook_group.command("remove")
+    @click.argument("endpoint")
+    def remove(endpoint: str) -> None:
+        """Stop sending to ENDPOINT (its id or URL); what waited for it is dropped."""
+
+        async def work(session: AsyncSession, org: Organisation) -> tuple[str, int]:
+            found = await webhooks.find(session, org.id, endpoint)
+            return found.url, await webhooks.remove(session, found)
+
+        url, dropped = run(settings(), work)
+        click.echo(f"Removed webhook {url}; {dropped} undelivered events dropped.")
+
+    @webhook_group.command("resume")
+    @click.argument("endpoint")
+    def resume(endpoint: str) -> None:
+        """Deliver again to a paused ENDPOINT (its id or URL), starting with what waited."""
+
+        async def work(session: AsyncSession, org: Organisation) -> tuple[str, int]:
+            found = await webhooks.find_any(session, org.id, endpoint)
+            return found.url, await webhooks.resume(session, found, utcnow())
+
+        url, waiting = run(settings(), work)
+        click.echo(f"Resumed {url}: {waiting} waiting events go out now, in order.")
+
+    @webhook_group.command("log")
+    @click.argument("endpoint")
+    def log(endpoint: str) -> None:
+        """ENDPOINT's latest deliveries: event, status, attempts, last error."""
+
+        async def work(session: AsyncSession, org: Organisation) -> list[webhooks.Delivery]:
+            found = await webhooks.find_any(session, org.id, endpoint)
+            return await webhooks.deliveries(session, found)
+
+        rows = run(settings(), work)
+        if not rows:
+            click.echo("No deliveries yet.")
+        for d in rows:
+            click.echo(
+                f"{_when(d.created_at)}  {d.event_type}  {d.message_id}  {d.status}  "
+                f"attempts {d.attempts}"
+                + (f"  sent {_when(d.sent_at)}" if d.sent_at else "")
+                + (f"  last error: {d.last_error}" if d.last_error else "")
+            )
+
+    @webhook_group.command("test")
+    @click.argument("endpoint")
+    def test(endpoint: str) -> None:
+        """Send a signed webhook.test event to ENDPOINT now and show the receiver's answer."""
+        current = settings()
+
+        async def work(session: AsyncSession, org: Organisation) -> WebhookEndpoint:
+            found = await webhooks.find(session, org.id, endpoint)
+            session.expunge(found)
+            return found
+
+        found = run(current, work)
+        answer = asyncio.run(_send_test(found, current.webhook_timeout_seconds))
+        if answer.status is None:
+            raise click.ClickException(f"{found.url} did not take the test event: {answer.error}.")
+        click.echo(f"{found.url} answered HTTP {answer.status}")
+        if answer.text:
+            click.echo(answer.text)
+        if not answer.ok:
+            raise click.ClickException(
+                "The receiver refused the test event: it must answer 2xx once it has verified "
+                "the signature."
+            )
+
+    return webhook_group
+
+
+async def _send_test(endpoint: WebhookEndpoint, seconds: float):
+    async with httpx.AsyncClient() as http:
+        return await send_test(http, endpoint, seconds)

@@ -1,0 +1,174 @@
+"""Enrolment events going out: one hook, `enrolments`, called in the transaction of the change,
+that writes an outbox row per event for every endpoint that wants it (webhooks, and the xAPI
+Learning Record Store). Nothing is sent here; the outbox delivers once the change commits, so an
+event goes out exactly when its change holds.
+
+Call sites stay one line, whoever changes enrolments:
+
+    await events.enrolments(session, events.ENROLMENT_COMPLETED, [enrolment.id])
+
+Each event is `{"type", "timestamp", "data"}` as the Standard Webhooks specification shapes
+payloads, with its own id (`msg_...`, the `webhook-id` a receiver drops duplicates by, and the
+seed of the xAPI statement's id). Each lands in a lane of its own per endpoint, person and item
+(`webhook:ENDPOINT:u1-i2`), so events about one enrolment arrive in the order they happened and
+a failing one holds up no other enrolment's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.destinations import Destination
+from store.models import (
+    CatalogItem,
+    EndpointKind,
+    Enrolment,
+    OutboxMessage,
+    User,
+    WebhookEndpoint,
+    utcnow,
+)
+
+ENROLMENT_CREATED = "enrolment.created"
+ENROLMENT_COMPLETED = "enrolment.completed"
+ENROLMENT_WITHDRAWN = "enrolment.withdrawn"
+EVENT_TYPES = (ENROLMENT_CREATED, ENROLMENT_COMPLETED, ENROLMENT_WITHDRAWN)
+# What an LRS hears: xAPI has verbs for registering and completing, none for withdrawing.
+XAPI_EVENTS = (ENROLMENT_CREATED, ENROLMENT_COMPLETED)
+# The outbox kinds of these rows; a channel of each name sends them (bot.webhooks, bot.xapi).
+WEBHOOK = EndpointKind.WEBHOOK.value
+XAPI = EndpointKind.XAPI.value
+CHUNK = 500  # enrolments read per query
+
+
+def subject(user_id: int, item_id: int) -> str:
+    """The person and item an event is about: its lane within an endpoint."""
+    return f"u{user_id}-i{item_id}"
+
+
+def lane(kind: str, endpoint_id: int, user_id: int, item_id: int) -> str:
+    return str(Destination.channel(kind, str(endpoint_id), subject(user_id, item_id)))
+
+
+def lanes_of(kind: str, endpoint_id: int) -> str:
+    """A LIKE pattern for every lane of one endpoint."""
+    return f"{kind}:{endpoint_id}:%"
+
+
+def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    if endpoint.kind is EndpointKind.XAPI:
+        return event_type in XAPI_EVENTS
+    return event_type in endpoint.events
+
+
+async def enrolments(
+    session: AsyncSession,
+    event_type: str,
+    enrolment_ids: Iterable[int],
+    *,
+    now: datetime | None = None,
+    extra: Mapping[int, Mapping[str, Any]] | None = None,
+) -> int:
+    """Write `event_type` about each enrolment to the outbox of every endpoint that wants it,
+    set-based; the caller commits. `extra` adds fields to an enrolment's `data` (its period, its
+    due date). Call it after the change, while the enrolment row still exists. The number of
+    outbox rows written (0, at the cost of one small query, when nothing listens)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"not an event type: {event_type}")
+    endpoints = [
+        e
+        for e in (await session.execute(select(WebhookEndpoint))).scalars()
+        if wants(e, event_type)
+    ]
+    ids = list(enrolment_ids)
+    if not endpoints or not ids:
+        return 0
+    now = now or utcnow()
+    written = 0
+    for start in range(0, len(ids), CHUNK):
+        rows = await _enrolment_rows(session, ids[start : start + CHUNK])
+        messages = [
+            message
+            for row in rows
+            for message in _messages(endpoints, event_type, row, now, (extra or {}).get(row.id))
+        ]
+        if messages:
+            await session.execute(insert(OutboxMessage), messages)
+            written += len(messages)
+    return written
+
+
+async def _enrolment_rows(session: AsyncSession, ids: list[int]) -> list:
+    return list(
+        await session.execute(
+            select(
+                Enrolment.id,
+                Enrolment.user_id,
+                Enrolment.item_id,
+                Enrolment.source,
+                Enrolment.status,
+                User.email,
+                CatalogItem.organisation_id,
+                CatalogItem.slug,
+                CatalogItem.title,
+                CatalogItem.url,
+            )
+            .join(User, User.id == Enrolment.user_id)
+            .join(CatalogItem, CatalogItem.id == Enrolment.item_id)
+            .where(Enrolment.id.in_(ids))
+            .order_by(Enrolment.id)
+        )
+    )
+
+
+def _messages(
+    endpoints: list[WebhookEndpoint],
+    event_type: str,
+    row: Any,
+    now: datetime,
+    extra: Mapping[str, Any] | None,
+) -> list[dict[str, Any]]:
+    event = event_payload(event_type, row, now, extra)
+    return [
+        {
+            "organisation_id": row.organisation_id,
+            "kind": endpoint.kind.value,
+            "destination": lane(endpoint.kind.value, endpoint.id, row.user_id, row.item_id),
+            "payload": event,
+            "not_before": now,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for endpoint in endpoints
+        if endpoint.organisation_id == row.organisation_id
+    ]
+
+
+def event_payload(
+    event_type: str, row: Any, now: datetime, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One event as every endpoint gets it; `id` travels in the webhook-id header."""
+    data: dict[str, Any] = {
+        "enrolment_id": row.id,
+        "status": str(row.status),
+        "person": {"id": row.user_id, "email": row.email},
+        "item": {"slug": row.slug, "title": row.title, "url": row.url},
+        "source": str(row.source),
+    }
+    data.update(extra or {})
+    return {
+        "id": new_message_id(),
+        "type": event_type,
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+
+
+def new_message_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
