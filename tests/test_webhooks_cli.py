@@ -1,0 +1,65 @@
+"""`enrolbot webhook ...` as an admin runs it (click's runner, in process) against the test's
+database and a real loopback receiver that verifies signatures with `standardwebhooks`."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.cli import main
+from store.models import OutboxMessage, WebhookEndpoint
+from tests.support.servers import ServedApp
+from tests.support.syncdb import SyncDB
+from tests.support.webhook_receiver import FAIL, Receiver
+
+
+def cli(db_url: str, *args: str):
+    env = {"DATABASE_URL": db_url, "ENROLBOT_SECRET_KEY": "webhook-cli-test-key-0123456789abcdef"}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_add_shows_the_secret_once_and_test_gets_the_receivers_answer(db_url):
+    receiver = Receiver()
+    with ServedApp(receiver.app()) as served:
+        url = f"{served.url}/hook"
+        added = cli(db_url, "webhook", "add", url, "--events", "enrolment.created")
+        assert added.exit_code == 0, added.output
+        receiver.secret = re.search(r"whsec_\S+", added.output).group(0)
+        assert "Added webhook 1" in added.output
+        listed = cli(db_url, "webhook", "list")
+        assert f"1  {url}  enrolment.created  active  never tried" in listed.output
+        assert "whsec_" not in listed.output  # shown only when added
+        tested = cli(db_url, "webhook", "test", url)
+        assert tested.exit_code == 0, tested.output
+        assert f"{url} answered HTTP 204" in tested.output
+        [event] = receiver.received()
+        assert event["type"] == "webhook.test" and receiver.unverified == 0
+        receiver.mode = FAIL
+        refused = cli(db_url, "webhook", "test", "1")
+        assert refused.exit_code == 1
+        assert "answered HTTP 500" in refused.output and "must answer 2xx" in refused.output
+    gone = cli(db_url, "webhook", "test", "1")
+    assert gone.exit_code == 1 and "did not take the test event: could not reach it" in gone.output
+    assert cli(db_url, "webhook", "log", "1").output == "No deliveries yet.\n"
+    assert SyncDB(db_url).scalar(select(OutboxMessage.id)) is None  # tests are not kept
+
+
+def test_wrong_input_gets_a_sentence_and_changes_nothing(db_url):
+    for args, says in (
+        (("add", "hooks.example/x"), "is not a web address"),
+        (("add", "https://hooks.example/x", "--events", "enrolment.made"), "Unknown event"),
+        (("remove", "7"), "No webhook endpoint 7: `enrolbot webhook list` shows them."),
+        (("log", "https://nowhere.example"), "No webhook endpoint"),
+    ):
+        result = cli(db_url, "webhook", *args)
+        assert result.exit_code == 1 and says in result.output, result.output
+    assert SyncDB(db_url).scalar(select(WebhookEndpoint.id)) is None
+    assert cli(db_url, "webhook", "add", "https://hooks.example/x").exit_code == 0
+    again = cli(db_url, "webhook", "add", "https://hooks.example/x")
+    assert again.exit_code == 1 and "already an endpoint" in again.output
+    removed = cli(db_url, "webhook", "remove", "https://hooks.example/x")
+    assert (
+        removed.output == "Removed webhook https://hooks.example/x; 0 undelivered events dropped.\n"
+    )

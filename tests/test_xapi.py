@@ -1,0 +1,145 @@
+"""xAPI statements out, against a real LRS: Ralph on loopback (tests/support/ralph.py), in a
+virtual environment of its own made on first use. Enrolments and completions become statements
+through the outbox's xapi channel, and what Ralph then holds is read back from its
+/xAPI/statements."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from bot.xapi import xapi_channel
+from handlers import events, webhooks, xapi
+from handlers.outbox import Delivery
+from store.models import (
+    EndpointKind,
+    OutboxMessage,
+    OutboxStatus,
+    WebhookEndpoint,
+)
+from tests.support import factories
+from tests.support.ralph_lrs import PASSWORD, USERNAME, Ralph, RalphUnavailable, ralph_command
+from tests.test_webhooks import Clock, complete_all, enrol_all, pending, rounds
+
+PUBLIC_URL = "https://enrolbot.example.com"
+
+
+@pytest.fixture(scope="module")
+def lrs(tmp_path_factory):
+    try:
+        ralph = ralph_command()
+    except RalphUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Ralph, the LRS the xAPI tests need, could not be installed: {exc}")
+        pytest.skip(f"Ralph, the LRS the xAPI tests need, could not be installed here: {exc}")
+    with Ralph(ralph, tmp_path_factory.mktemp("ralph")) as server:
+        yield server
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def delivery_for(sessions, http, clock, *, password: str = PASSWORD) -> Delivery:
+    channel = xapi_channel(
+        sessions,
+        http,
+        username=USERNAME,
+        password=password,
+        public_url=PUBLIC_URL,
+        timeout=5,
+        pause_after=timedelta(days=3),
+        clock=clock,
+    )
+    return Delivery(sessions, {"xapi": channel}, clock=clock, lease_seconds=60)
+
+
+async def xapi_world(sessions, endpoint: str):
+    async with sessions() as s, s.begin():
+        org = await factories.organisation(s)
+        its = [
+            await factories.item(s, org, "safety-101", title="Safety 101"),
+            await factories.item(s, org, "forklift", url="https://lms.example.com/course/7"),
+        ]
+        users = [await factories.user(s, org, f"p{n}@example.com") for n in range(2)]
+        await webhooks.sync_xapi(s, org.id, endpoint)
+    return org, its, users
+
+
+async def test_enrolments_and_completions_become_statements_the_lrs_holds_once(
+    sessions, http, lrs, db_url
+):
+    tag = db_url.rsplit("/", 1)[-1]  # each database's people are told apart in the one LRS
+    org, items, users = await xapi_world(sessions, lrs.xapi_endpoint)
+    async with sessions() as s, s.begin():
+        for user in users:
+            (await s.get(type(user), user.id)).email = f"{tag}-{user.email}"
+    await enrol_all(sessions, org, items, users)
+    await complete_all(sessions, then_withdraw=True)  # withdrawals have no xAPI verb
+    clock = Clock()
+    delivery = delivery_for(sessions, http, clock)
+    await rounds(delivery, clock, 3)
+    assert await pending(sessions) == 0
+    async with sessions() as s:
+        rows = list((await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+    assert [r.status for r in rows] == [OutboxStatus.SENT] * 8
+    held = {
+        st["id"]: st for st in lrs.statements() if st["actor"]["mbox"].startswith(f"mailto:{tag}-")
+    }
+    assert set(held) == {xapi.statement_id(r.payload["id"]) for r in rows}
+    verbs = sorted(st["verb"]["id"].rsplit("/", 1)[1] for st in held.values())
+    assert verbs == ["completed"] * 4 + ["registered"] * 4
+    one = held[xapi.statement_id(rows[0].payload["id"])]
+    assert one["actor"] == {"objectType": "Agent", "mbox": f"mailto:{tag}-p0@example.com"}
+    assert one["verb"]["id"] == "http://adlnet.gov/expapi/verbs/registered"
+    assert one["object"]["id"] == f"{PUBLIC_URL}/items/safety-101"
+    assert one["object"]["definition"]["name"] == {"en-US": "Safety 101"}
+    extensions = one["context"]["extensions"]
+    assert extensions[xapi.EXTENSIONS + "source"] == "api"
+    objects = {st["object"]["id"] for st in held.values()}
+    assert objects == {f"{PUBLIC_URL}/items/safety-101", "https://lms.example.com/course/7"}
+    # A send whose answer was lost goes again: the LRS keeps the one statement.
+    async with sessions() as s, s.begin():
+        await s.execute(update(OutboxMessage).values(status=OutboxStatus.PENDING))
+    await rounds(delivery, clock, 3)
+    assert await pending(sessions) == 0
+    again = [st for st in lrs.statements() if st["actor"]["mbox"].startswith(f"mailto:{tag}-")]
+    assert len(again) == 8
+
+
+async def test_wrong_credentials_are_retried_with_a_sentence_saying_what_to_fix(
+    sessions, http, lrs
+):
+    org, items, users = await xapi_world(sessions, lrs.xapi_endpoint)
+    await enrol_all(sessions, org, items[:1], users[:1])
+    clock = Clock()
+    await rounds(delivery_for(sessions, http, clock, password="wrong"), clock, 2)
+    async with sessions() as s:
+        row = (await s.execute(select(OutboxMessage))).scalar_one()
+        endpoint = (await s.execute(select(WebhookEndpoint))).scalar_one()
+    assert row.status is OutboxStatus.PENDING and row.attempts == 2
+    assert row.last_error == (
+        "the LRS refused XAPI_USERNAME and XAPI_PASSWORD (HTTP 401): check them and restart"
+    )
+    assert endpoint.kind is EndpointKind.XAPI and endpoint.last_status == 401
+    await rounds(delivery_for(sessions, http, clock), clock, 1)
+    assert await pending(sessions) == 0
+
+
+async def test_the_lrs_endpoint_follows_the_setting(session):
+    org = await factories.organisation(session)
+    await webhooks.sync_xapi(session, org.id, "https://lrs.example/xAPI")
+    await webhooks.sync_xapi(session, org.id, "https://lrs.example/xAPI")
+    await webhooks.sync_xapi(session, org.id, "https://other.example/xAPI")
+    [endpoint] = (await session.execute(select(WebhookEndpoint))).scalars()
+    assert endpoint.url == "https://other.example/xAPI" and endpoint.kind is EndpointKind.XAPI
+    assert events.wants(endpoint, events.ENROLMENT_CREATED)
+    assert not events.wants(endpoint, events.ENROLMENT_WITHDRAWN)
+    await webhooks.sync_xapi(session, org.id, None)
+    assert (await session.execute(select(WebhookEndpoint))).first() is None
