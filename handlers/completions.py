@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import audit
+from handlers import audit, events
 from handlers.enrol import current_enrolment, enrol
 from store.models import (
     CatalogItem,
@@ -77,6 +77,7 @@ async def complete(
             return Completion(CompletionOutcome.ALREADY_COMPLETED, existing)
         await enrol(session, organisation=organisation, user=user, item=item, source=source, by=by)
         enrolment_id = (await session.execute(statement)).scalar_one()
+    await events.enrolments(session, events.ENROLMENT_COMPLETED, [enrolment_id], now=now)
     await audit.record(
         session,
         organisation_id=organisation.id,

@@ -386,6 +386,7 @@ async def enrol_many(
         session, table, ["user_id", *constants], rows, returning=("id", "user_id")
     )
     enrolled = reinstated + [(int(i), int(u)) for i, u in made]
+    await events.enrolments(session, events.ENROLMENT_CREATED, [i for i, _ in enrolled], now=now)
     detail: dict[str, object] = {"source": source.value}
     if placement.rule_id is not None:
         detail["rule_id"] = placement.rule_id

@@ -76,9 +76,9 @@ async def enrolments(
     extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> int:
     """Write `event_type` about each enrolment to the outbox of every endpoint that wants it,
-    set-based; the caller commits. `extra` adds fields to an enrolment's `data` (its period, its
-    due date). Call it after the change, while the enrolment row still exists. The number of
-    outbox rows written (0, at the cost of one small query, when nothing listens)."""
+    set-based; the caller commits. The data comes from the enrolment's row (its period and due
+    date too); `extra` adds fields beyond it, by enrolment id. Call it after the change. The
+    number of outbox rows written (0, at the cost of one small query, when nothing listens)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"not an event type: {event_type}")
     endpoints = [
@@ -113,6 +113,10 @@ async def _enrolment_rows(session: AsyncSession, ids: list[int]) -> list:
                 Enrolment.item_id,
                 Enrolment.source,
                 Enrolment.status,
+                Enrolment.period,
+                Enrolment.due_at,
+                Enrolment.completed_at,
+                Enrolment.score,
                 User.email,
                 CatalogItem.organisation_id,
                 CatalogItem.slug,
@@ -160,14 +164,22 @@ def event_payload(
         "person": {"id": row.user_id, "email": row.email},
         "item": {"slug": row.slug, "title": row.title, "url": row.url},
         "source": str(row.source),
+        "period": row.period,
+        "due": _iso(row.due_at),
     }
+    if event_type == ENROLMENT_COMPLETED:
+        data |= {"completed_at": _iso(row.completed_at), "score": row.score}
     data.update(extra or {})
     return {
         "id": new_message_id(),
         "type": event_type,
-        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "timestamp": _iso(now),
         "data": data,
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def new_message_id() -> str:

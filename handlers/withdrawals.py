@@ -12,7 +12,7 @@ import enum
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import audit
+from handlers import audit, events
 from store.models import Enrolment, EnrolmentStatus, utcnow
 
 
@@ -49,6 +49,7 @@ async def withdraw(
         if enrolment.status == EnrolmentStatus.COMPLETED:
             return WithdrawOutcome.COMPLETED
         return WithdrawOutcome.ALREADY_WITHDRAWN
+    await events.enrolments(session, events.ENROLMENT_WITHDRAWN, [changed], now=now)
     await audit.record(
         session,
         organisation_id=organisation_id,

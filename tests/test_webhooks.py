@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.webhooks import webhook_channel
-from handlers import events, webhooks
+from handlers import completions, events, webhooks, withdrawals
 from handlers.alert_message import NOTICE
 from handlers.enrol import Outcome, enrol
 from handlers.outbox import Delivery
@@ -87,15 +87,39 @@ async def enrol_all(sessions, org, items, users) -> None:
                 assert outcome is Outcome.ENROLLED
 
 
-async def complete_all(sessions, *, then_withdraw: bool = False) -> None:
-    """Mark every enrolment completed (and withdrawn), the events written in the same
-    transaction, as the completions code does."""
+async def complete(sessions, org, items, users) -> None:
+    """Each person completes each item, as the API reports it (handlers.completions)."""
     async with sessions() as s, s.begin():
-        ids = list((await s.execute(select(Enrolment.id).order_by(Enrolment.id))).scalars())
-        await s.execute(update(Enrolment).values(status=EnrolmentStatus.COMPLETED, completed_at=T0))
-        await events.enrolments(s, events.ENROLMENT_COMPLETED, ids)
-        if then_withdraw:
-            await events.enrolments(s, events.ENROLMENT_WITHDRAWN, ids)
+        for user in users:
+            for item in items:
+                done = await completions.complete(
+                    s,
+                    organisation=org,
+                    user=user,
+                    item=item,
+                    completed_at=T0,
+                    source=EnrolmentSource.API,
+                    by="t",
+                    score=0.9,
+                )
+                assert done.outcome is completions.CompletionOutcome.COMPLETED
+
+
+async def withdraw(sessions, org, items, users) -> None:
+    async with sessions() as s, s.begin():
+        for user in users:
+            for item in items:
+                enrolment = (
+                    await s.execute(
+                        select(Enrolment).where(
+                            Enrolment.user_id == user.id, Enrolment.item_id == item.id
+                        )
+                    )
+                ).scalar_one()
+                outcome = await withdrawals.withdraw(
+                    s, organisation_id=org.id, enrolment=enrolment, by="t"
+                )
+                assert outcome is withdrawals.WithdrawOutcome.WITHDRAWN
 
 
 async def rounds(delivery: Delivery, clock: Clock, n: int, step: float = 1000) -> int:
@@ -152,11 +176,14 @@ async def test_events_are_written_with_the_change_only_for_endpoints_that_want_t
             assert await pending(sessions) == 0  # not before the change commits...
             await s.rollback()
     assert await pending(sessions) == 0  # ...and never if it does not
-    await complete_all(sessions)
+    await complete(sessions, org, [item], [ann])
     async with sessions() as s:
         [row] = (await s.execute(select(OutboxMessage))).scalars()
     assert row.destination == f"webhook:{endpoint_id}:u{ann.id}-i{item.id}"
     assert row.payload["type"] == "enrolment.completed" and row.payload["id"].startswith("msg_")
+    data = row.payload["data"]
+    assert data["status"] == "completed" and data["score"] == 0.9
+    assert data["completed_at"] == T0.isoformat().replace("+00:00", "Z")
 
 
 async def test_a_receiver_down_then_failing_then_slow_then_back_gets_each_event_once_in_order(
@@ -176,12 +203,16 @@ async def test_a_receiver_down_then_failing_then_slow_then_back_gets_each_event_
         errors = set((await s.execute(select(OutboxMessage.last_error))).scalars())
     assert errors == {"could not reach it (ConnectError)"}
     with ServedApp(receiver.app(), port=port):
-        await complete_all(sessions)  # more events arrive while it is failing
+        # More events while it fails: half the people complete, the other half withdraw...
+        await complete(sessions, org, items, users[:2])
+        await withdraw(sessions, org, items, users[2:])
         assert await rounds(delivery, clock, 3) == 0  # up, answering 500
         assert receiver.hits > 0 and not receiver.ids
         receiver.mode = SLOW
-        await complete_all(sessions, then_withdraw=True)
-        assert await rounds(delivery, clock, 2) == 0  # it answers too late for every one
+        # ...and are enrolled again and complete while it answers too late for every one.
+        await enrol_all(sessions, org, items, users[2:])
+        await complete(sessions, org, items, users[2:])
+        assert await rounds(delivery, clock, 2) == 0
         receiver.mode = "ok"
         for _ in range(12):
             if await pending(sessions) == 0:
@@ -194,7 +225,8 @@ async def test_a_receiver_down_then_failing_then_slow_then_back_gets_each_event_
         endpoint = await s.get(WebhookEndpoint, endpoint_id)
     assert endpoint.state is EndpointState.ACTIVE and endpoint.failing_since is None
     sent = [r.payload["id"] for r in rows]
-    assert len(rows) == 8 * 4  # 8 enrolments: created, completed twice, withdrawn
+    # 8 enrolments: created and completed, or created, withdrawn, created again and completed
+    assert len(rows) == 4 * 2 + 4 * 4
     assert sorted(receiver.ids) == sorted(sent)  # every one, and each once by id
     assert receiver.hits > len(sent)  # the failures and late answers were retried
     for subject in {r.destination for r in rows}:

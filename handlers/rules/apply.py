@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import audit
+from handlers import audit, events
 from handlers.enrol import Placement, enrol_many
 from handlers.rules.criteria import Criteria, any_of, matching, where_clause
 from handlers.rules.saved import Loaded, load
@@ -138,6 +138,7 @@ async def withdraw_leavers(
         ).returning(table.c.id, table.c.user_id)
     )
     withdrawn = [(int(i), int(u)) for i, u in rows]
+    await events.enrolments(session, events.ENROLMENT_WITHDRAWN, [i for i, _ in withdrawn], now=now)
     await audit.record_many(
         session,
         organisation_id=r.organisation_id,
