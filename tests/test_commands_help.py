@@ -35,6 +35,25 @@ GROUP_HELP = (
     "group or channel, a Teams team); its members' history stays",
     "`/enrol person show EMAIL|@person`: someone's attributes and groups, and where each came from",
 )
+RULE_OPTIONS = (
+    "[--everyone] [--group GROUP]… [--where FIELD=VALUE]… [--manager PERSON] [--all-reports] "
+    "[--hired-after DATE] [--added-after DATE] [--include-prospects] [--required] "
+    "[--recommended] [--reason TEXT] [--due-within DAYS] [--due-on DATE] "
+    "[--due-each-year MM-DD] [--first-due-within DAYS] [--recur once|annual|every N days|months] "
+    "[--enrol-days-before DAYS] [--withdraw-on-leave] [--existing] [--new-only]"
+)
+RULE_HELP = (
+    f"`/enrol rule create ITEM {RULE_OPTIONS}`: enrol everyone who matches in ITEM, now and "
+    "whenever someone comes to match",
+    f"`/enrol rule preview ITEM {RULE_OPTIONS}`: who a rule would enrol, before saving it (same "
+    "options as rule create)",
+    "`/enrol rule list [ITEM]`: the automatic enrolment rules, of one item or all",
+    "`/enrol rule show RULE`: what a rule says, whom it enrolled, and who made it",
+    "`/enrol rule pause RULE`: stop a rule enrolling anyone (what it enrolled stays)",
+    "`/enrol rule resume RULE`: start a paused rule again, enrolling whoever came to match "
+    "meanwhile",
+    "`/enrol rule delete RULE`: stop a rule for good (what it enrolled stays)",
+)
 SUPER_HELP = (
     "`/enrol items [QUERY]`: topics, articles and pathways, with their slugs",
     "`/enrol link create ITEM [--label TEXT] [--notes TEXT]`: a new link (no label: a form asks)",
@@ -62,9 +81,11 @@ SUPER_HELP = (
     "`/enrol admin remove EMAIL|@person`: take someone's admin rights away",
     "`/enrol admin list`: who can manage enrolment",
     *GROUP_HELP,
+    *RULE_HELP,
     "`/enrol help [COMMAND]`: this list, or how one command is used, with examples",
     "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code; "
-    'GROUP is a group\'s name. Quote text with spaces: --label "Team intranet".',
+    "GROUP is a group's name; RULE is a rule's number. Quote text with spaces: "
+    '--label "Team intranet".',
 )
 
 
@@ -77,7 +98,7 @@ async def test_help_for_a_super_admin_lists_every_command(acme, text):
 async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
     reply = await run(await acme.ctx("sam@example.com"), "help")
     assert isinstance(reply, Notice)
-    assert reply.lines == SUPER_HELP[:15] + GROUP_HELP + SUPER_HELP[-2:]
+    assert reply.lines == SUPER_HELP[:15] + GROUP_HELP + RULE_HELP + SUPER_HELP[-2:]
     assert not any("admin add" in line or "admin list" in line for line in reply.lines)
 
 

@@ -17,7 +17,7 @@ LEARNER_HELP = Notice(
 )
 GLOSSARY = (
     "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code; "
-    "GROUP is a group's name. Quote text with spaces: "
+    "GROUP is a group's name; RULE is a rule's number. Quote text with spaces: "
     '--label "Team intranet".'
 )
 

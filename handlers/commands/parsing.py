@@ -39,9 +39,10 @@ def parse(ctx: CommandContext, command: Command, words: list[str]) -> Args:
     """The words after a command's name, checked against its declaration."""
     usage = ctx.usage(command.form(ctx.channels_by_name))
     takes_value = {o.name for o in command.options if o.value}
+    many = {o.name for o in command.options if o.many}
     flags = {o.name for o in command.options if not o.value}
     positional: list[str] = []
-    found: dict[str, str | bool] = {}
+    found: dict[str, str | bool | list[str]] = {}
     rest = iter(words)
     for word in rest:
         if not word.startswith("--"):
@@ -55,7 +56,10 @@ def parse(ctx: CommandContext, command: Command, words: list[str]) -> Args:
                 value = next(rest, None)  # type: ignore[assignment]
                 if value is None:
                     raise CommandError(f"--{name} needs a value: {usage}.")
-            found[name] = value
+            if name in many:
+                found.setdefault(name, []).append(value)  # type: ignore[union-attr]
+            else:
+                found[name] = value
         else:
             known = sorted(f"--{o}" for o in takes_value | flags)
             takes = f"it takes {', '.join(known)}" if known else "it takes no options"

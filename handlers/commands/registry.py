@@ -28,10 +28,12 @@ class Role(enum.IntEnum):
 class Option:
     name: str
     value: str | None = None  # the value's name in the usage ("TEXT"); None: a flag
+    many: bool = False  # may be given more than once (--group A --group B)
 
     @property
     def usage(self) -> str:
-        return f"[--{self.name} {self.value}]" if self.value else f"[--{self.name}]"
+        more = "…" if self.many else ""
+        return f"[--{self.name} {self.value}]{more}" if self.value else f"[--{self.name}]"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Args:
     """A command's words after its name, split into positional words and options."""
 
     words: list[str]
-    options: dict[str, str | bool] = field(default_factory=dict)
+    options: dict[str, str | bool | list[str]] = field(default_factory=dict)
 
     def flag(self, name: str) -> bool:
         return bool(self.options.get(name))
@@ -47,6 +49,11 @@ class Args:
     def value(self, name: str) -> str | None:
         value = self.options.get(name)
         return value if isinstance(value, str) else None
+
+    def values(self, name: str) -> list[str]:
+        """Every value of an option that may be given more than once, in the order typed."""
+        value = self.options.get(name)
+        return list(value) if isinstance(value, list) else []
 
 
 Handler = Callable[["CommandContext", Args], Awaitable[Any]]
