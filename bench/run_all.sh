@@ -19,6 +19,7 @@ run clicks
 run cold_clicks
 run alert_burst
 run imports
+run slack_groups
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     run workers
 else
