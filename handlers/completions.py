@@ -1,24 +1,28 @@
-"""Completions: `complete`, the one place a completion is recorded, whatever reports it (the
-API, a completions import, a connector reading a learning platform).
+"""Completions: `complete` and `complete_many`, the one place a completion is recorded,
+whatever reports it (the API, a completions import, a connector reading a learning platform).
 
-A completion marks the person's enrolment in the item completed, with its time and score. Someone
+A completion marks the person's enrolment in the item's current (latest) period completed, with its time and score. Someone
 not enrolled (they started on the platform itself) is enrolled first through
 `handlers.enrol.enrol`, the one way in, then completed. A second report of a completed
-enrolment changes nothing, so a retried report never completes twice.
+enrolment changes nothing, so a retried report never completes twice. Many completions are
+written set-based: one read of the enrolments there are (locked on PostgreSQL, so two reports
+of the same completion at once cannot both count), one UPDATE and one audit INSERT for all.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import audit, events
-from handlers.enrol import current_enrolment, enrol
+from handlers import events
+from handlers.enrol import enrol
 from store.models import (
+    AuditEvent,
     CatalogItem,
     Enrolment,
     EnrolmentSource,
@@ -27,6 +31,8 @@ from store.models import (
     User,
     utcnow,
 )
+
+_CHUNK = 500  # (user, item) pairs per IN list
 
 
 class CompletionOutcome(enum.StrEnum):
@@ -38,6 +44,16 @@ class CompletionOutcome(enum.StrEnum):
 class Completion:
     outcome: CompletionOutcome
     enrolment_id: int
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One completion as reported: who, what, when, and the score if any."""
+
+    user: User
+    item: CatalogItem
+    completed_at: datetime
+    score: float | None = None
 
 
 async def complete(
@@ -53,43 +69,94 @@ async def complete(
 ) -> Completion:
     """Mark `user`'s enrolment in `item` completed at `completed_at` (enrolling them first with
     `source` if they were not); `by` names who reported it, for the audit. The caller commits."""
+    reported = [Reported(user, item, completed_at, score)]
+    return (await complete_many(session, organisation, reported, source=source, by=by))[0]
+
+
+async def complete_many(
+    session: AsyncSession,
+    organisation: Organisation,
+    reported: Sequence[Reported],
+    *,
+    source: EnrolmentSource,
+    by: str,
+) -> list[Completion]:
+    """`complete` for each of `reported`, set-based; one Completion per report, in order. A
+    pair reported twice in one call is completed by the first. The caller commits."""
+    existing = await _enrolments(session, reported)
+    for r in reported:
+        if (r.user.id, r.item.id) not in existing:
+            await enrol(
+                session, organisation=organisation, user=r.user, item=r.item, source=source, by=by
+            )
+    if len(existing) < len({(r.user.id, r.item.id) for r in reported}):
+        existing = await _enrolments(session, reported)
     now = utcnow()
-    statement = (
-        update(Enrolment)
-        .where(
-            # The current period's enrolment (handlers.enrol.current_enrolment).
-            Enrolment.id == current_enrolment(user.id, item.id).scalar_subquery(),
-            Enrolment.status != EnrolmentStatus.COMPLETED,
+    results: list[Completion] = []
+    changes: list[dict] = []
+    audits: list[dict] = []
+    done: set[int] = set()
+    for r in reported:
+        enrolment_id, status = existing[(r.user.id, r.item.id)]
+        if status == EnrolmentStatus.COMPLETED or enrolment_id in done:
+            results.append(Completion(CompletionOutcome.ALREADY_COMPLETED, enrolment_id))
+            continue
+        done.add(enrolment_id)
+        results.append(Completion(CompletionOutcome.COMPLETED, enrolment_id))
+        changes.append({"eid": enrolment_id, "at": r.completed_at, "score": r.score})
+        detail = {"completed_at": r.completed_at.isoformat()}
+        if r.score is not None:
+            detail["score"] = r.score
+        audits.append(
+            {
+                "organisation_id": organisation.id,
+                "at": now,
+                "action": "complete.completed",
+                "actor": by,
+                "actor_user_id": r.user.id,
+                "item_id": r.item.id,
+                "link_id": None,
+                "detail": detail,
+            }
         )
-        .values(
-            status=EnrolmentStatus.COMPLETED,
-            completed_at=completed_at,
-            score=score,
-            updated_at=now,
-        )
-        .returning(Enrolment.id)
-        .execution_options(synchronize_session=False)
-    )
-    enrolment_id = (await session.execute(statement)).scalar_one_or_none()
-    if enrolment_id is None:
-        existing = await _enrolment_id(session, user, item)
-        if existing is not None:
-            return Completion(CompletionOutcome.ALREADY_COMPLETED, existing)
-        await enrol(session, organisation=organisation, user=user, item=item, source=source, by=by)
-        enrolment_id = (await session.execute(statement)).scalar_one()
-    await events.enrolments(session, events.ENROLMENT_COMPLETED, [enrolment_id], now=now)
-    await audit.record(
-        session,
-        organisation_id=organisation.id,
-        action="complete.completed",
-        actor=by,
-        actor_user_id=user.id,
-        item_id=item.id,
-        completed_at=completed_at.isoformat(),
-        **({"score": score} if score is not None else {}),
-    )
-    return Completion(CompletionOutcome.COMPLETED, enrolment_id)
+    if changes:
+        await session.execute(_COMPLETE.values(updated_at=now), changes)
+        await session.execute(insert(AuditEvent.__table__), audits)
+        completed = [c["eid"] for c in changes]
+        await events.enrolments(session, events.ENROLMENT_COMPLETED, completed, now=now)
+    return results
 
 
-async def _enrolment_id(session: AsyncSession, user: User, item: CatalogItem) -> int | None:
-    return (await session.execute(current_enrolment(user.id, item.id))).scalar_one_or_none()
+_TABLE = Enrolment.__table__
+# Executed with many parameter sets: the ORM's bulk UPDATE by primary key wants the
+# primary key's own name, so the table's statement is used, with a guard against a second
+# writer (the row was read locked on PostgreSQL; SQLite has one writer at a time).
+_COMPLETE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("eid"), _TABLE.c.status != EnrolmentStatus.COMPLETED.value)
+    .values(
+        status=EnrolmentStatus.COMPLETED.value,
+        completed_at=bindparam("at"),
+        score=bindparam("score"),
+    )
+)
+
+
+async def _enrolments(
+    session: AsyncSession, reported: Sequence[Reported]
+) -> dict[tuple[int, int], tuple[int, EnrolmentStatus]]:
+    """(user, item) -> (enrolment id, status) of the current (latest) period's enrolment of
+    those there are (handlers.enrol.current_enrolment, for many), locked for update."""
+    pairs = sorted({(r.user.id, r.item.id) for r in reported})
+    found: dict[tuple[int, int], tuple[int, EnrolmentStatus]] = {}
+    for start in range(0, len(pairs), _CHUNK):
+        chunk = pairs[start : start + _CHUNK]
+        rows = await session.execute(
+            select(Enrolment.user_id, Enrolment.item_id, Enrolment.id, Enrolment.status)
+            .where(tuple_(Enrolment.user_id, Enrolment.item_id).in_(chunk))
+            .order_by(Enrolment.period)  # the latest period comes last and stays
+            .with_for_update()
+        )
+        for user_id, item_id, enrolment_id, status in rows:
+            found[(user_id, item_id)] = (enrolment_id, status)
+    return found

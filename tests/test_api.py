@@ -316,3 +316,44 @@ async def test_rate_limit_answers_429_with_retry_after(db_url, sessions):
         assert (await world.client.get("/api/v1/catalog/items", headers=other)).status_code == 200
     finally:
         await world.client.aclose()
+
+
+async def test_completions_in_a_batch_each_once_with_refusals_on_their_own(world, sessions):
+    client, auth = world.client, world.auth(await world.key())
+    at = "2026-11-30T09:00:00Z"
+    await client.post(
+        "/api/v1/enrolments", json={"email": "bob@example.com", "item": "safety-101"}, headers=auth
+    )
+    rows = [
+        {"email": "ann@example.com", "item": "safety-101", "completed_at": at, "score": 1},
+        {"email": "bob@example.com", "item": "safety-101", "completed_at": at},
+        {"email": "zed@example.com", "item": "safety-101", "completed_at": at},
+        {"email": "ann@example.com", "item": "nope", "completed_at": at},
+        {"email": "ann@example.com", "item": "safety-101", "completed_at": at},
+    ]
+    headers = auth | {"Idempotency-Key": "batch-1"}
+    done = await client.post(
+        "/api/v1/completions/batch", json={"completions": rows}, headers=headers
+    )
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert (body["completed"], body["already_completed"], body["refused"]) == (2, 1, 2)
+    assert [r["outcome"] for r in body["results"]] == [
+        "completed",
+        "completed",
+        "refused",
+        "refused",
+        "already_completed",
+    ]
+    assert "zed@example.com" in body["results"][2]["problem"]
+    again = await client.post(
+        "/api/v1/completions/batch", json={"completions": rows}, headers=headers
+    )
+    assert again.json() == body and again.headers["idempotent-replayed"] == "true"
+    assert await _count(sessions, Enrolment.status == EnrolmentStatus.COMPLETED) == 2
+    too_many = {"completions": rows[:1] * 1001}
+    _problem(
+        await client.post("/api/v1/completions/batch", json=too_many, headers=auth),
+        422,
+        "invalid-body",
+    )

@@ -44,8 +44,8 @@ def test_every_api_route_and_method_is_in_the_document(app, document):
     mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/api/v1")
     served = set()
     for route in mount.routes:
-        if route.path in ("/openapi.json", "/{rest:path}"):
-            continue
+        if getattr(route, "path", "/openapi.json") == "/openapi.json":
+            continue  # the document itself, and the 404 for everything else
         handler = route.endpoint
         # each path's route answers its declared methods (others get a 405 problem)
         for method in handler.methods:

@@ -4,7 +4,6 @@ fields, and nobody is created or enrolled without a real token. Hypothesis makes
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 from bot.app import create_app
 from bot.settings import Settings
 from store.models import Enrolment, User
+from tests.support.asgi import SyncASGI
 from tests.support.syncdb import SyncDB
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
@@ -36,29 +36,10 @@ def page(databases):
             ENROLBOT_REGISTER_LIMIT_TOKEN="100000",
         )
     )
-    client = httpx.Client(transport=_Sync(app), base_url="http://t")
+    client = httpx.Client(transport=SyncASGI(app), base_url="http://t")
     form = FORM_TOKEN.search(client.get("/register").text).group(1)
     yield client, form, SyncDB(url)
     client.close()
-
-
-class _Sync(httpx.BaseTransport):
-    """The ASGI app behind a synchronous client, as hypothesis's tests are synchronous."""
-
-    def __init__(self, app) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._inner = httpx.ASGITransport(app=app)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        async def send() -> httpx.Response:
-            response = await self._inner.handle_async_request(request)
-            body = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers, content=body)
-
-        return self._loop.run_until_complete(send())
-
-    def close(self) -> None:
-        self._loop.close()
 
 
 def _counts(db: SyncDB) -> tuple[int, int]:

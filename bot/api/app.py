@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
+from starlette.types import Receive, Scope, Send
 
 from bot.api import openapi, parsing
 from bot.api.endpoints import Answer, Call, Endpoint, Endpoints
@@ -44,8 +45,8 @@ class Api:
         routes: list[BaseRoute] = [Route("/openapi.json", self.openapi, methods=["GET"])]
         for path, methods in self.endpoints.paths().items():
             routes.append(Route(path, self._handler(methods), methods=_METHODS))
-        routes.append(Route("/{rest:path}", self.unknown, methods=_METHODS))
-        return [Mount(PREFIX, routes=routes)]
+        routes.append(_Rest(self.unknown, ""))  # inside the mount: paths no route matched
+        return [Mount(PREFIX, routes=routes), _Rest(self.unknown, PREFIX)]
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(self.document)
@@ -170,6 +171,29 @@ class Api:
                 raise ApiProblem(
                     "conflict", "Another request changed this at the same moment: try again."
                 ) from None
+
+
+class _Rest(BaseRoute):
+    """Every other path under /api/v1, whatever characters it holds (a Mount's pattern does
+    not match a newline), inside the mount and beside it: a 404 problem, never the plain-text
+    page. `prefix` only tells the two apart when debugging."""
+
+    def __init__(self, endpoint: Any, prefix: str) -> None:
+        self.endpoint = endpoint
+        self.prefix = prefix
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == PREFIX or path.startswith(PREFIX + "/")):
+            return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **params: Any) -> Any:
+        raise NoMatchFound(name, params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 def _unauthorized(problem: ApiProblem) -> dict[str, str] | None:

@@ -61,6 +61,10 @@ def query(request: Request, model: type[BaseModel] | None) -> BaseModel | None:
         ) from None
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity; JSON has neither
+
+
 def body(raw: bytes, content_type: str, model: type[BaseModel] | None) -> BaseModel | None:
     if model is None:
         return None
@@ -72,7 +76,7 @@ def body(raw: bytes, content_type: str, model: type[BaseModel] | None) -> BaseMo
                 "unsupported-media-type", "Send the body as JSON (Content-Type: application/json)."
             )
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=_not_json)
         except (ValueError, RecursionError):
             raise ApiProblem(
                 "bad-request", "The body is not valid JSON: check quotes, commas and braces."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.api.endpoints import Answer, Call, Endpoints
-from handlers.api import catalog, enrolments, groups, people, schemas
+from handlers.api import batches, catalog, enrolments, groups, people, schemas
 
 API = Endpoints()
 ITEM = "/catalog/items/{slug}"
@@ -170,6 +170,23 @@ async def post_completion(call: Call) -> Answer:
     org = call.organisation
     done, result = await enrolments.record_completion(call.listing, org, call.body, call.actor)
     return Answer(201 if done else 200, result)
+
+
+@API.add(
+    "POST",
+    "/completions/batch",
+    operation_id="createCompletions",
+    summary=f"Report up to {schemas.BATCH_MAX} completions at once, in one transaction",
+    description="Each is recorded as POST /completions records one. A completion naming an "
+    "unknown person or item is refused on its own (outcome refused, with the reason); the "
+    "others are recorded.",
+    scope="completions:write",
+    body=schemas.CompletionBatchIn,
+    answers={200: schemas.CompletionBatchResult},
+)
+async def post_completions(call: Call) -> Answer:
+    org = call.organisation
+    return Answer(200, await batches.complete_batch(call.listing, org, call.body, call.actor))
 
 
 @API.add(

@@ -260,3 +260,28 @@ class PeopleQuery(PageQuery):
 class GroupQuery(PageQuery):
     kind: GroupKind | None = None
     source: GroupSource | None = None
+
+
+# Completions in bulk ------------------------------------------------------------------------
+
+BATCH_MAX = 1000
+
+
+class CompletionBatchIn(Strict):
+    completions: list[CompletionIn] = Field(min_length=1, max_length=BATCH_MAX)
+
+
+class BatchOutcome(BaseModel):
+    """One completion of a batch: its outcome and enrolment, or why it was refused."""
+
+    index: int = Field(description="its position in the request, from 0")
+    outcome: Literal["completed", "already_completed", "refused"]
+    enrolment_id: int | None = None
+    problem: str | None = Field(None, description="why it was refused (nothing was changed)")
+
+
+class CompletionBatchResult(BaseModel):
+    completed: int
+    already_completed: int
+    refused: int
+    results: list[BatchOutcome]
