@@ -1,8 +1,9 @@
 """Completions: `complete` and `complete_many`, the one place a completion is recorded,
 whatever reports it (the API, a completions import, a connector reading a learning platform).
 
-A completion marks the person's enrolment in the item's current (latest) period completed, with its time and score. Someone
-not enrolled (they started on the platform itself) is enrolled first through
+A completion marks the person's enrolment in the item's current (latest) period completed, with
+its time and score. Someone not enrolled (they started on the platform itself) is enrolled first
+through
 `handlers.enrol.enrol`, the one way in, then completed. A second report of a completed
 enrolment changes nothing, so a retried report never completes twice. Many completions are
 written set-based: one read of the enrolments there are (locked on PostgreSQL, so two reports

@@ -34,12 +34,15 @@ def enrolment_out(row: Enrolment, email: str, slug: str) -> schemas.Enrolment:
         person_id=row.user_id,
         email=email,
         item=slug,
+        period=row.period,
         status=row.status,
         source=row.source,
         enrolled_at=row.enrolled_at,
         completed_at=row.completed_at,
         withdrawn_at=row.withdrawn_at,
         score=row.score,
+        due_at=row.due_at,
+        required=row.required,
         updated_at=row.updated_at,
     )
 

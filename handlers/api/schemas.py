@@ -184,12 +184,17 @@ class Enrolment(BaseModel):
     person_id: int
     email: str
     item: str = Field(description="the catalog item's slug")
+    period: int = Field(
+        description="0 unless a rule recurs; then the period's date as YYYYMMDD (20271001)"
+    )
     status: EnrolmentStatus
     source: EnrolmentSource
     enrolled_at: datetime
     completed_at: datetime | None
     withdrawn_at: datetime | None
     score: float | None
+    due_at: datetime | None
+    required: bool | None = Field(description="set by a rule: required (true) or recommended")
     updated_at: datetime
 
 
