@@ -357,3 +357,39 @@ async def test_completions_in_a_batch_each_once_with_refusals_on_their_own(world
         422,
         "invalid-body",
     )
+
+
+async def test_rules_are_read_with_their_audience_and_terms(world, sessions):
+    from handlers.rules.criteria import Criteria
+    from handlers.rules.saved import Terms, create_rule
+    from store.models import CatalogItem
+    from store.models.rules import Due, Recur
+
+    async with sessions() as s, s.begin():
+        item = (
+            await s.execute(select(CatalogItem).where(CatalogItem.slug == "safety-101"))
+        ).scalar_one()
+        criteria = Criteria(world.org.id, where=(("department", "Sales"), ("department", "Ops")))
+        terms = Terms(due=Due.EACH_YEAR, due_month=10, due_day=1, recur=Recur.ANNUAL)
+        rule = await create_rule(
+            s, item, criteria, terms, created_by="test", created_by_user_id=None
+        )
+        rule_id = rule.id
+    key = await world.key("rules:read")
+    listed = await world.client.get("/api/v1/rules", headers=world.auth(key))
+    assert listed.status_code == 200, listed.text
+    (got,) = listed.json()["data"]
+    assert (got["id"], got["item"], got["where"]) == (
+        rule_id,
+        "safety-101",
+        {"department": ["Ops", "Sales"]},
+    )
+    assert (got["due"], got["due_month"], got["recur"], got["paused"]) == (
+        "each_year",
+        10,
+        "annual",
+        False,
+    )
+    one = await world.client.get(f"/api/v1/rules/{rule_id}", headers=world.auth(key))
+    assert one.json() == got
+    _problem(await world.client.get("/api/v1/rules/999", headers=world.auth(key)), 404, "not-found")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.api.endpoints import Answer, Call, Endpoints
-from handlers.api import batches, catalog, enrolments, groups, people, schemas
+from handlers.api import batches, catalog, enrolments, groups, people, rules, schemas
 
 API = Endpoints()
 ITEM = "/catalog/items/{slug}"
@@ -228,3 +228,29 @@ async def get_group(call: Call) -> Answer:
 async def list_members(call: Call) -> Answer:
     page = await groups.group_members(call.listing, call.params["id"], call.query)
     return Answer(200, page)
+
+
+@API.add(
+    "GET",
+    "/rules",
+    operation_id="listRules",
+    summary="List automatic enrolment rules (not deleted), oldest first",
+    scope="rules:read",
+    query=schemas.PageQuery,
+    answers={200: schemas.RulePage},
+)
+async def list_rules(call: Call) -> Answer:
+    return Answer(200, await rules.list_rules(call.listing, call.query))
+
+
+@API.add(
+    "GET",
+    "/rules/{id}",
+    operation_id="getRule",
+    summary="Read an automatic enrolment rule",
+    scope="rules:read",
+    params={"id": "int"},
+    answers={200: schemas.Rule},
+)
+async def get_rule(call: Call) -> Answer:
+    return Answer(200, await rules.get_rule(call.listing, call.params["id"]))

@@ -290,3 +290,40 @@ class CompletionBatchResult(BaseModel):
     already_completed: int
     refused: int
     results: list[BatchOutcome]
+
+
+# Rules (read only) ---------------------------------------------------------------------------
+
+
+class Rule(BaseModel):
+    """An automatic enrolment rule: who it enrols (audience) in which item, on which terms."""
+
+    id: int
+    item: str = Field(description="the catalog item's slug")
+    paused: bool
+    everyone: bool
+    group_ids: list[int]
+    where: dict[str, list[str]] = Field(description="attribute: any of these values")
+    manager_id: int | None
+    all_reports: bool
+    hired_after: date | None
+    added_after: date | None
+    include_prospects: bool
+    required: bool
+    reason: str | None
+    due: str
+    due_days: int | None
+    due_on: date | None
+    due_month: int | None
+    due_day: int | None
+    recur: str
+    recur_every: int | None
+    enrol_days_before: int | None
+    withdraw_on_leave: bool
+    new_only: bool
+    created_at: datetime
+
+
+class RulePage(BaseModel):
+    data: list[Rule]
+    next_cursor: str | None
