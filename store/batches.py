@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, event, update
+from sqlalchemy import Table, bindparam, event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 
@@ -103,3 +103,46 @@ async def update_by_id(session: AsyncSession, table: Table, rows: list[dict[str,
     statement = update(table).where(table.c.id == bindparam("row_id"))
     params = [{"row_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows]
     await session.execute(statement, params)
+
+
+async def update_rows(
+    session: AsyncSession, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """UPDATE `table` SET `columns` to each row's values WHERE id is the row's first value:
+    `rows` are (id, *values). On PostgreSQL one statement joins the rows as arrays (run as
+    many statements, ten thousand rows took seconds); SQLite runs it for each row, in
+    process. The values go to the driver as they are (see insert_missing)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    name = quote(table.name)
+    if dialect.name == "postgresql":
+        casts = [table.c["id"].type.compile(dialect=dialect)] + [
+            table.c[c].type.compile(dialect=dialect) for c in columns
+        ]
+        arrays = ", ".join(f"${n}::{cast}[]" for n, cast in enumerate(casts, 1))
+        names = ", ".join(quote(c) for c in ("id", *columns))
+        sets = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+        await connection.exec_driver_sql(
+            f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS v({names}) WHERE {name}.id = v.id",
+            tuple(list(values) for values in zip(*rows, strict=True)),
+        )
+        return
+    sets = ", ".join(f"{quote(c)} = ?" for c in columns)
+    await connection.exec_driver_sql(
+        f"UPDATE {name} SET {sets} WHERE id = ?", [(*row[1:], row[0]) for row in rows]
+    )
+
+
+async def plan_each_statement(session: AsyncSession) -> None:
+    """For the rest of this transaction, PostgreSQL plans each statement for its own values
+    (see bulk_writer): the directory's lookups of a thousand keys, prepared once per
+    connection, otherwise kept a generic plan made while the tables were small and took
+    0.6 s each instead of 6 ms. Nothing on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_CUSTOM_PLANS)
+
+
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")

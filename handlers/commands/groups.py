@@ -55,7 +55,7 @@ def _origin(ctx: CommandContext) -> Origin:
     return Origin(GroupSource.MANUAL.value, str(ctx.account))
 
 
-async def _group(ctx: CommandContext, name: str, kind: GroupKind | None) -> Group:
+async def group_named(ctx: CommandContext, name: str, kind: GroupKind | None) -> Group:
     found = await directory.find_group(ctx.session, ctx.organisation.id, name, kind)
     if not found:
         raise CommandError(f"There's no group called {echo(name)}; `group list` shows them.")
@@ -117,7 +117,7 @@ async def list_(ctx: CommandContext, args: Args) -> Notice:
     most=1,
 )
 async def show(ctx: CommandContext, args: Args) -> Notice:
-    group = await _group(ctx, args.words[0], _kind(args.value("kind")))
+    group = await group_named(ctx, args.words[0], _kind(args.value("kind")))
     members = sorted(await current_members(ctx.session, group.id))
     emails = await _emails(ctx, members[:200])
     shown = sorted(emails)[:SHOWN_MEMBERS]
@@ -178,7 +178,7 @@ async def create(ctx: CommandContext, args: Args) -> Notice:
     needs="the group and who to add",
 )
 async def add(ctx: CommandContext, args: Args) -> Notice:
-    group = await _group(ctx, args.words[0], _kind(args.value("kind")))
+    group = await group_named(ctx, args.words[0], _kind(args.value("kind")))
     named = await _people(ctx, args.words[1:])
     try:
         change = await directory.add_members(
@@ -208,7 +208,7 @@ async def add(ctx: CommandContext, args: Args) -> Notice:
     needs="the group and who to remove",
 )
 async def remove(ctx: CommandContext, args: Args) -> Notice:
-    group = await _group(ctx, args.words[0], _kind(args.value("kind")))
+    group = await group_named(ctx, args.words[0], _kind(args.value("kind")))
     named = await _people(ctx, args.words[1:])
     try:
         change = await directory.remove_members(
@@ -235,7 +235,7 @@ async def remove(ctx: CommandContext, args: Args) -> Notice:
     most=1,
 )
 async def delete(ctx: CommandContext, args: Args) -> Notice:
-    group = await _group(ctx, args.words[0], _kind(args.value("kind")))
+    group = await group_named(ctx, args.words[0], _kind(args.value("kind")))
     try:
         had = await directory.delete_group(ctx.session, group, _origin(ctx))
     except directory.OwnedElsewhere as exc:

@@ -8,12 +8,13 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.directory.changes import Origin, record
 from handlers.directory.groups import chunks, clean_name, named_groups
 from handlers.directory.memberships import close_memberships, open_memberships
+from store.batches import plan_each_statement, update_rows
 from store.models import (
     ATTRIBUTE_KINDS,
     ChangeKind,
@@ -77,6 +78,7 @@ async def apply_attributes(
 ) -> int:
     """Set each person's (by user id) given attributes; only what differs is written and
     logged. The number of attribute changes."""
+    await plan_each_statement(session)
     fields = sorted({f for attrs in values for f in values[attrs]})
     if not values or not fields:
         return 0
@@ -122,15 +124,9 @@ async def _current(
 
 
 async def _update(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """One UPDATE run for every row, which all change the same columns."""
-    names = [k for k in rows[0] if k != "id"]
-    statement = (
-        update(_TABLE)
-        .where(_TABLE.c.id == bindparam("row_id"))
-        .values({n: bindparam(f"v_{n}") for n in names})
-    )
-    params = [{"row_id": r["id"], **{f"v_{n}": r[n] for n in names}} for r in rows]
-    await session.execute(statement, params)
+    """One set-based UPDATE for rows that all change the same columns."""
+    names = tuple(k for k in rows[0] if k != "id")
+    await update_rows(session, _TABLE, names, [(r["id"], *(r[n] for n in names)) for r in rows])
 
 
 async def follow_attribute(

@@ -15,6 +15,7 @@ from handlers.directory.changes import Origin
 from handlers.directory.groups import chunks, mark_deleted
 from handlers.directory.memberships import close_memberships, current_members, open_memberships
 from handlers.directory.truth import check_changeable
+from store.batches import plan_each_statement
 from store.models import ATTRIBUTE_KINDS, Group, User, utcnow
 
 
@@ -41,6 +42,7 @@ async def add_members(
     is kept by another source than `origin`'s."""
     check_changeable(group, origin.source)
     now = now or utcnow()
+    await plan_each_statement(session)
     people = await _of_organisation(session, group.organisation_id, user_ids)
     before = before_all = await current_members(session, group.id)
     if _by_attribute(group):
@@ -64,6 +66,7 @@ async def remove_members(
     also clears the attribute of those whose attribute names it."""
     check_changeable(group, origin.source)
     now = now or utcnow()
+    await plan_each_statement(session)
     leaving = set(user_ids) & await current_members(session, group.id)
     if _by_attribute(group):
         clearing = await _with_value(session, group, leaving)
@@ -89,6 +92,7 @@ async def replace_members(
     leaves, computed as sets in one read of the current members."""
     check_changeable(group, origin.source)
     now = now or utcnow()
+    await plan_each_statement(session)
     before = await current_members(session, group.id)
     wanted = await _of_organisation(session, group.organisation_id, user_ids)
     change = MemberChange()

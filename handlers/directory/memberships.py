@@ -60,6 +60,43 @@ async def open_memberships(
     return joining
 
 
+async def open_pairs(
+    session: AsyncSession,
+    organisation_id: int,
+    pairs: list[tuple[int, int]],
+    origin: Origin,
+    now: datetime,
+) -> list[tuple[int, int]]:
+    """Start a membership for each (group id, user id) not open already, across many groups
+    in a few statements (a full sync's first run fills hundreds); those that joined."""
+    open_now: set[tuple[int, int]] = set()
+    groups = sorted({g for g, _ in pairs})
+    for part in chunks(groups):
+        rows = await session.execute(
+            select(Membership.group_id, Membership.user_id).where(
+                Membership.group_id.in_(part), Membership.ended_at.is_(None)
+            )
+        )
+        open_now.update((g, u) for g, u in rows)
+    joining = sorted(set(pairs) - open_now)
+    for part in chunks(joining, 5000):
+        await insert_missing(
+            session,
+            _TABLE,
+            ("group_id", "user_id"),
+            part,
+            {"started_at": now, "source": origin.source},
+        )
+    await record(
+        session,
+        organisation_id,
+        origin,
+        [(u, ChangeKind.JOINED, None, None, None, g) for g, u in joining],
+        now,
+    )
+    return joining
+
+
 async def close_memberships(
     session: AsyncSession,
     organisation_id: int,

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.directory.attributes import apply_attributes, normalised
 from handlers.directory.changes import Origin, record
 from handlers.directory.groups import chunks
 from handlers.users import normalise_email
-from store.batches import insert_missing, update_by_id
+from store.batches import insert_missing, plan_each_statement, update_by_id, update_rows
 from store.models import ChangeKind, Identity, Standing, User, UserStatus, UserType, utcnow
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ async def upsert_people(
     """Find or make each person, link their stable id, and set what the source says of them;
     set-based, for thousands of records a call."""
     now = now or utcnow()
+    await plan_each_statement(session)
     emails = [normalise_email(p.email) if p.email else None for p in people]
     by_subject = await users_by_subject(session, key, [p.subject for p in people if p.subject])
     ids: list[int | None] = [by_subject.get(p.subject) if p.subject else None for p in people]
@@ -83,14 +84,14 @@ async def upsert_people(
     created = 0
     if create:
         created = await _create(session, organisation_id, people, emails, ids, origin, now)
-    if key is not None:
+    if key is not None:  # the stable ids not linked yet
         await link_identities(
             session,
             key,
             [
                 (p.subject, u, e)
                 for p, u, e in zip(people, ids, emails, strict=True)
-                if p.subject and u
+                if p.subject and u and p.subject not in by_subject
             ],
         )
     values = await _attribute_values(session, organisation_id, people, ids, key)
@@ -159,17 +160,20 @@ async def link_identities(
             "updated_at": now,
         },
     )
-    await session.execute(
-        update(_IDENTITIES)
-        .where(
-            _IDENTITIES.c.provider == key.provider,
-            _IDENTITIES.c.tenant_key == key.tenant_key,
-            _IDENTITIES.c.subject == bindparam("s"),
-            _IDENTITIES.c.user_id.is_(None),
+    # Ids seen before without a person (a refusal remembered, say) now name this one.
+    user_of = {s[:SUBJECT_MAX]: u for s, u, _ in links}
+    unlinked = []
+    for part in chunks(sorted(user_of)):
+        rows = await session.execute(
+            select(Identity.id, Identity.subject).where(
+                Identity.provider == key.provider,
+                Identity.tenant_key == key.tenant_key,
+                Identity.subject.in_(part),
+                Identity.user_id.is_(None),
+            )
         )
-        .values(user_id=bindparam("u")),
-        [{"s": s[:SUBJECT_MAX], "u": u} for s, u, _ in links],
-    )
+        unlinked += [(identity_id, user_of[subject]) for identity_id, subject in rows]
+    await update_rows(session, _IDENTITIES, ("user_id",), unlinked)
 
 
 async def _follow_emails(
@@ -332,6 +336,7 @@ async def _set_status(
     now: datetime | None,
 ) -> list[int]:
     now = now or utcnow()
+    await plan_each_statement(session)
     changed: list[int] = []
     for part in chunks(sorted(set(user_ids))):
         result = await session.execute(
