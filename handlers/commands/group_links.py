@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from handlers import directory
 from handlers.commands.context import CommandContext, CommandError
-from handlers.commands.groups import _group, _kind, source_words
+from handlers.commands.groups import _kind, group_named, source_words
 from handlers.commands.linking import LinkProblem, LinkTarget
 from handlers.commands.registry import Args, Option, Role, command
 from handlers.directory import Origin
@@ -145,7 +145,7 @@ async def unlink(ctx: CommandContext, args: Args) -> Notice:
 
 
 async def _linked_group(ctx: CommandContext, name: str, kind: str | None) -> Group:
-    group = await _group(ctx, name, _kind(kind))
+    group = await group_named(ctx, name, _kind(kind))
     if group.source not in LINKED:
         raise CommandError(
             f"{echo(group.name)} isn't linked to Slack or Teams ({source_words(group.source)}): "
