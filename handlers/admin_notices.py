@@ -132,29 +132,8 @@ async def tell_admins(
             )
         ).scalars()
     )
-    places: dict[int, set[str]] = {u.id: set() for u in users}
+    places = await _admin_places(session, [u.id for u in users])
     emails = {u.id: u.email for u in users}
-    if places:
-        slack = await session.execute(
-            select(Identity.user_id, Identity.tenant_key, Identity.subject).where(
-                Identity.provider == "slack", Identity.user_id.in_(list(places))
-            )
-        )
-        for user_id, team, subject in slack:
-            places[user_id].add(str(Destination.channel("slack", team, subject)))
-        chats = await session.execute(
-            select(
-                NotificationSubscription.created_by_user_id,
-                NotificationSubscription.admin_destination,
-            )
-            .where(
-                NotificationSubscription.created_by_user_id.in_(list(places)),
-                NotificationSubscription.admin_destination.is_not(None),
-            )
-            .distinct()
-        )
-        for user_id, destination in chats:
-            places[user_id].add(destination)
     told: set[str] = set()
     for user_id, where in places.items():
         told.update(where or {str(Destination.email(emails[user_id]))})
@@ -170,3 +149,32 @@ async def tell_admins(
             )
         )
     return len(told)
+
+
+async def _admin_places(session: AsyncSession, user_ids: list[int]) -> dict[int, set[str]]:
+    """Where each admin can be told privately: their Slack direct messages, and where they
+    asked to hear of their subscriptions' troubles (a Teams personal chat)."""
+    places: dict[int, set[str]] = {u: set() for u in user_ids}
+    if not places:
+        return places
+    slack = await session.execute(
+        select(Identity.user_id, Identity.tenant_key, Identity.subject).where(
+            Identity.provider == "slack", Identity.user_id.in_(user_ids)
+        )
+    )
+    for user_id, team, subject in slack:
+        places[user_id].add(str(Destination.channel("slack", team, subject)))
+    chats = await session.execute(
+        select(
+            NotificationSubscription.created_by_user_id,
+            NotificationSubscription.admin_destination,
+        )
+        .where(
+            NotificationSubscription.created_by_user_id.in_(user_ids),
+            NotificationSubscription.admin_destination.is_not(None),
+        )
+        .distinct()
+    )
+    for user_id, destination in chats:
+        places[user_id].add(destination)
+    return places

@@ -10,7 +10,7 @@ never takes anyone out of a group).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
@@ -194,8 +194,16 @@ async def _write_names(
         },
     )
     summary.created += len(new)
-    if new:
-        made = await users_by_email(session, organisation_id, [r.email for r in new])
-        added = [(made[r.email], ChangeKind.PERSON_ADDED, None, None, r.email, None) for r in new]
-        await record(session, organisation_id, ORIGIN, [a for a in added if a[0]], now)
+    await _log_added(session, organisation_id, [r.email for r in new], now)
     return summary
+
+
+async def _log_added(
+    session: AsyncSession, organisation_id: int, emails: list[str], now: datetime
+) -> None:
+    """Each new person in the directory's log, as news for automatic enrolment."""
+    if not emails:
+        return
+    made = await users_by_email(session, organisation_id, emails)
+    added = [(made[e], ChangeKind.PERSON_ADDED, None, None, e, None) for e in emails if e in made]
+    await record(session, organisation_id, ORIGIN, added, now)
