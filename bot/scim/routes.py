@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 
 from bot.runtime import Runtime
 from bot.scim import discovery
+from bot.scim.batch import Batcher
 from bot.scim.http import answer, body, error, guarded
 from bot.scim.models import POLICY, ScimUser, group_from, person_from, user_from
 from bot.scim.patch import GroupPatch, patched_user
@@ -79,6 +80,13 @@ class ScimApi:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.base = runtime.settings.public_url.rstrip("/") + PREFIX
+        self.creations = Batcher(self._create_people, scim.BATCH)
+
+    async def _create_people(self, people: list[scim.Person]) -> list[scim.Person | Exception]:
+        async def create(session: AsyncSession) -> list[scim.Person | scim.ScimError]:
+            return await scim.create_people(session, await self._org(session), people)
+
+        return list(await self.runtime.transact(create))
 
     async def _org(self, session: AsyncSession) -> int:
         return (await self.runtime.organisation(session)).id
@@ -105,12 +113,7 @@ class ScimApi:
                 user = ScimUser.model_validate(
                     await body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST
                 )
-            person = person_from(user)
-
-            async def create(session: AsyncSession) -> scim.Person:
-                return await scim.create_person(session, await self._org(session), person)
-
-            made = user_from(await self.runtime.transact(create), self.base)
+            made = user_from(await self.creations.submit(person_from(user)), self.base)
             location = {"Location": made.meta.location}
             return answer(
                 self._dump(made, request, Context.RESOURCE_CREATION_RESPONSE), 201, location

@@ -22,18 +22,11 @@ from handlers.scim.groups import (
     scim_group,
     view,
 )
-from handlers.scim.people import (
-    Person,
-    create_person,
-    deprovision,
-    find_people,
-    get_person,
-    hire_date,
-    replace_person,
-    scim_users,
-)
+from handlers.scim.people import Person, find_people, get_person, hire_date, scim_users
+from handlers.scim.writes import BATCH, create_people, deprovision, replace_person
 
 __all__ = [
+    "BATCH",
     "Conflict",
     "GroupView",
     "InvalidFilter",
@@ -45,7 +38,7 @@ __all__ = [
     "ScimError",
     "change_members",
     "create_group",
-    "create_person",
+    "create_people",
     "deprovision",
     "find_groups",
     "find_people",
