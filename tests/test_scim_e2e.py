@@ -290,3 +290,51 @@ async def test_discovery(app):
     assert {t["name"] for t in types["Resources"]} == {"User", "Group"}
     ours = next(s for s in schemas["Resources"] if s["id"] == ENROLBOT)
     assert [a["name"] for a in ours["attributes"]] == ["hireDate"]
+
+
+async def test_group_replace_put_and_delete(app, session):
+    async with client(app) as http:
+        ids = [(await _user(http, n))["id"] for n in range(3)]
+        made = (await http.post("/Groups", json=entra_group("Crew", "g-9", ids[:2]))).json()
+        url = f"/Groups/{made['id']}"
+        pathless = await http.patch(
+            url,
+            json=patch(
+                {
+                    "op": "Replace",
+                    "value": {"displayName": "Cabin crew", "members": [{"value": ids[2]}]},
+                }
+            ),
+        )
+        after_replace = (await http.get(url)).json()
+        put = await http.put(
+            url,
+            json={
+                "schemas": [entra_group("", "")["schemas"][0]],
+                "displayName": "Cabin crew",
+                "externalId": "g-9",
+                "members": [{"value": i} for i in ids],
+            },
+        )
+        emptied = await http.patch(url, json=patch({"op": "Remove", "path": "members"}))
+        after_empty = (await http.get(url)).json()
+        as_json = await http.get(url, headers={"Content-Type": "application/json"})
+        wrong_type = await http.post("/Groups", content="x", headers={"Content-Type": "text/plain"})
+        deleted = await http.delete(url)
+        after_delete = await http.get(url)
+    assert pathless.status_code == 204
+    assert after_replace["displayName"] == "Cabin crew"
+    assert [m["value"] for m in after_replace["members"]] == [ids[2]]
+    assert put.status_code == 200 and len(put.json()["members"]) == 3
+    assert emptied.status_code == 204 and after_empty.get("members", []) == []
+    assert as_json.status_code == 200
+    assert wrong_type.status_code == 415
+    assert deleted.status_code == 204 and after_delete.status_code == 404
+    group = (await session.execute(select(Group).where(Group.source_id == "g-9"))).scalar_one()
+    assert group.deleted_at is not None  # kept, with its memberships' history
+    history = (
+        (await session.execute(select(Membership).where(Membership.group_id == group.id)))
+        .scalars()
+        .all()
+    )
+    assert len(history) == 5 and all(m.ended_at is not None for m in history)
