@@ -21,6 +21,7 @@ run alert_burst
 run imports
 run slack_groups
 run directory
+run scim
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     run workers
 else
