@@ -6,23 +6,35 @@ through the outbox's xapi channel, and what Ralph then holds is read back from i
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, update
 
+from bot.cli import main
 from bot.xapi import xapi_channel
 from handlers import events, webhooks, xapi
+from handlers.enrol import enrol
 from handlers.outbox import Delivery
 from store.models import (
+    CatalogItem,
     EndpointKind,
+    EnrolmentSource,
+    Organisation,
     OutboxMessage,
     OutboxStatus,
+    User,
     WebhookEndpoint,
 )
 from tests.support import factories
+from tests.support.processes import Server
 from tests.support.ralph_lrs import PASSWORD, USERNAME, Ralph, RalphUnavailable, ralph_command
+from tests.support.servers import ServedApp
+from tests.support.syncdb import SyncDB
+from tests.support.webhook_receiver import Receiver
 from tests.test_webhooks import Clock, complete, enrol_all, pending, rounds, withdraw
 
 PUBLIC_URL = "https://enrolbot.example.com"
@@ -145,3 +157,67 @@ async def test_the_lrs_endpoint_follows_the_setting(session):
     assert not events.wants(endpoint, events.ENROLMENT_WITHDRAWN)
     await webhooks.sync_xapi(session, org.id, None)
     assert (await session.execute(select(WebhookEndpoint))).first() is None
+
+
+def test_serve_sends_enrolments_to_the_lrs_and_the_webhooks_as_they_happen(tmp_path, lrs, db_url):
+    """`enrolbot serve` with XAPI_ENDPOINT set: the LRS becomes an endpoint at start, and its
+    delivery job sends what a change writes, to the LRS and to a signed webhook alike."""
+    db = SyncDB(db_url)
+    tag = db_url.rsplit("/", 1)[-1].replace(".db", "")
+    receiver = Receiver()
+
+    async def setup(s):
+        org = await factories.organisation(s)
+        item = await factories.item(s, org, "safety-101", title="Safety 101")
+        user = await factories.user(s, org, f"{tag}-served@example.com")
+        _, receiver.secret = await webhooks.add(
+            s, org.id, f"{served.url}/hook", ["enrolment.created"], "t"
+        )
+        return org.id, item.id, user.id
+
+    async def change(s):
+        org = await s.get(Organisation, org_id)
+        user, item = await s.get(User, user_id), await s.get(CatalogItem, item_id)
+        await enrol(s, organisation=org, user=user, item=item, source=EnrolmentSource.API, by="t")
+
+    with ServedApp(receiver.app()) as served:
+        org_id, item_id, user_id = db.run(setup)
+        server = Server(
+            tmp_path,
+            DATABASE_URL=db_url,
+            ENROLBOT_SECRET_KEY="xapi-serve-test-key-0123456789abcdef",
+            ENROLBOT_PUBLIC_URL=PUBLIC_URL,
+            ENROLBOT_DELIVERY_SECONDS="0.2",
+            XAPI_ENDPOINT=lrs.xapi_endpoint,
+            XAPI_USERNAME=USERNAME,
+            XAPI_PASSWORD=PASSWORD,
+        )
+        try:
+            server.wait_ready(30)
+            db.run(change)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (receiver.ids and mine(lrs, tag)):
+                time.sleep(0.2)
+        finally:
+            server.stop()
+    [event] = receiver.received()
+    assert event["type"] == "enrolment.created" and receiver.unverified == 0
+    [statement] = mine(lrs, tag)
+    assert statement["verb"]["id"] == "http://adlnet.gov/expapi/verbs/registered"
+    assert statement["object"]["id"] == f"{PUBLIC_URL}/items/safety-101"
+    listed = CliRunner().invoke(
+        main,
+        ["webhook", "list"],
+        env={"DATABASE_URL": db_url, "ENROLBOT_SECRET_KEY": "xapi-serve-test-key-0123456789abcdef"},
+    )
+    lines = listed.output.splitlines()
+    assert any("enrolment.created  active  last" in line and "HTTP 204" in line for line in lines)
+    assert any(
+        line.startswith(f"2  {lrs.xapi_endpoint}  xAPI statements  active  last") for line in lines
+    ), listed.output
+
+
+def mine(lrs, tag: str) -> list[dict]:
+    return [
+        st for st in lrs.statements() if st["actor"]["mbox"] == f"mailto:{tag}-served@example.com"
+    ]
