@@ -14,7 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
-from bot.api import openapi, parsing
+from bot.api import (
+    openapi,
+    parsing,
+    webhook_routes,  # noqa: F401  (declares the webhook endpoints on API)
+)
 from bot.api.endpoints import Answer, Call, Endpoint, Endpoints
 from bot.api.problems import problem_response
 from bot.api.ratelimit import TokenBuckets, Verdict

@@ -30,6 +30,8 @@ SCOPES: dict[str, str] = {
     "people:write": "create and update people that no identity provider (SCIM) keeps",
     "groups:read": "list and read groups and their members",
     "rules:read": "list and read automatic enrolment rules",
+    "webhooks:read": "list webhook endpoints and their deliveries",
+    "webhooks:write": "add and remove webhook endpoints",
 }
 
 

@@ -1,0 +1,77 @@
+"""Webhook endpoints over /api/v1: added with the secret in that answer only, listed, removed,
+each one's deliveries; the API's own enrolments, withdrawals and completions become events."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import api_world
+from tests.test_api import _problem
+
+
+@pytest.fixture
+async def world(db_url, sessions):
+    w = await api_world.start(db_url, sessions)
+    yield w
+    await w.client.aclose()
+
+
+async def test_add_list_log_and_remove_a_webhook(world):
+    client, auth = world.client, world.auth(await world.key())
+    hook = {"url": "https://lms.example.com/hooks", "events": ["enrolment.created"]}
+    made = await client.post("/api/v1/webhooks", json=hook, headers=auth)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["secret"].startswith("whsec_") and body["state"] == "active"
+    assert (body["url"], body["events"], body["kind"]) == (hook["url"], hook["events"], "webhook")
+    listed = (await client.get("/api/v1/webhooks", headers=auth)).json()["data"]
+    assert [w["id"] for w in listed] == [body["id"]] and "secret" not in listed[0]
+    _problem(await client.post("/api/v1/webhooks", json=hook, headers=auth), 409, "conflict")
+
+    enrolled = await client.post(
+        "/api/v1/enrolments", json={"email": "ann@example.com", "item": "safety-101"}, headers=auth
+    )
+    assert enrolled.status_code == 201
+    done = await client.post(
+        "/api/v1/completions",
+        json={
+            "email": "bob@example.com",
+            "item": "safety-101",
+            "completed_at": "2026-11-30T10:00:00Z",
+        },
+        headers=auth,
+    )
+    assert done.status_code == 201  # Bob is enrolled, then completed: only the first is wanted
+    log = (await client.get(f"/api/v1/webhooks/{body['id']}/deliveries", headers=auth)).json()
+    assert [(d["type"], d["status"], d["attempts"]) for d in log["data"]] == [
+        ("enrolment.created", "pending", 0),
+        ("enrolment.created", "pending", 0),
+    ]
+    assert all(d["event_id"].startswith("msg_") for d in log["data"])
+
+    removed = await client.delete(f"/api/v1/webhooks/{body['id']}", headers=auth)
+    assert removed.json() == {"id": body["id"], "dropped": 2}
+    _problem(await client.delete(f"/api/v1/webhooks/{body['id']}", headers=auth), 404, "not-found")
+    assert (await client.get("/api/v1/webhooks", headers=auth)).json() == {"data": []}
+
+
+async def test_bad_webhooks_and_missing_scopes_are_refused(world):
+    client = world.client
+    auth = world.auth(await world.key("webhooks:read"))
+    body = _problem(
+        await client.post("/api/v1/webhooks", json={"url": "x", "events": []}, headers=auth),
+        403,
+        "forbidden",
+    )
+    assert body["scope"] == "webhooks:write"
+    auth = world.auth(await world.key("webhooks:write", name="admin"))
+    for wrong in (
+        {"url": "ftp://lms.example.com", "events": ["enrolment.created"]},
+        {"url": "https://lms.example.com", "events": []},
+        {"url": "https://lms.example.com", "events": ["enrolment.made"]},
+        {"url": "https://lms.example.com", "events": ["enrolment.created"], "secret": "mine"},
+    ):
+        _problem(
+            await client.post("/api/v1/webhooks", json=wrong, headers=auth), 422, "invalid-body"
+        )
+    _problem(await client.get("/api/v1/webhooks", headers=auth), 403, "forbidden")
