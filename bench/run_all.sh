@@ -22,6 +22,7 @@ run imports
 run slack_groups
 run directory
 run scim
+run api
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     run workers
 else
