@@ -356,3 +356,30 @@ async def test_a_hire_date_may_come_as_iso_text(session):
     )
     await session.refresh(ann)
     assert ann.hire_date == date(2023, 5, 2)
+
+
+async def test_a_snapshot_that_keeps_absent_people_deactivates_only_those_it_says_are_gone(
+    sessions,
+):
+    """Slack's kind of snapshot (absent_kept): people it leaves out stay; people it lists as
+    inactive are deactivated, but not when the fetch was incomplete."""
+    async with sessions() as session, session.begin():
+        org = await factories.organisation(session)
+    key = SourceKey("slack", "T1")
+    run = directory.SyncRun(sessions, org.id, max_removal_percent=100)
+    people = [PersonRecord(f"U{i}", f"u{i}@example.com") for i in range(3)]
+    await run.apply(Snapshot(GroupSource.SLACK_CHANNEL, key, True, people, absent_kept=True))
+    gone = [PersonRecord("U1", active=False)]
+    partial = await run.apply(
+        Snapshot(GroupSource.SLACK_CHANNEL, key, False, gone, absent_kept=True)
+    )
+    assert partial.deactivated == 0
+    done = await run.apply(Snapshot(GroupSource.SLACK_CHANNEL, key, True, gone, absent_kept=True))
+    assert done.deactivated == 1
+    async with sessions() as session:
+        rows = await session.execute(select(User.email, User.status).order_by(User.email))
+        assert [(e, s) for e, s in rows] == [
+            ("u0@example.com", UserStatus.ACTIVE),
+            ("u1@example.com", UserStatus.DEACTIVATED),
+            ("u2@example.com", UserStatus.ACTIVE),
+        ]

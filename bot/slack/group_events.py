@@ -102,6 +102,10 @@ async def subteam_changed(slack: Slack, subteam: dict) -> None:
     if subteam.get("date_delete"):
         log.info("user group %s was disabled; its members stay until it is unlinked", sid)
         return
+    async with slack.runtime.transaction() as session:
+        org = await default_organisation(session)
+        if await _linked(session, org.id, GroupSource.SLACK_USERGROUP, sid) is None:
+            return  # a user group no one linked: not a group here
     users = list(subteam.get("users") or [])
     if len(users) >= CUT or subteam.get("user_count", len(users)) != len(users):
         try:

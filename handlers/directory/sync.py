@@ -175,16 +175,17 @@ async def _apply(
     origin = Origin(snapshot.source.value)
     if snapshot.people is not None:
         people = snapshot.people
-        if not snapshot.complete:  # an incomplete fetch only adds: no one is deactivated
+        if snapshot.complete:
+            # Before the upsert, which would deactivate those listed inactive uncounted.
+            result.deactivated = len(
+                await deactivate(session, organisation_id, sorted(plan.deactivate), origin, now)
+            )
+        else:  # an incomplete fetch only adds: no one is deactivated
             people = [replace(p, active=None) if p.active is False else p for p in people]
         done = await upsert_people(
             session, organisation_id, people, origin, key=snapshot.key, now=now
         )
         result.people, result.created = len(snapshot.people), done.created
-        if snapshot.complete:
-            result.deactivated = len(
-                await deactivate(session, organisation_id, sorted(plan.deactivate), origin, now)
-            )
     # People the snapshot just made are members too.
     unknown = {s for r in snapshot.groups for s in r.members if s not in plan.users}
     if unknown:
