@@ -76,6 +76,18 @@ def test_a_linked_user_group_follows_slack(db_url):
         )
         eventually(design, {"ann@acme.test", "late@acme.test"})
 
+        # subteam_updated with fewer than 500: its list is whole, and Slack is asked nothing.
+        asked = len(slack.calls_of("usergroups.users.list"))
+        slack.usergroups["S0DESIGN"]["users"] = [ANN, "U0DONE"]
+        world.event(
+            {
+                "type": "subteam_updated",
+                "subteam": usergroup("S0DESIGN", "design", "Design", [ANN, "U0DONE"]),
+            }
+        )
+        eventually(design, {"ann@acme.test", "done@acme.test"})
+        assert len(slack.calls_of("usergroups.users.list")) == asked
+
         # subteam_updated with 600 members: its list is cut at 500, so the whole list is asked
         # of usergroups.users.list.
         many = [f"U{i:06d}" for i in range(600)]
