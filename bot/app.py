@@ -30,11 +30,13 @@ from bot.web.auth.routes import SignIn, sign_in_for
 from bot.web.deeplink import DeepLinks
 from bot.web.limits import BodySizeLimit
 from handlers import webhooks
+from handlers.api import idempotency
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
 from handlers.rules.follow import Follower
 from handlers.rules.reconcile import reconcile
 from store.db import sqlite_path
+from store.models import utcnow
 
 if TYPE_CHECKING:  # imported at start only when their platform is on
     from bot.slack.app import SlackEndpoint
@@ -230,7 +232,17 @@ def _jobs(runtime: Runtime, delivery: Delivery, *, nightly: bool) -> Jobs:
         directory_sync=_nightly_sync(runtime) if nightly else None,
         rules_follow=Follower(runtime.sessions).follow,
         rules_reconcile=_nightly_reconcile(runtime),
+        api_purge=_api_purge(runtime),
     )
+
+
+def _api_purge(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        gone = await runtime.transact(lambda s: idempotency.purge(s, utcnow()))
+        if gone:
+            log.info("api: forgot %d Idempotency-Key answers over a week old", gone)
+
+    return run
 
 
 def _nightly_reconcile(runtime: Runtime) -> Callable[[], Awaitable[None]]:

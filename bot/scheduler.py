@@ -191,6 +191,7 @@ def service_jobs(
     directory_sync: Callable[[], Awaitable[object]] | None = None,
     rules_follow: Callable[[], Awaitable[object]] | None = None,
     rules_reconcile: Callable[[], Awaitable[object]] | None = None,
+    api_purge: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
     """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
     day, so the outbox job sends them when they fall due."""
@@ -219,6 +220,9 @@ def service_jobs(
     if rules_reconcile:
         # After the directory sync: every rule against everyone, repairing what was missed.
         jobs.add(Job("rules-reconcile", rules_reconcile, cron="30 3 * * *", lease=3600))
+    if api_purge:
+        # The API's kept answers for Idempotency-Key retries, once they are a week old.
+        jobs.add(Job("api-idempotency-purge", api_purge, cron="15 4 * * *", lease=600))
     if sqlite_file:
         # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
         # syncs the file to disk) would hold up every request for as long as the disk takes.

@@ -393,3 +393,55 @@ async def test_rules_are_read_with_their_audience_and_terms(world, sessions):
     one = await world.client.get(f"/api/v1/rules/{rule_id}", headers=world.auth(key))
     assert one.json() == got
     _problem(await world.client.get("/api/v1/rules/999", headers=world.auth(key)), 404, "not-found")
+
+
+async def test_the_same_post_twice_at_once_completes_once(world, sessions):
+    """Two copies of one request racing (a client's retry before the first answer): one effect,
+    and both get the same answer."""
+    import asyncio
+
+    client, auth = world.client, world.auth(await world.key())
+    body = {
+        "email": "ann@example.com",
+        "item": "safety-101",
+        "completed_at": "2026-11-30T09:00:00Z",
+    }
+    headers = auth | {"Idempotency-Key": "race-1"}
+    first, second = await asyncio.gather(
+        client.post("/api/v1/completions", json=body, headers=headers),
+        client.post("/api/v1/completions", json=body, headers=headers),
+    )
+    assert (first.status_code, second.status_code) == (201, 201), (first.text, second.text)
+    assert first.json() == second.json()
+    assert sorted(
+        [first.headers["idempotent-replayed"], second.headers["idempotent-replayed"]]
+    ) == [
+        "false",
+        "true",
+    ]
+    async with sessions() as s:
+        audits = (
+            await s.execute(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action.in_(["complete.completed", "enrol.enrolled"]))
+            )
+        ).scalar()
+    assert audits == 2  # one enrolment, one completion
+
+
+async def test_kept_answers_are_forgotten_after_a_week(world, sessions):
+    from datetime import timedelta
+
+    from handlers.api.idempotency import purge
+    from store.models import IdempotentRequest, utcnow
+
+    auth = world.auth(await world.key()) | {"Idempotency-Key": "old-1"}
+    body = {"email": "ann@example.com", "item": "safety-101"}
+    assert (
+        await world.client.post("/api/v1/enrolments", json=body, headers=auth)
+    ).status_code == 201
+    async with sessions() as s, s.begin():
+        assert await purge(s, utcnow()) == 0
+        assert await purge(s, utcnow() + timedelta(days=8)) == 1
+        assert (await s.execute(select(func.count()).select_from(IdempotentRequest))).scalar() == 0

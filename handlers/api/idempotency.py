@@ -5,15 +5,19 @@ the same answer and causes nothing; the same key with another request is refused
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.api.problems import ApiProblem
 from store.models import IdempotentRequest
 
 MAX_KEY = 255
+# How long an answer is kept for a retry: days of a platform's retries, without keeping every
+# POST ever made.
+KEPT = timedelta(days=7)
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:
@@ -69,3 +73,11 @@ async def remember(
             "created_at": now,
         },
     )
+
+
+async def purge(session: AsyncSession, now: datetime) -> int:
+    """Forget answers older than KEPT (one DELETE); how many went. The caller commits."""
+    result = await session.execute(
+        delete(IdempotentRequest).where(IdempotentRequest.created_at < now - KEPT)
+    )
+    return result.rowcount or 0
