@@ -112,3 +112,17 @@ async def test_learners_cannot_manage_groups_and_group_sync_without_sources_says
     assert reply == Notice(directory.NO_SOURCES)
     help_text = await run(await acme.ctx(BOSS), "help")
     assert "group sync" in str(help_text) and "person show" in str(help_text)
+
+
+async def test_a_long_group_list_shows_fifty_and_says_how_to_narrow_it(acme):
+    await directory.named_groups(
+        acme.session,
+        acme.org.id,
+        GroupKind.TEAM,
+        [f"Team {n:02d}" for n in range(55)],
+        create=GroupSource.MANUAL,
+    )
+    reply = await run(await acme.ctx(BOSS), "group list")
+    assert reply.text == "55 groups:"
+    assert len(reply.lines) == 51
+    assert reply.lines[-1] == "… and 5 more: narrow it down with `/enrol group list KIND`."

@@ -6,7 +6,7 @@ someone to a department (company, team, function) also makes it their department
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from handlers import directory
 from handlers.commands.context import CommandContext, CommandError
@@ -14,11 +14,11 @@ from handlers.commands.persons import person_named
 from handlers.commands.registry import Args, Option, Role, command, noun
 from handlers.directory import Origin
 from handlers.directory.groups import clean_name
-from handlers.directory.memberships import current_members
 from handlers.replies import Notice, Tone, echo, plural
-from store.models import Group, GroupKind, GroupSource, User
+from store.models import Group, GroupKind, GroupSource, Membership, User
 
 SHOWN_MEMBERS = 10
+GROUPS_SHOWN = 50
 KINDS = ", ".join(k.value for k in GroupKind)
 _SOURCE_WORDS = {
     GroupSource.SCIM: "SCIM provisioning",
@@ -97,11 +97,14 @@ async def list_(ctx: CommandContext, args: Args) -> Notice:
     groups = await directory.listed(ctx.session, ctx.organisation.id, kind)
     if not groups:
         return Notice("There are no groups yet: `group create NAME` makes one.")
-    lines = tuple(
+    lines = [
         f"{echo(g.name)} · {g.kind.value} · {plural(n, 'member')} · {source_words(g.source)}"
-        for g, n in groups
-    )
-    return Notice(f"{plural(len(lines), 'group')}:", lines=lines, heading="Groups")
+        for g, n in groups[:GROUPS_SHOWN]
+    ]
+    if len(groups) > GROUPS_SHOWN:
+        narrow = ctx.usage("group list KIND")
+        lines.append(f"… and {len(groups) - GROUPS_SHOWN} more: narrow it down with {narrow}.")
+    return Notice(f"{plural(len(groups), 'group')}:", lines=tuple(lines), heading="Groups")
 
 
 @command(
@@ -118,24 +121,31 @@ async def list_(ctx: CommandContext, args: Args) -> Notice:
 )
 async def show(ctx: CommandContext, args: Args) -> Notice:
     group = await group_named(ctx, args.words[0], _kind(args.value("kind")))
-    members = sorted(await current_members(ctx.session, group.id))
-    emails = await _emails(ctx, members[:200])
-    shown = sorted(emails)[:SHOWN_MEMBERS]
-    more = len(members) - len(shown)
+    count, shown = await _first_members(ctx, group)
+    more = count - len(shown)
     lines = (
         f"Kind: {group.kind.value}",
         f"From: {source_words(group.source)}"
         + (f" ({echo(group.source_id, 80)})" if group.source_id else ""),
-        f"Members: {len(members)}",
+        f"Members: {count}",
         *shown,
         *((f"… and {more} more",) if more > 0 else ()),
     )
     return Notice(f"Group {echo(group.name)}:", lines=lines, heading=echo(group.name))
 
 
-async def _emails(ctx: CommandContext, user_ids: list[int]) -> list[str]:
-    rows = await ctx.session.execute(select(User.email).where(User.id.in_(user_ids)))
-    return list(rows.scalars())
+async def _first_members(ctx: CommandContext, group: Group) -> tuple[int, list[str]]:
+    """How many members a group has, and the first few emails in alphabetical order."""
+    open_ = (Membership.group_id == group.id) & Membership.ended_at.is_(None)
+    count = await ctx.session.scalar(select(func.count()).select_from(Membership).where(open_))
+    rows = await ctx.session.execute(
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(open_)
+        .order_by(func.lower(User.email))
+        .limit(SHOWN_MEMBERS)
+    )
+    return count or 0, list(rows.scalars())
 
 
 @command(
