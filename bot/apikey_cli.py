@@ -13,78 +13,83 @@ from handlers.api import keys
 from store.models import Organisation
 
 _SCOPE_HELP = "; ".join(f"{name}: {text}" for name, text in keys.SCOPES.items())
+Run = Callable[[Callable], object]  # runs work(session, organisation) in one transaction
 
 
 def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.Group:
     """The `apikey` group, given how the CLI reads its settings and runs work (bot.cli)."""
 
-    def run(work: Callable) -> object:
-        return in_organisation(settings(), work)
-
     @click.group("apikey")
-    def apikey() -> None:
+    @click.pass_context
+    def apikey(ctx: click.Context) -> None:
         """API keys for /api/v1."""
+        ctx.obj = lambda work: in_organisation(settings(), work)
 
-    @apikey.command("create")
-    @click.argument("name")
-    @click.option(
-        "--scope",
-        "scopes",
-        multiple=True,
-        required=True,
-        help=f"what the key may do (repeat for several): {_SCOPE_HELP}",
-    )
-    def create(name: str, scopes: tuple[str, ...]) -> None:
-        """Make a key NAME with the given scopes and print it, once."""
-        if not name.strip() or len(name) > 100:
-            raise click.BadParameter(
-                "give the key a name of 1 to 100 characters", param_hint="NAME"
-            )
-        try:
-            keys.check_scopes(list(scopes))
-        except keys.UnknownScope as exc:
-            raise click.ClickException(str(exc)) from None
-
-        async def work(session: AsyncSession, org: Organisation) -> keys.NewKey:
-            return await keys.create_key(session, org.id, name.strip(), list(scopes))
-
-        made = run(work)
-        assert isinstance(made, keys.NewKey)
-        click.echo(f"Made API key {made.row.id} '{made.row.name}' ({', '.join(made.row.scopes)}).")
-        click.echo("Copy it now: it is shown this once and cannot be read back.")
-        click.echo(made.key)
-
-    @apikey.command("list")
-    def list_() -> None:
-        """List the keys: id, name, start of the key, scopes, made, revoked."""
-
-        async def work(session: AsyncSession, org: Organisation) -> list[str]:
-            return [
-                f"{k.id}\t{k.name}\t{k.prefix}…\t{','.join(k.scopes)}\t"
-                f"made {k.created_at:%Y-%m-%d}\t"
-                + (f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "live")
-                for k in await keys.list_keys(session, org.id)
-            ]
-
-        lines = run(work)
-        assert isinstance(lines, list)
-        click.echo("\n".join(lines) if lines else "No API keys yet: make one with apikey create.")
-
-    @apikey.command("revoke")
-    @click.argument("key")
-    def revoke(key: str) -> None:
-        """Revoke the key with this name or id: it stops working at once."""
-
-        async def work(session: AsyncSession, org: Organisation) -> list[str]:
-            return [f"{k.id} '{k.name}'" for k in await keys.revoke_key(session, org.id, key)]
-
-        revoked = run(work)
-        assert isinstance(revoked, list)
-        if not revoked:
-            raise click.ClickException(
-                f"No live API key is named {key!r} or has that id: `enrolbot apikey list` "
-                "shows them."
-            )
-        click.echo(f"Revoked API key {', '.join(revoked)}.")
-
+    for command in (create, list_, revoke):
+        apikey.add_command(command)
     return apikey
+
+
+@click.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help=f"what the key may do (repeat for several): {_SCOPE_HELP}",
+)
+@click.pass_obj
+def create(run: Run, name: str, scopes: tuple[str, ...]) -> None:
+    """Make a key NAME with the given scopes and print it, once."""
+    if not name.strip() or len(name) > 100:
+        raise click.BadParameter("give the key a name of 1 to 100 characters", param_hint="NAME")
+    try:
+        keys.check_scopes(list(scopes))
+    except keys.UnknownScope as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def work(session: AsyncSession, org: Organisation) -> keys.NewKey:
+        return await keys.create_key(session, org.id, name.strip(), list(scopes))
+
+    made = run(work)
+    assert isinstance(made, keys.NewKey)
+    click.echo(f"Made API key {made.row.id} '{made.row.name}' ({', '.join(made.row.scopes)}).")
+    click.echo("Copy it now: it is shown this once and cannot be read back.")
+    click.echo(made.key)
+
+
+@click.command("list")
+@click.pass_obj
+def list_(run: Run) -> None:
+    """List the keys: id, name, start of the key, scopes, made, revoked."""
+
+    async def work(session: AsyncSession, org: Organisation) -> list[str]:
+        return [
+            f"{k.id}\t{k.name}\t{k.prefix}…\t{','.join(k.scopes)}\t"
+            f"made {k.created_at:%Y-%m-%d}\t"
+            + (f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "live")
+            for k in await keys.list_keys(session, org.id)
+        ]
+
+    lines = run(work)
+    assert isinstance(lines, list)
+    click.echo("\n".join(lines) if lines else "No API keys yet: make one with apikey create.")
+
+
+@click.command("revoke")
+@click.argument("key")
+@click.pass_obj
+def revoke(run: Run, key: str) -> None:
+    """Revoke the key with this name or id: it stops working at once."""
+
+    async def work(session: AsyncSession, org: Organisation) -> list[str]:
+        return [f"{k.id} '{k.name}'" for k in await keys.revoke_key(session, org.id, key)]
+
+    revoked = run(work)
+    assert isinstance(revoked, list)
+    if not revoked:
+        raise click.ClickException(
+            f"No live API key is named {key!r} or has that id: `enrolbot apikey list` shows them."
+        )
+    click.echo(f"Revoked API key {', '.join(revoked)}.")

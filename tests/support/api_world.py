@@ -6,16 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_app
 from bot.settings import Settings
 from handlers.api.keys import SCOPES, create_key
-from store.models import Organisation
+from store.models import Enrolment, Organisation
 from tests.support import factories
 
 SECRET = "api-test-key-0123456789abcdef0123456789"
 ALL = tuple(SCOPES)
+PROBLEM = "application/problem+json"
 
 
 @dataclass
@@ -53,3 +55,19 @@ async def start(
     )
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test")
     return ApiWorld(sessions, client, org)
+
+
+def problem(response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == f"tag:enrolbot,2026:problems/{slug}"
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    assert body["instance"] == response.request.url.path
+    return body
+
+
+async def count(sessions, where) -> int:
+    async with sessions() as s:
+        return (await s.execute(select(func.count()).select_from(Enrolment).where(where))).scalar()
