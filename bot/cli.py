@@ -9,6 +9,7 @@ import logging
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -282,8 +283,17 @@ def org_group() -> None:
 
 @org_group.command("show")
 def org_show() -> None:
-    """Print the organisation's name, primary admin email and SSO auto-provisioning."""
-    _org(None, None, None)
+    """Print the organisation's name, primary admin email, SSO auto-provisioning and whether
+    learners are told what rules do."""
+    _org(OrgChange())
+
+
+@dataclass(frozen=True)
+class OrgChange:
+    name: str | None = None
+    email: str | None = None
+    provision: bool | None = None
+    rule_messages: bool | None = None
 
 
 @org_group.command("set")
@@ -294,35 +304,49 @@ def org_show() -> None:
     default=None,
     help="Create a staff user for an unknown member of the workspace when they click Enrol.",
 )
+@click.option(
+    "--rule-messages/--no-rule-messages",
+    default=None,
+    help="Tell learners in a direct message when a rule enrols or withdraws them (on by default).",
+)
 def org_set(
-    name: str | None, primary_admin_email: str | None, sso_auto_provision: bool | None
+    name: str | None,
+    primary_admin_email: str | None,
+    sso_auto_provision: bool | None,
+    rule_messages: bool | None,
 ) -> None:
     """Change the organisation's settings."""
-    if name is None and primary_admin_email is None and sso_auto_provision is None:
+    change = OrgChange(name, primary_admin_email, sso_auto_provision, rule_messages)
+    if change == OrgChange():
         raise click.UsageError(
-            "say what to change: --name, --primary-admin-email or --sso-auto-provision"
+            "say what to change: --name, --primary-admin-email, --sso-auto-provision or "
+            "--rule-messages"
         )
-    _org(name, primary_admin_email, sso_auto_provision)
+    _org(change)
 
 
-def _org(name: str | None, email: str | None, provision: bool | None) -> None:
+def _org(change: OrgChange) -> None:
     settings = _settings()
+    email = change.email
     if email:
         email = users.normalise_email(email)
         if email is None:
             raise click.ClickException("--primary-admin-email is not an email address.")
 
     async def run(session: AsyncSession, org: Organisation) -> list[str]:
-        if name is not None:
-            org.name = name
+        if change.name is not None:
+            org.name = change.name
         if email is not None:
             org.primary_admin_email = email or None
-        if provision is not None:
-            org.sso_auto_provision = provision
+        if change.provision is not None:
+            org.sso_auto_provision = change.provision
+        if change.rule_messages is not None:
+            org.rule_messages = change.rule_messages
         return [
             f"name: {org.name}",
             f"primary admin email: {org.primary_admin_email or '(none)'}",
             f"SSO auto-provisioning: {'on' if org.sso_auto_provision else 'off'}",
+            f"rule messages to learners: {'on' if org.rule_messages else 'off'}",
         ]
 
     for line in _in_organisation(settings, run):

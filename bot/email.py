@@ -23,6 +23,8 @@ from handlers.alert_message import INVITATION, AlertMessage, Shape, plain
 from handlers.alert_message import compose as compose_alert
 from handlers.outbox import Batch, Result, SendOutcome
 from handlers.registration_text import invitation
+from handlers.rules.telling import LEARNER
+from handlers.rules.telling import compose as compose_learner
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,9 @@ def build(sender: str, batch: Batch, invitation_link: InvitationLink | None = No
             raise ValueError("invitations need the public URL and keys to sign their links")
         title, text = invitation(batch.payloads, [invitation_link(p) for p in batch.payloads])
         text = "\n".join(one_line(line) for line in text.split("\n"))
+    elif batch.kind == LEARNER:
+        learner = compose_learner(batch.payloads, batch.total_due)
+        title, text = learner.subject(), "\n".join(one_line(x) for x in learner.text().split("\n"))
     else:
         alert = compose_alert(batch.kind, batch.payloads, batch.total_due)
         title, text = subject(alert), body(alert)

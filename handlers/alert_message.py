@@ -186,10 +186,12 @@ class AlertMessage:
 def compose(kind: str, payloads: list[dict], total_due: int) -> AlertMessage:
     """The message for one destination's batch of outbox rows of one kind."""
     if kind == NOTICE:
+        # Notices to one person due together go as one message, none dropped.
         first = payloads[0] if payloads else {}
+        text = "\n\n".join(str(p.get("text", "")) for p in payloads)
         return AlertMessage(
             Shape.NOTICE,
-            notice=spans_of(str(first.get("text", ""))),
+            notice=spans_of(text),
             notice_subject=str(first.get("subject", "")),
         )
     entries = tuple(Entry.of(p) for p in payloads)

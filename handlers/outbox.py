@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import admin_notices
 from handlers.alert_message import ALERT, INVITATION, NOTICE
 from handlers.destinations import BadDestination, Destination, for_log
+from handlers.rules.telling import LEARNER
 from store.models import DeliveryLane, OutboxMessage, OutboxStatus, utcnow
 from store.upsert import insert_ignoring_conflict
 
@@ -354,7 +355,7 @@ class Delivery:
                 outcome.reason,
                 shown,
             )
-        if kind in (NOTICE, INVITATION):  # to a person, not a subscribed destination
+        if kind in (NOTICE, INVITATION, LEARNER):  # to a person, not a subscribed destination
             return
         try:
             where = Destination.parse(destination)

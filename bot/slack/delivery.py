@@ -17,8 +17,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.alert_blocks import alert_message
 from bot.slack.client import TIMEOUT_SECONDS, error_code
+from bot.slack.learner_blocks import learner_message
 from handlers.alert_message import compose
 from handlers.outbox import Batch, Result, SendOutcome
+from handlers.rules.telling import LEARNER
+from handlers.rules.telling import compose as compose_learner
 
 # The channel, or the app's access to it, is gone: no message will get there again.
 GONE = {
@@ -56,7 +59,10 @@ class SlackDelivery:
         self.timeout = timeout
 
     async def send(self, batch: Batch) -> SendOutcome:
-        message = alert_message(compose(batch.kind, batch.payloads, batch.total_due))
+        if batch.kind == LEARNER:
+            message = learner_message(compose_learner(batch.payloads, batch.total_due))
+        else:
+            message = alert_message(compose(batch.kind, batch.payloads, batch.total_due))
         try:
             async with asyncio.timeout(self.timeout):
                 await self.client.chat_postMessage(channel=batch.to.target, **message)

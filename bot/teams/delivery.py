@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.teams import cards
 from bot.teams.alert_cards import alert_card
 from bot.teams.connector import Connector, ConnectorError
+from bot.teams.learner_cards import learner_card
 from handlers.alert_message import compose
 from handlers.outbox import Batch, Result, SendOutcome
+from handlers.rules.telling import LEARNER
+from handlers.rules.telling import compose as compose_learner
 from store.models import TeamsConversation
 
 MAX_BATCH = 100  # facts per card, within a Teams message's size
@@ -60,12 +63,17 @@ class TeamsDelivery:
 
     async def send(self, batch: Batch) -> SendOutcome:
         to = batch.to
-        content = alert_card(compose(batch.kind, batch.payloads, batch.total_due))
+        if batch.kind == LEARNER:
+            learner = compose_learner(batch.payloads, batch.total_due)
+            content, summary = learner_card(learner), learner.summary()
+        else:
+            content = alert_card(compose(batch.kind, batch.payloads, batch.total_due))
+            summary = "Self-enrolments"
         try:
             where = await self._where(to.tenant, to.target)
             if where is None:
                 return SendOutcome(Result.FAILED, "no Teams conversation known for it")
-            await self.connector.send(where[0], where[1], cards.message(content, "Self-enrolments"))
+            await self.connector.send(where[0], where[1], cards.message(content, summary))
         except ConnectorError as exc:
             if exc.status in RETRY_STATUSES:
                 return SendOutcome(Result.RETRY, str(exc)[:200], exc.retry_after)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import audit, events
 from handlers.enrol import Placement, enrol_many
 from handlers.rules.criteria import Criteria, any_of, matching, where_clause
+from handlers.rules.messages import ENROLLED, WITHDRAWN, tell_learners
 from handlers.rules.saved import Loaded, load
 from handlers.rules.schedule import first_period
 from store.models import (
@@ -77,7 +78,7 @@ async def enrol_matching(
             )
         )
     period = first_period(r, now)
-    return await enrol_many(
+    enrolled = await enrol_many(
         session,
         organisation_id=r.organisation_id,
         item_id=r.item_id,
@@ -94,6 +95,9 @@ async def enrol_matching(
         ),
         now=now,
     )
+    if enrolled:
+        await tell_learners(session, rule=r, action=ENROLLED, at=now)
+    return enrolled
 
 
 async def withdraw_leavers(
@@ -150,6 +154,8 @@ async def withdraw_leavers(
         rule_id=r.id,
         reason="left",
     )
+    if withdrawn:
+        await tell_learners(session, rule=r, action=WITHDRAWN, at=now)
     return withdrawn
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import wakeup
 from handlers.directory.groups import chunks
 from handlers.rules.apply import Applied, enrol_matching, prune_baseline, withdraw_leavers
+from handlers.rules.messages import summarise_run
 from handlers.rules.saved import Loaded, load
 from store.models import ChangeKind, DirectoryChange, EnrolmentRule, StreamCursor, User, utcnow
 from store.upsert import insert_ignoring_conflict
@@ -141,6 +142,7 @@ class Follower:
                 (rule,) = found
                 since = rule.rule.pending_since
                 did.enrolled[rule_id] = await enrol_matching(session, rule)
+                await summarise(session, rule, did)
                 await session.execute(
                     update(EnrolmentRule)
                     .where(EnrolmentRule.id == rule_id, EnrolmentRule.pending_since == since)
@@ -254,7 +256,16 @@ async def apply_rule(session: AsyncSession, rule: Loaded, people: set[int] | Non
     did.enrolled[rule_id] = await enrol_matching(session, rule, user_ids)
     if rule.rule.withdraw_on_leave:
         did.withdrawn[rule_id] = await withdraw_leavers(session, rule, user_ids)
+    await summarise(session, rule, did)
     return did
+
+
+async def summarise(session: AsyncSession, rule: Loaded, did: Applied) -> None:
+    """The rule's maker hears of a run that changed something, once."""
+    rule_id = rule.rule.id
+    enrolled = [u for _, u in did.enrolled.get(rule_id, [])]
+    withdrawn = [u for _, u in did.withdrawn.get(rule_id, [])]
+    await summarise_run(session, rule.rule, enrolled, withdrawn, utcnow())
 
 
 async def reports_below(session: AsyncSession, user_ids: set[int]) -> dict[int, set[int]]:

@@ -84,3 +84,22 @@ def state(rule: EnrolmentRule) -> str:
     if rule.deleted_at is not None:
         return "deleted"
     return "paused" if rule.paused_at is not None else "active"
+
+
+def run_summary(
+    rule_id: int, title: str, slug: str, enrolled: int, withdrawn: int, names: list[str]
+) -> str:
+    """What the maker of a rule hears after a run of it changed something."""
+    done = []
+    if enrolled:
+        done.append(f"enrolled {enrolled:,} {'person' if enrolled == 1 else 'people'}")
+    if withdrawn:
+        done.append(f"withdrew {withdrawn:,} who left and had not started")
+    shown = ", ".join(echo(n, 80) for n in names)
+    rest = enrolled + withdrawn - len(names)
+    if rest > 0:
+        shown += f" and {rest:,} more"
+    return (
+        f"Rule {rule_id} ({echo(title, 200)}) {' and '.join(done)}: {shown}. "
+        f"`rule show {rule_id}` for the rule, `drift {echo(slug, 100)}` to compare."
+    )

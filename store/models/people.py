@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,6 +59,8 @@ class Organisation(Base):
     sso_auto_provision: Mapped[bool] = mapped_column(Boolean, default=False)
     primary_admin_email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Learners told when a rule enrols or withdraws them (handlers.rules.messages).
+    rule_messages: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class User(Base):
