@@ -34,6 +34,7 @@ from handlers.api import idempotency
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
 from handlers.rules.follow import Follower
+from handlers.rules.periods import run_periods
 from handlers.rules.reconcile import reconcile
 from store.db import sqlite_path
 from store.models import utcnow
@@ -233,6 +234,7 @@ def _jobs(runtime: Runtime, delivery: Delivery, *, nightly: bool) -> Jobs:
         rules_follow=Follower(runtime.sessions).follow,
         rules_reconcile=_nightly_reconcile(runtime),
         api_purge=_api_purge(runtime),
+        rule_periods=_daily_periods(runtime),
     )
 
 
@@ -241,6 +243,15 @@ def _api_purge(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         gone = await runtime.transact(lambda s: idempotency.purge(s, utcnow()))
         if gone:
             log.info("api: forgot %d Idempotency-Key answers over a week old", gone)
+
+    return run
+
+
+def _daily_periods(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        done = await run_periods(runtime.sessions)
+        if done.opened or done.revealed:
+            log.info("rule periods: %s", done.describe())
 
     return run
 

@@ -192,6 +192,7 @@ def service_jobs(
     rules_follow: Callable[[], Awaitable[object]] | None = None,
     rules_reconcile: Callable[[], Awaitable[object]] | None = None,
     api_purge: Callable[[], Awaitable[object]] | None = None,
+    rule_periods: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
     """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
     day, so the outbox job sends them when they fall due."""
@@ -223,6 +224,11 @@ def service_jobs(
     if api_purge:
         # The API's kept answers for Idempotency-Key retries, once they are a week old.
         jobs.add(Job("api-idempotency-purge", api_purge, cron="15 4 * * *", lease=600))
+    if rule_periods:
+        # Just after midnight UTC, the day enrolments made ahead (--enrol-days-before) show;
+        # also opens any next period a completion missed. Idempotent, so it also runs at start:
+        # a service that was down at 00:05 shows the day's enrolments when it comes back.
+        jobs.add(Job("rule-periods", rule_periods, cron="5 0 * * *", lease=3600, at_start=True))
     if sqlite_file:
         # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
         # syncs the file to disk) would hold up every request for as long as the disk takes.

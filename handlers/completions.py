@@ -8,20 +8,29 @@ through
 enrolment changes nothing, so a retried report never completes twice. Many completions are
 written set-based: one read of the enrolments there are (locked on PostgreSQL, so two reports
 of the same completion at once cannot both count), one UPDATE and one audit INSERT for all.
+
+Completing the current period of an item that a recurring rule requires opens the rule's next
+period (handlers.rules.periods.open_next) in the same transaction, with its due date, hidden
+until its day under --enrol-days-before; the Completion names it (`next_period`). A report of a
+completion made before the current period was opened (a retry, a file imported twice) belongs
+to the period before, already completed: it changes nothing. A withdrawn enrolment reported
+completed is completed: the work was done.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import events
 from handlers.enrol import enrol
+from handlers.rules.periods import open_next
 from store.models import (
     AuditEvent,
     CatalogItem,
@@ -45,6 +54,7 @@ class CompletionOutcome(enum.StrEnum):
 class Completion:
     outcome: CompletionOutcome
     enrolment_id: int
+    next_period: int | None = None  # the recurring rule's period this completion opened
 
 
 @dataclass(frozen=True)
@@ -67,11 +77,13 @@ async def complete(
     source: EnrolmentSource,
     by: str,
     score: float | None = None,
+    now: datetime | None = None,
 ) -> Completion:
     """Mark `user`'s enrolment in `item` completed at `completed_at` (enrolling them first with
     `source` if they were not); `by` names who reported it, for the audit. The caller commits."""
     reported = [Reported(user, item, completed_at, score)]
-    return (await complete_many(session, organisation, reported, source=source, by=by))[0]
+    done = await complete_many(session, organisation, reported, source=source, by=by, now=now)
+    return done[0]
 
 
 async def complete_many(
@@ -81,6 +93,7 @@ async def complete_many(
     *,
     source: EnrolmentSource,
     by: str,
+    now: datetime | None = None,
 ) -> list[Completion]:
     """`complete` for each of `reported`, set-based; one Completion per report, in order. A
     pair reported twice in one call is completed by the first. The caller commits."""
@@ -92,15 +105,19 @@ async def complete_many(
             )
     if len(existing) < len({(r.user.id, r.item.id) for r in reported}):
         existing = await _enrolments(session, reported)
-    now = utcnow()
+    now = now or utcnow()
     results: list[Completion] = []
     changes: list[dict] = []
     audits: list[dict] = []
     done: set[int] = set()
     for r in reported:
-        enrolment_id, status = existing[(r.user.id, r.item.id)]
+        enrolment_id, status, enrolled_at, earlier = existing[(r.user.id, r.item.id)]
         if status == EnrolmentStatus.COMPLETED or enrolment_id in done:
             results.append(Completion(CompletionOutcome.ALREADY_COMPLETED, enrolment_id))
+            continue
+        if earlier is not None and enrolled_at >= r.completed_at:
+            # Done before this period was opened: the report of the period before, again.
+            results.append(Completion(CompletionOutcome.ALREADY_COMPLETED, earlier))
             continue
         done.add(enrolment_id)
         results.append(Completion(CompletionOutcome.COMPLETED, enrolment_id))
@@ -125,7 +142,47 @@ async def complete_many(
         await session.execute(insert(AuditEvent.__table__), audits)
         completed = [c["eid"] for c in changes]
         await events.enrolments(session, events.ENROLMENT_COMPLETED, completed, now=now)
+        results = await _open_next_periods(session, organisation, reported, results, now)
     return results
+
+
+async def _open_next_periods(
+    session: AsyncSession,
+    organisation: Organisation,
+    reported: Sequence[Reported],
+    results: list[Completion],
+    now: datetime,
+) -> list[Completion]:
+    """Open recurring rules' next periods for the people who completed, item by item; each
+    Completion that opened one names it."""
+    by_item: dict[int, set[int]] = {}
+    for r, result in zip(reported, results, strict=True):
+        if result.outcome is CompletionOutcome.COMPLETED:
+            by_item.setdefault(r.item.id, set()).add(r.user.id)
+    opened: dict[tuple[int, int], int] = {}
+    for item_id, user_ids in by_item.items():
+        for made in await open_next(
+            session,
+            organisation_id=organisation.id,
+            item_id=item_id,
+            user_ids=sorted(user_ids),
+            now=now,
+        ):
+            for _, user_id in made.enrolled:
+                opened[(user_id, item_id)] = made.period
+    return [
+        replace(result, next_period=opened.get((r.user.id, r.item.id)))
+        if result.outcome is CompletionOutcome.COMPLETED
+        else result
+        for r, result in zip(reported, results, strict=True)
+    ]
+
+
+class Current(NamedTuple):
+    id: int
+    status: EnrolmentStatus
+    enrolled_at: datetime
+    earlier: int | None  # the latest earlier period completed
 
 
 _TABLE = Enrolment.__table__
@@ -145,19 +202,30 @@ _COMPLETE = (
 
 async def _enrolments(
     session: AsyncSession, reported: Sequence[Reported]
-) -> dict[tuple[int, int], tuple[int, EnrolmentStatus]]:
-    """(user, item) -> (enrolment id, status) of the current (latest) period's enrolment of
-    those there are (handlers.enrol.current_enrolment, for many), locked for update."""
+) -> dict[tuple[int, int], Current]:
+    """(user, item) -> the current (latest) period's enrolment of those there are
+    (handlers.enrol.current_enrolment, for many), locked for update, with the id of the latest
+    earlier period completed."""
     pairs = sorted({(r.user.id, r.item.id) for r in reported})
-    found: dict[tuple[int, int], tuple[int, EnrolmentStatus]] = {}
+    found: dict[tuple[int, int], Current] = {}
     for start in range(0, len(pairs), _CHUNK):
         chunk = pairs[start : start + _CHUNK]
         rows = await session.execute(
-            select(Enrolment.user_id, Enrolment.item_id, Enrolment.id, Enrolment.status)
+            select(
+                Enrolment.user_id,
+                Enrolment.item_id,
+                Enrolment.id,
+                Enrolment.status,
+                Enrolment.enrolled_at,
+            )
             .where(tuple_(Enrolment.user_id, Enrolment.item_id).in_(chunk))
             .order_by(Enrolment.period)  # the latest period comes last and stays
             .with_for_update()
         )
-        for user_id, item_id, enrolment_id, status in rows:
-            found[(user_id, item_id)] = (enrolment_id, status)
+        for user_id, item_id, enrolment_id, status, enrolled_at in rows:
+            before = found.get((user_id, item_id))
+            earlier = before.earlier if before else None
+            if before and before.status == EnrolmentStatus.COMPLETED:
+                earlier = before.id
+            found[(user_id, item_id)] = Current(enrolment_id, status, enrolled_at, earlier)
     return found

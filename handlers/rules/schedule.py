@@ -6,6 +6,14 @@ recurring rule's period is keyed by its anchor date as YYYYMMDD (20271001 for th
 a due date is kept as midnight UTC of that day.
 
 Each year on 29 February falls on 28 February in the years without one.
+
+The next period (`next_period`, opened when the current one is completed): for --due-each-year
+the next MM-DD after the completed period's; otherwise the completed period's start plus the
+rule's interval (a year, N days, N months), due --due-within days after its start. A period
+that starts on the last day of a month recurs on the last day of the month (31 January, 28 or
+29 February, 31 March). Periods whose due date has already passed are skipped, so a late
+completion never opens an overdue period. A completion of an enrolment outside the rule's
+periods (period 0: a link, by hand) counts for the period the rule would give that day.
 """
 
 from __future__ import annotations
@@ -51,6 +59,54 @@ def add_months(day: date, months: int) -> date:
     total = day.month - 1 + months
     year, month = day.year + total // 12, total % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def last_of_month(day: date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def step(rule: EnrolmentRule, start: date) -> date:
+    """The start of the period after the one starting on `start` (start-anchored rules)."""
+    if rule.recur is Recur.DAYS:
+        return start + timedelta(days=rule.recur_every or 1)
+    months = 12 if rule.recur is Recur.ANNUAL else (rule.recur_every or 1)
+    later = add_months(start, months)
+    if last_of_month(start):
+        return on_in_year(later.year, later.month, 31)
+    return later
+
+
+def each_year(rule: EnrolmentRule) -> bool:
+    return rule.due is Due.EACH_YEAR and bool(rule.due_month and rule.due_day)
+
+
+def next_period(rule: EnrolmentRule, after: int, now: datetime) -> Period | None:
+    """The period after period `after` (just completed) whose due date has not passed `now`;
+    None for a rule that recurs once."""
+    if rule.recur is Recur.ONCE:
+        return None
+    today = now.astimezone(UTC).date()
+    if not after:
+        after = first_period(rule, now).key
+    if each_year(rule):
+        assert rule.due_month and rule.due_day
+        later = max(day_of(after) + timedelta(days=1), today)
+        due = next_on(later, rule.due_month, rule.due_day)
+        return Period(key_of(due), midnight(due), _visible(rule, due, today))
+    start = step(rule, day_of(after))
+    for _ in range(100_000):  # bounded: a daily rule completed centuries late still ends
+        due = _due_from(rule, start)
+        if (due or step(rule, start) - timedelta(days=1)) >= today:
+            break
+        start = step(rule, start)
+    return Period(key_of(start), midnight(due) if due else None, _visible(rule, due, today))
+
+
+def _due_from(rule: EnrolmentRule, start: date) -> date | None:
+    """A later period's due date: --due-within days after its start, else none."""
+    if rule.due is Due.WITHIN and rule.due_days is not None:
+        return start + timedelta(days=rule.due_days)
+    return None
 
 
 def first_period(rule: EnrolmentRule, now: datetime) -> Period:
