@@ -324,7 +324,7 @@ async def test_the_sources_registry_runs_each_and_a_failed_fetch_changes_nothing
     sources.add(directory.DirectorySource("slack", broken))
     lines = await sources.sync(run)
     assert lines == [
-        "scim: 1 people added, 0 deactivated, 0 joined and 0 left groups.",
+        "scim: 1 person added, 0 deactivated, 0 joined and 0 left groups.",
         "slack: the fetch failed (TimeoutError); nothing changed.",
     ]
 

@@ -102,9 +102,13 @@ class SyncResult:
             else ""
         )
         return (
-            f"{self.source}: {self.created} people added, {self.deactivated} deactivated, "
+            f"{self.source}: {_people(self.created)} added, {self.deactivated} deactivated, "
             f"{self.joined} joined and {self.left} left groups{partial}."
         )
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
 
 
 @dataclass
