@@ -103,6 +103,7 @@ class Ralph:
                 raise RuntimeError(f"Ralph stopped: {(self.workdir / 'ralph.log').read_text()}")
             try:
                 if httpx.get(f"{self.url}/__heartbeat__", timeout=1).status_code == 200:
+                    self.statements()  # warms its lazy imports and its cache of the user's hash
                     return self
             except httpx.HTTPError:
                 pass
