@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import api_world
-from tests.test_api import _problem
+from tests.support.api_world import problem as _problem
 
 
 @pytest.fixture
