@@ -17,7 +17,15 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import apikey_cli, directory_cli, importing, rules_cli, tokens_cli, webhooks_cli
+from bot import (
+    apikey_cli,
+    completions_cli,
+    directory_cli,
+    importing,
+    rules_cli,
+    tokens_cli,
+    webhooks_cli,
+)
 from bot.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from bot.web import server
 from handlers import users
@@ -219,7 +227,12 @@ def db_upgrade() -> None:
         click.echo(f"Upgraded the database at {where} from {before or 'empty'} to {after}.")
 
 
-def _import(path: Path, noun: str, importer: Importer) -> None:
+def _import(
+    path: Path,
+    noun: str,
+    importer: Importer,
+    describe: Callable[[ImportSummary], str] | None = None,
+) -> None:
     settings = _settings()
     url = settings.database_url
 
@@ -236,7 +249,7 @@ def _import(path: Path, noun: str, importer: Importer) -> None:
     except Stopped as exc:
         click.echo(importing.stopped(path, exc), err=True)
         sys.exit(130)  # as a shell reports a command stopped by Ctrl-C
-    click.echo(summary.describe(noun))
+    click.echo(describe(summary) if describe else summary.describe(noun))
 
 
 @main.group("catalog")
@@ -406,6 +419,7 @@ main.add_command(apikey_cli.group(_settings, _in_organisation))
 main.add_command(webhooks_cli.group(_settings, _in_organisation))
 main.add_command(directory_cli.group(_settings, _prepare_schema, _run_db))
 main.add_command(directory_cli.groups_group(_import))
+main.add_command(completions_cli.group(_import))
 main.add_command(rules_cli.group(_settings, _prepare_schema, _run_db))
 
 

@@ -106,7 +106,14 @@ GROUPS = Layout(
     (),
     lambda cells: len(cells) == 3 and cells[1].lower() in _GROUP_KINDS and "@" in cells[2],
 )
-LAYOUTS = (CATALOG, USERS, TOKENS, GROUPS)
+COMPLETIONS = Layout(
+    "completions",
+    "completions import",
+    ("email", "item", "completed_at"),
+    ("score",),
+    lambda cells: len(cells) >= 3 and "@" in cells[0] and cells[2][:4].isdigit(),
+)
+LAYOUTS = (CATALOG, USERS, TOKENS, GROUPS, COMPLETIONS)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.enrol import Placement, enrol_many
 from handlers.rules.criteria import matching
+from handlers.rules.messages import ENROLLED, tell_learners
 from handlers.rules.saved import Loaded, load
 from handlers.rules.schedule import next_period
 from store.models import (
@@ -137,6 +138,8 @@ async def open_for(
         ),
         now=now,
     )
+    if enrolled:  # the learner hears of it, when it shows (handlers.rules.messages)
+        await tell_learners(session, rule=r, action=ENROLLED, at=now)
     return Opened(r.id, period.key, enrolled)
 
 
