@@ -53,6 +53,10 @@ RULE_HELP = (
     "`/enrol rule resume RULE`: start a paused rule again, enrolling whoever came to match "
     "meanwhile",
     "`/enrol rule delete RULE`: stop a rule for good (what it enrolled stays)",
+    "`/enrol why [PERSON] ITEM`: how someone came to be enrolled in ITEM: which rule, link, "
+    "token or person, when, and through which membership (anyone may ask about themselves)",
+    "`/enrol drift ITEM`: who the item's rules expect but is not enrolled, and who is enrolled "
+    "without a rule, each with the reason",
 )
 SUPER_HELP = (
     "`/enrol items [QUERY]`: topics, articles and pathways, with their slugs",
