@@ -6,14 +6,20 @@ is the test's: `now` is passed, never waited for."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from handlers import completions
+from handlers.commands import run
 from handlers.rules import saved
 from handlers.rules.apply import enrol_matching
 from handlers.rules.criteria import Criteria
+from handlers.rules.follow import Follower
 from handlers.rules.periods import run_periods
 from handlers.rules.schedule import day_of, first_period, next_period
 from store.models import (
@@ -28,6 +34,7 @@ from store.models import (
     User,
 )
 from tests.support import factories
+from tests.support.command_world import BOSS
 
 
 def at(y: int, m: int, d: int, hour: int = 9, minute: int = 0) -> datetime:
@@ -220,3 +227,120 @@ async def test_completing_opens_next_period_hidden_until_its_day(sessions):
         ).one()
     assert tuple(shown) == (at(2028, 8, 2, 0), None)
     assert (await run_periods(sessions, now=at(2028, 8, 2, 0, 6))).revealed == 0
+
+
+class Killed(Exception):
+    pass
+
+
+async def test_periods_job_stopped_between_batches_resumes_without_duplicates(sessions):
+    terms = saved.Terms(due=Due.WITHIN, due_days=10, recur=Recur.MONTHS, recur_every=1)
+    _, item_id, people = await _setup(sessions, n=4, terms=terms)  # all on 1 Sep 2027
+    async with sessions() as s, s.begin():
+        # Someone else's period started on 31 January; every period completed, with no next
+        # period opened (completed before this rule existed, or a completion missed).
+        await s.execute(
+            Enrolment.__table__.update()
+            .where(Enrolment.user_id == people[3])
+            .values(period=20280131)
+        )
+        await s.execute(
+            Enrolment.__table__.update()
+            .where(Enrolment.item_id == item_id)
+            .values(status=EnrolmentStatus.COMPLETED, completed_at=at(2027, 9, 2))
+        )
+
+    async def kill(run):
+        raise Killed
+
+    with pytest.raises(Killed):
+        await run_periods(sessions, now=at(2027, 9, 10), after_batch=kill)
+    assert len(await _rows(sessions, item_id)) == 7  # the first batch stayed written
+    resumed = await run_periods(sessions, now=at(2027, 9, 10))
+    assert resumed.opened == 1
+    rows = await _rows(sessions, item_id)
+    assert [(u, p) for u, p, status, _ in rows if status is EnrolmentStatus.ENROLLED] == [
+        (people[0], 20271001),
+        (people[1], 20271001),
+        (people[2], 20271001),
+        (people[3], 20280229),  # the end of the month after 31 January, in a leap year
+    ]
+    again = await run_periods(sessions, now=at(2027, 9, 11))
+    assert (again.opened, again.revealed) == (0, 0)
+    async with sessions() as s:
+        count = await s.execute(
+            select(func.count()).select_from(Enrolment).where(Enrolment.item_id == item_id)
+        )
+        assert count.scalar_one() == 8
+
+
+async def _periods_of(acme, email):
+    async with acme.sessions() as s:
+        rows = await s.execute(
+            select(Enrolment.period, Enrolment.status, Enrolment.due_at, Enrolment.visible_from)
+            .where(Enrolment.user_id == acme.users[email].id, Enrolment.item_id == acme.safety.id)
+            .order_by(Enrolment.period)
+        )
+        return [tuple(r) for r in rows]
+
+
+async def _within_a_second(acme, email, count):
+    began = time.monotonic()
+    while len(await _periods_of(acme, email)) < count:
+        assert time.monotonic() - began < 1.0, f"{email} not enrolled within a second"
+        await asyncio.sleep(0.02)
+
+
+async def test_readme_annual_compliance_for_a_department_end_to_end(acme):
+    """The README's scenario: required each year by 1 October for Sales, enrolled 60 days
+    before; a joiner is enrolled on the spot; a learner who completes gets next year's period."""
+    clock = [at(2027, 7, 1)]
+    follower = asyncio.create_task(Follower(acme.sessions, clock=lambda: clock[0]).follow())
+    try:
+        ctx = await acme.ctx(BOSS)
+        await run(ctx, "group create Sales --kind department")
+        await run(ctx, "group add Sales ann@example.com")
+        reply = await run(
+            ctx,
+            "rule create safety-101 --group Sales --required --due-each-year 10-01 "
+            '--recur annual --enrol-days-before 60 --reason "Annual compliance"',
+        )
+        assert reply.text.startswith("Rule 1 saved: Safety 101 for everyone in Sales"), reply
+        await acme.session.commit()
+        await _within_a_second(acme, "ann@example.com", 1)
+        # Made now, shown 60 days before 1 October.
+        assert await _periods_of(acme, "ann@example.com") == [
+            (20271001, EnrolmentStatus.ENROLLED, at(2027, 10, 1, 0), at(2027, 8, 2, 0))
+        ]
+        assert (await run_periods(acme.sessions, now=at(2027, 8, 2, 0, 5))).revealed == 1
+        # Someone who joins Sales in August is enrolled on the spot, visible at once.
+        clock[0] = at(2027, 8, 15)
+        await run(ctx, "group add Sales cat@example.com")
+        await acme.session.commit()
+        await _within_a_second(acme, "cat@example.com", 1)
+        assert await _periods_of(acme, "cat@example.com") == [
+            (20271001, EnrolmentStatus.ENROLLED, at(2027, 10, 1, 0), None)
+        ]
+        # Ann completes (the API and the completions import come this way): next year's period.
+        done = await completions.complete(
+            acme.session,
+            organisation=acme.org,
+            user=acme.users["ann@example.com"],
+            item=acme.safety,
+            completed_at=at(2027, 9, 20),
+            source=EnrolmentSource.API,
+            by="api:lms#1",
+            now=at(2027, 9, 20),
+        )
+        await acme.session.commit()
+        assert done.next_period == 20281001
+        assert await _periods_of(acme, "ann@example.com") == [
+            (20271001, EnrolmentStatus.COMPLETED, at(2027, 10, 1, 0), None),
+            (20281001, EnrolmentStatus.ENROLLED, at(2028, 10, 1, 0), at(2028, 8, 2, 0)),
+        ]
+        assert (await run_periods(acme.sessions, now=at(2028, 8, 2, 0, 5))).revealed == 1
+        assert (await _periods_of(acme, "ann@example.com"))[1][3] is None
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower

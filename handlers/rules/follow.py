@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -85,10 +86,12 @@ class Follower:
         *,
         name: str = CURSOR,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.name = name
         self.monotonic = monotonic
+        self.clock = clock  # the day periods and due dates count from (tests set it)
         self.done_to: int | None = None  # the highest id done (None: read the cursor)
         self.gaps: dict[tuple[int, int], float] = {}  # missing id ranges, when first seen
 
@@ -141,7 +144,7 @@ class Follower:
             if found:
                 (rule,) = found
                 since = rule.rule.pending_since
-                did.enrolled[rule_id] = await enrol_matching(session, rule)
+                did.enrolled[rule_id] = await enrol_matching(session, rule, now=self.clock())
                 await summarise(session, rule, did)
                 await session.execute(
                     update(EnrolmentRule)
@@ -158,7 +161,7 @@ class Follower:
             if not rows:
                 self._expire_gaps()
                 return None
-            did = await apply_changes(session, rows)
+            did = await apply_changes(session, rows, now=self.clock())
             self._advance([row.id for row in rows])
             await session.execute(
                 update(StreamCursor)
@@ -228,7 +231,7 @@ def _missing(lo: int, hi: int, found: set[int]) -> list[tuple[int, int]]:
     return parts
 
 
-async def apply_changes(session: AsyncSession, rows: list) -> Applied:
+async def apply_changes(session: AsyncSession, rows: list, now: datetime | None = None) -> Applied:
     """Evaluate the people these changes touched against the rules they can concern."""
     touched: dict[int, Touched] = defaultdict(Touched)
     for row in rows:
@@ -243,19 +246,21 @@ async def apply_changes(session: AsyncSession, rows: list) -> Applied:
         for rule in rules:
             people = touch.people_for(rule, below)
             if people:
-                did.add(await apply_rule(session, rule, people))
+                did.add(await apply_rule(session, rule, people, now))
     return did
 
 
-async def apply_rule(session: AsyncSession, rule: Loaded, people: set[int] | None) -> Applied:
+async def apply_rule(
+    session: AsyncSession, rule: Loaded, people: set[int] | None, now: datetime | None = None
+) -> Applied:
     """Prune the baseline, enrol, withdraw: for these people, or everyone (None, or many)."""
     did = Applied()
     rule_id = rule.rule.id
     user_ids = None if people is None or len(people) > WHOLE_RULE else sorted(people)
     await prune_baseline(session, rule, user_ids)
-    did.enrolled[rule_id] = await enrol_matching(session, rule, user_ids)
+    did.enrolled[rule_id] = await enrol_matching(session, rule, user_ids, now)
     if rule.rule.withdraw_on_leave:
-        did.withdrawn[rule_id] = await withdraw_leavers(session, rule, user_ids)
+        did.withdrawn[rule_id] = await withdraw_leavers(session, rule, user_ids, now)
     await summarise(session, rule, did)
     return did
 
