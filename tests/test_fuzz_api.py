@@ -19,7 +19,7 @@ from bot.app import create_app
 from bot.settings import Settings
 from handlers.api.keys import SCOPES, create_key
 from store.db import make_engine, make_sessionmaker
-from store.models import AuditEvent, CatalogItem, Enrolment, User
+from store.models import AuditEvent, CatalogItem, Enrolment, User, WebhookEndpoint
 from tests.support import factories
 from tests.support.asgi import SyncASGI
 from tests.support.syncdb import SyncDB
@@ -27,7 +27,7 @@ from tests.support.syncdb import SyncDB
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 SECRET = "api-fuzz-key-0123456789abcdef0123456789"
-TABLES = (Enrolment, CatalogItem, User, AuditEvent)
+TABLES = (Enrolment, CatalogItem, User, AuditEvent, WebhookEndpoint)
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
 json_values = st.recursive(
@@ -46,8 +46,15 @@ POSTS = (
     "/api/v1/completions",
     "/api/v1/people",
     "/api/v1/enrolments/1/withdraw",
+    "/api/v1/webhooks",
 )
-LISTS = ("/api/v1/catalog/items", "/api/v1/people", "/api/v1/enrolments", "/api/v1/groups")
+LISTS = (
+    "/api/v1/catalog/items",
+    "/api/v1/people",
+    "/api/v1/enrolments",
+    "/api/v1/groups",
+    "/api/v1/webhooks",
+)
 
 
 async def _seed(url: str) -> str:
