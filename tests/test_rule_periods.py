@@ -292,20 +292,20 @@ async def _within_a_second(acme, email, count):
 
 
 async def test_readme_annual_compliance_for_a_department_end_to_end(acme):
-    """The README's scenario: required each year by 1 October for Sales, enrolled 60 days
+    """The README's scenario: required each year by 1 October for a department, enrolled 60 days
     before; a joiner is enrolled on the spot; a learner who completes gets next year's period."""
     clock = [at(2027, 7, 1)]
     follower = asyncio.create_task(Follower(acme.sessions, clock=lambda: clock[0]).follow())
     try:
         ctx = await acme.ctx(BOSS)
-        await run(ctx, "group create Sales --kind department")
-        await run(ctx, "group add Sales ann@example.com")
-        reply = await run(
+        await run(ctx, "group create Compliance --kind department")
+        await run(ctx, "group add Compliance ann@example.com")
+        reply = await run(  # the README's command, word for word
             ctx,
-            "rule create safety-101 --group Sales --required --due-each-year 10-01 "
-            '--recur annual --enrol-days-before 60 --reason "Annual compliance"',
+            "rule create safety-101 --group department:Compliance --required --due-each-year "
+            '10-01 --recur annual --enrol-days-before 60 --reason "Annual compliance"',
         )
-        assert reply.text.startswith("Rule 1 saved: Safety 101 for everyone in Sales"), reply
+        assert reply.text.startswith("Rule 1 saved: Safety 101 for everyone in Compliance"), reply
         await acme.session.commit()
         await _within_a_second(acme, "ann@example.com", 1)
         # Made now, shown 60 days before 1 October.
@@ -313,9 +313,9 @@ async def test_readme_annual_compliance_for_a_department_end_to_end(acme):
             (20271001, EnrolmentStatus.ENROLLED, at(2027, 10, 1, 0), at(2027, 8, 2, 0))
         ]
         assert (await run_periods(acme.sessions, now=at(2027, 8, 2, 0, 5))).revealed == 1
-        # Someone who joins Sales in August is enrolled on the spot, visible at once.
+        # Someone who joins the department in August is enrolled on the spot, visible at once.
         clock[0] = at(2027, 8, 15)
-        await run(ctx, "group add Sales cat@example.com")
+        await run(ctx, "group add Compliance cat@example.com")
         await acme.session.commit()
         await _within_a_second(acme, "cat@example.com", 1)
         assert await _periods_of(acme, "cat@example.com") == [
