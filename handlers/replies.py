@@ -66,6 +66,15 @@ class AskLinkDetails:
 
 
 @dataclass(frozen=True)
+class AskRuleDetails:
+    """Ask for a new rule's audience and terms in a form (a Slack modal, a Teams card):
+    `rule create ITEM` typed without options."""
+
+    item_slug: str
+    item_title: str
+
+
+@dataclass(frozen=True)
 class PostedBy:
     """Who asked for an Enrol button, kept so the post is audited once it has succeeded."""
 
@@ -121,6 +130,7 @@ Reply = (
     | ConfirmLinkDelete
     | ConfirmTokenDelete
     | AskLinkDetails
+    | AskRuleDetails
     | EnrolButton
     | ReportReady
 )

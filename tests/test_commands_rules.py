@@ -146,7 +146,7 @@ async def test_recurrence_and_due_each_year_are_read_strictly(acme):
 async def test_mistakes_get_a_sentence_and_change_nothing(acme):
     ctx = await acme.ctx(BOSS)
     cases = {
-        "rule create safety-101": (
+        "rule create": (
             "Tell me the item and who: `/enrol rule create ITEM --everyone | --group GROUP | "
             "--where FIELD=VALUE ...`. `/enrol help rule create` lists every option."
         ),

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot import metrics
 from bot.runtime import Runtime
-from bot.teams import cards, conversations, directory, reports
+from bot.teams import cards, conversations, directory, reports, rule_card
 from bot.teams.activity import PROVIDER, channel_of, malformed, sender_account
 from bot.teams.auth import AuthError, BotFrameworkAuth, not_from_teams
 from bot.teams.clicks import Clicks, refusal_of
@@ -34,11 +34,13 @@ from bot.teams.rosters import Rosters
 from handlers import audit, commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
+from handlers.commands.rule_form import submit_rule_form
 from handlers.identity import Account, Profile
 from handlers.replies import (
     NOT_OUR_ORGANISATION,
     SOMETHING_WENT_WRONG,
     AskLinkDetails,
+    AskRuleDetails,
     ConfirmLinkDelete,
     ConfirmTokenDelete,
     EnrolButton,
@@ -46,6 +48,7 @@ from handlers.replies import (
     Notice,
     Reply,
     ReportReady,
+    Tone,
     kept_link,
     kept_token,
     posted,
@@ -67,6 +70,8 @@ def render(reply: Reply) -> dict:
         return cards.confirm_delete(reply)
     if isinstance(reply, AskLinkDetails):
         return cards.link_form(reply)
+    if isinstance(reply, AskRuleDetails):
+        return rule_card.rule_form(reply)
     if isinstance(reply, Notice):
         return cards.notice(reply)
     raise TypeError(f"no Teams rendering for {type(reply).__name__}")
@@ -96,6 +101,7 @@ class TeamsEndpoint:
             cards.LINK_DELETE_CANCEL: self._link_delete_cancel,
             cards.TOKEN_DELETE: self._token_delete,
             cards.TOKEN_DELETE_CANCEL: self._token_delete_cancel,
+            rule_card.RULE_CREATE: self._rule_create,
         }
 
     async def messages(self, request: Request) -> Response:
@@ -286,6 +292,17 @@ class TeamsEndpoint:
                 ask = AskLinkDetails(item, await self._item_title(session, ctx, item))
                 return cards.invoke_card(cards.link_form(ask, label, notes, result.message))
         return cards.invoke_card(render(result))
+
+    async def _rule_create(self, activity: dict, data: dict) -> dict:
+        """The new-rule card: the same `rule create` path; a mistake shows on the card."""
+        item = str(data.get("item", ""))
+        async with self.runtime.transaction() as session:
+            ctx = await self._context(session, activity)
+            reply = await submit_rule_form(ctx, item, data)
+            if isinstance(reply, Notice) and reply.tone is Tone.ERROR:
+                ask = AskRuleDetails(item, await self._item_title(session, ctx, item))
+                return cards.invoke_card(rule_card.rule_form(ask, data, reply.text))
+        return cards.invoke_card(render(reply))
 
     async def _item_title(self, session: AsyncSession, ctx: CommandContext, slug: str) -> str:
         title = await session.scalar(

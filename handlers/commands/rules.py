@@ -15,7 +15,7 @@ from handlers.commands.groups import count_people
 from handlers.commands.parsing import unexpected
 from handlers.commands.registry import Args, Role, command, noun
 from handlers.commands.rule_options import OPTIONS, criteria_of, terms_of
-from handlers.replies import Notice, Tone, echo, plural
+from handlers.replies import AskRuleDetails, Notice, Tone, echo, plural
 from handlers.rules import saved, wording
 from handlers.rules.preview import Preview, preview
 from handlers.rules.saved import Loaded
@@ -77,8 +77,11 @@ async def _preview(ctx: CommandContext, item: CatalogItem, criteria, terms) -> P
     ),
     most=None,
 )
-async def create(ctx: CommandContext, args: Args) -> Notice:
-    if not args.words or (len(args.words) == 1 and not args.options):
+async def create(ctx: CommandContext, args: Args) -> Notice | AskRuleDetails:
+    if len(args.words) == 1 and not args.options:
+        item = await catalog.get_item(ctx.session, ctx.organisation.id, args.words[0])
+        return AskRuleDetails(item.slug, item.title)
+    if not args.words:
         raise CommandError(
             f"Tell me the item and who: {ctx.usage(CREATE_USAGE)}. "
             f"{ctx.usage('help rule create')} lists every option."

@@ -10,8 +10,15 @@ from bot import metrics
 from bot.slack import blocks, files
 from bot.slack.adapter import COMMAND, Slack
 from bot.slack.middleware import CommandContextOpener
+from bot.slack.rule_form import rule_form
 from handlers import commands
-from handlers.replies import SOMETHING_WENT_WRONG, AskLinkDetails, EnrolButton, ReportReady
+from handlers.replies import (
+    SOMETHING_WENT_WRONG,
+    AskLinkDetails,
+    AskRuleDetails,
+    EnrolButton,
+    ReportReady,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,11 @@ async def enrol_command(
         if isinstance(reply, AskLinkDetails):
             await slack.client.views_open(
                 trigger_id=body["trigger_id"], view=blocks.link_form(reply, body["channel_id"])
+            )
+            return
+        if isinstance(reply, AskRuleDetails):
+            await slack.client.views_open(
+                trigger_id=body["trigger_id"], view=rule_form(reply, body["channel_id"])
             )
             return
         if isinstance(reply, EnrolButton):

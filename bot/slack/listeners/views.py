@@ -8,11 +8,12 @@ import logging
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.slack import blocks, register_blocks, registration
+from bot.slack import blocks, register_blocks, registration, rule_form
 from bot.slack.adapter import Caller, Slack
 from bot.slack.middleware import CommandContextOpener
 from handlers import commands
-from handlers.replies import SOMETHING_WENT_WRONG, Reply
+from handlers.commands.rule_form import submit_rule_form
+from handlers.replies import SOMETHING_WENT_WRONG, Notice, Reply, Tone
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp) -> None:
     app.view(blocks.LINK_FORM)(link_form_submitted)
     app.view(register_blocks.REGISTER_FORM)(registration_submitted)
+    app.view(rule_form.RULE_FORM)(rule_form_submitted)
 
 
 async def registration_submitted(ack: AsyncAck, body: dict, slack: Slack, caller: Caller) -> None:
@@ -55,6 +57,32 @@ async def link_form_submitted(
         reply = result
     except Exception:
         log.exception("new-link form failed (user %s)", user_id)
+        reply = SOMETHING_WENT_WRONG
+    await ack()
+    await slack.tell(meta.get("channel"), user_id, reply)
+
+
+async def rule_form_submitted(
+    ack: AsyncAck,
+    body: dict,
+    slack: Slack,
+    caller: Caller,
+    command_context: CommandContextOpener,
+) -> None:
+    """The new-rule modal: the same `rule create` path; a mistake is shown on the form."""
+    view = body["view"]
+    meta = json.loads(view.get("private_metadata") or "{}")
+    answers = rule_form.answers(view["state"]["values"])
+    user_id = caller.account.subject
+    reply: Reply
+    try:
+        async with command_context() as ctx:
+            reply = await submit_rule_form(ctx, meta.get("item", ""), answers)
+        if isinstance(reply, Notice) and reply.tone is Tone.ERROR:
+            await ack(response_action="errors", errors={"everyone": reply.text[:1000]})
+            return
+    except Exception:
+        log.exception("new-rule form failed (user %s)", user_id)
         reply = SOMETHING_WENT_WRONG
     await ack()
     await slack.tell(meta.get("channel"), user_id, reply)
