@@ -4,42 +4,56 @@ to, signed as Standard Webhooks says (bot/webhooks.py, handlers/webhooks.py)."""
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import click
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from bot.webhooks import send_test
+from bot.webhooks import Answer, send_test
 from handlers import webhooks
 from handlers.events import EVENT_TYPES
 from handlers.webhooks import WebhookProblem
-from store.models import Organisation, WebhookEndpoint, utcnow
+from store.models import EndpointKind, Organisation, WebhookEndpoint, utcnow
+
+Work = Callable[[AsyncSession, Organisation], Awaitable[Any]]
 
 
-def _when(moment) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+@dataclass(frozen=True)
+class Cli:
+    """How the commands read the settings and run work in the organisation (bot.cli)."""
 
+    settings: Callable[[], Settings]
+    in_organisation: Callable[[Settings, Work], Any]
 
-def _run(in_organisation: Callable, settings: Settings, work: Callable):
-    try:
-        return in_organisation(settings, work)
-    except WebhookProblem as exc:
-        raise click.ClickException(str(exc)) from None
+    def run(self, work: Work, settings: Settings | None = None) -> Any:
+        try:
+            return self.in_organisation(settings or self.settings(), work)
+        except WebhookProblem as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.Group:
-    """The `webhook` command group, given how the CLI reads its settings and runs work in the
-    organisation (bot.cli)."""
-    run = functools.partial(_run, in_organisation)
+    """The `webhook` command group (bot.cli adds it to `enrolbot`)."""
+    cli = Cli(settings, in_organisation)
+    webhook_group = click.Group(
+        "webhook", help="Signed webhooks of enrolment events, and the xAPI LRS's deliveries."
+    )
+    for make in (_add, _list, _remove, _resume, _log, _test):
+        webhook_group.add_command(make(cli))
+    return webhook_group
 
-    @click.group("webhook")
-    def webhook_group() -> None:
-        """Signed webhooks of enrolment events, and the xAPI LRS's deliveries."""
 
-    @webhook_group.command("add")
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _add(cli: Cli) -> click.Command:
+    @click.command("add")
     @click.argument("url")
     @click.option(
         "--events",
@@ -56,32 +70,44 @@ def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.
             endpoint, secret = await webhooks.add(session, org.id, url, wanted, "cli")
             return endpoint.id, secret, wanted
 
-        endpoint_id, secret, wanted = run(settings(), work)
+        endpoint_id, secret, wanted = cli.run(work)
         click.echo(f"Added webhook {endpoint_id}: {url.strip()} ({', '.join(wanted)}).")
         click.echo(f"Signing secret (shown only now; give it to the receiver): {secret}")
 
-    @webhook_group.command("list")
+    return add
+
+
+def _line(e: WebhookEndpoint) -> str:
+    """One endpoint as `webhook list` shows it."""
+    events = "xAPI statements" if e.kind is EndpointKind.XAPI else ",".join(e.events)
+    last = "never tried"
+    if e.last_attempt_at is not None:
+        last = f"last {_when(e.last_attempt_at)} " + (
+            f"HTTP {e.last_status}" if e.last_status else "no answer"
+        )
+        last += f" ({e.last_error})" if e.last_error else ""
+    return f"{e.id}  {e.url}  {events}  {e.state.value}  {last}"
+
+
+def _list(cli: Cli) -> click.Command:
+    @click.command("list")
     def list_() -> None:
         """Every endpoint: its events, state and last delivery."""
 
         async def work(session: AsyncSession, org: Organisation) -> list[WebhookEndpoint]:
             return await webhooks.endpoints(session, org.id)
 
-        found = run(settings(), work)
+        found = cli.run(work)
         if not found:
             click.echo("No webhook endpoints yet: add one with `enrolbot webhook add URL`.")
-        for e in found:
-            events = "xAPI statements" if e.kind.value == "xapi" else ",".join(e.events)
-            last = (
-                "never tried"
-                if e.last_attempt_at is None
-                else f"last {_when(e.last_attempt_at)} "
-                + (f"HTTP {e.last_status}" if e.last_status else "no answer")
-                + (f" ({e.last_error})" if e.last_error else "")
-            )
-            click.echo(f"{e.id}  {e.url}  {events}  {e.state.value}  {last}")
+        for endpoint in found:
+            click.echo(_line(endpoint))
 
-    @webhook_group.command("remove")
+    return list_
+
+
+def _remove(cli: Cli) -> click.Command:
+    @click.command("remove")
     @click.argument("endpoint")
     def remove(endpoint: str) -> None:
         """Stop sending to ENDPOINT (its id or URL); what waited for it is dropped."""
@@ -90,10 +116,14 @@ def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.
             found = await webhooks.find(session, org.id, endpoint)
             return found.url, await webhooks.remove(session, found)
 
-        url, dropped = run(settings(), work)
+        url, dropped = cli.run(work)
         click.echo(f"Removed webhook {url}; {dropped} undelivered events dropped.")
 
-    @webhook_group.command("resume")
+    return remove
+
+
+def _resume(cli: Cli) -> click.Command:
+    @click.command("resume")
     @click.argument("endpoint")
     def resume(endpoint: str) -> None:
         """Deliver again to a paused ENDPOINT (its id or URL), starting with what waited."""
@@ -102,10 +132,14 @@ def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.
             found = await webhooks.find_any(session, org.id, endpoint)
             return found.url, await webhooks.resume(session, found, utcnow())
 
-        url, waiting = run(settings(), work)
+        url, waiting = cli.run(work)
         click.echo(f"Resumed {url}: {waiting} waiting events go out now, in order.")
 
-    @webhook_group.command("log")
+    return resume
+
+
+def _log(cli: Cli) -> click.Command:
+    @click.command("log")
     @click.argument("endpoint")
     def log(endpoint: str) -> None:
         """ENDPOINT's latest deliveries: event, status, attempts, last error."""
@@ -114,7 +148,7 @@ def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.
             found = await webhooks.find_any(session, org.id, endpoint)
             return await webhooks.deliveries(session, found)
 
-        rows = run(settings(), work)
+        rows = cli.run(work)
         if not rows:
             click.echo("No deliveries yet.")
         for d in rows:
@@ -125,18 +159,22 @@ def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.
                 + (f"  last error: {d.last_error}" if d.last_error else "")
             )
 
-    @webhook_group.command("test")
+    return log
+
+
+def _test(cli: Cli) -> click.Command:
+    @click.command("test")
     @click.argument("endpoint")
     def test(endpoint: str) -> None:
         """Send a signed webhook.test event to ENDPOINT now and show the receiver's answer."""
-        current = settings()
+        current = cli.settings()
 
         async def work(session: AsyncSession, org: Organisation) -> WebhookEndpoint:
             found = await webhooks.find(session, org.id, endpoint)
             session.expunge(found)
             return found
 
-        found = run(current, work)
+        found = cli.run(work, current)
         answer = asyncio.run(_send_test(found, current.webhook_timeout_seconds))
         if answer.status is None:
             raise click.ClickException(f"{found.url} did not take the test event: {answer.error}.")
@@ -149,9 +187,9 @@ def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.
                 "the signature."
             )
 
-    return webhook_group
+    return test
 
 
-async def _send_test(endpoint: WebhookEndpoint, seconds: float):
+async def _send_test(endpoint: WebhookEndpoint, seconds: float) -> Answer:
     async with httpx.AsyncClient() as http:
         return await send_test(http, endpoint, seconds)
