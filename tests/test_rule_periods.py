@@ -344,3 +344,25 @@ async def test_readme_annual_compliance_for_a_department_end_to_end(acme):
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follower
+
+
+def test_the_periods_job_runs_daily_after_midnight_and_at_start():
+    from bot.scheduler import service_jobs
+
+    async def nothing() -> None:
+        return None
+
+    jobs = service_jobs(
+        delivery=None,  # type: ignore[arg-type]
+        delivery_seconds=0,
+        delivery_lease_seconds=30,
+        sqlite_file=None,
+        rule_periods=nothing,
+    )
+    [job] = list(jobs)
+    assert (job.name, job.cron, job.lease, job.at_start) == (
+        "rule-periods",
+        "5 0 * * *",
+        3600,
+        True,
+    )
