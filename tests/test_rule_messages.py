@@ -226,3 +226,24 @@ def test_enrolbot_org_set_turns_rule_messages_off_and_on(db_url):
     assert "rule messages to learners: off" in off.output, off.output
     on = CliRunner().invoke(main, ["org", "set", "--rule-messages"], env=env)
     assert "rule messages to learners: on" in on.output
+
+
+async def test_an_enrolment_made_ahead_is_told_on_the_day_it_shows(sessions):
+    from datetime import timedelta
+
+    from store.models import Due, Enrolment, utcnow
+
+    w = await _world(sessions)
+    await _slack_ids(w)
+    due = (utcnow() + timedelta(days=100)).date()
+    await w.rule(
+        Follower(sessions),
+        terms=saved.Terms(due=Due.ON, due_on=due, enrol_days_before=30),
+        everyone=True,
+    )
+    async with sessions() as s:
+        shows = (await s.execute(select(Enrolment.visible_from))).scalars().all()
+    rows = await _rows(sessions)
+    assert len(rows) == 5 and shows[0] is not None and shows[0] > utcnow()
+    assert {r.not_before for r in rows} == {shows[0]}
+    assert await Delivery(sessions, {}, min_gap=0).run_once() == 0  # not due yet: nothing sent
