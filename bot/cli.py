@@ -21,6 +21,7 @@ from bot import (
     apikey_cli,
     completions_cli,
     directory_cli,
+    enrol_cli,
     importing,
     rules_cli,
     tokens_cli,
@@ -421,6 +422,7 @@ main.add_command(directory_cli.group(_settings, _prepare_schema, _run_db))
 main.add_command(directory_cli.groups_group(_import))
 main.add_command(completions_cli.group(_import))
 main.add_command(rules_cli.group(_settings, _prepare_schema, _run_db))
+main.add_command(enrol_cli.group(_settings, _prepare_schema, _run_db))
 
 
 @main.group()

@@ -33,6 +33,7 @@ from store.models.directory import (
     GroupSource,
     Membership,
 )
+from store.models.imports import EnrolImport, EnrolImportRow, ImportStatus
 from store.models.people import (
     AdminGrant,
     AdminRole,
@@ -78,6 +79,8 @@ __all__ = [
     "Due",
     "EndpointKind",
     "EndpointState",
+    "EnrolImport",
+    "EnrolImportRow",
     "Enrolment",
     "EnrolmentLink",
     "EnrolmentRule",
@@ -89,6 +92,7 @@ __all__ = [
     "GroupSource",
     "IdempotentRequest",
     "Identity",
+    "ImportStatus",
     "ItemKind",
     "ItemSource",
     "JobLease",

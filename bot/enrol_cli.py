@@ -1,0 +1,111 @@
+"""`enrolbot enrol template|import|imports`: spreadsheet enrolment on the command line, the same
+template, preview and import as in chat (handlers.enrol_import)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import click
+
+from bot.settings import Settings
+
+BY = "enrolbot enrol import"
+
+
+def group(
+    settings: Callable[[], Settings],
+    prepare: Callable[..., Awaitable[str | None]],
+    run_db: Callable,
+) -> click.Group:
+    """The `enrol` command group, given how the CLI reads its settings, makes the schema current
+    and runs database work (bot.cli)."""
+
+    async def in_db(url: str, work: Callable) -> list[str]:
+        from handlers.organisations import default_organisation
+        from store.db import make_engine, make_sessionmaker
+
+        created = await prepare(url, migrate_empty_sqlite=True)
+        engine = make_engine(url)
+        try:
+            sessions = make_sessionmaker(engine)
+            async with sessions() as session, session.begin():
+                org_id = (await default_organisation(session)).id
+            lines = await work(sessions, org_id)
+        finally:
+            await engine.dispose()
+        return [*([created] if created else []), *lines]
+
+    def run(work: Callable) -> None:
+        current = settings()
+        for line in run_db(current.database_url, lambda: in_db(current.database_url, work)):
+            click.echo(line)
+
+    @click.group("enrol")
+    def enrol_group() -> None:
+        """Enrol people from a spreadsheet."""
+
+    @enrol_group.command("template")
+    @click.argument("items", nargs=-1, required=True)
+    @click.option("--out", "out", metavar="FILE", type=click.Path(path_type=Path), required=True)
+    def template(items: tuple[str, ...], out: Path) -> None:
+        """Write the .xlsx template for ITEMS (slugs): a column of emails, one column per item;
+        an x under an item enrols that person in it."""
+
+        async def work(sessions, org_id: int) -> list[str]:
+            from handlers import catalog
+            from handlers.enrol_sheet import template as make
+
+            async with sessions() as session:
+                try:
+                    found = [await catalog.get_item(session, org_id, s) for s in items]
+                except catalog.UnknownItem as exc:
+                    raise click.ClickException(str(exc)) from None
+            await asyncio.to_thread(out.write_bytes, make(found))
+            return [f"Wrote {out}: fill in emails and an x under each item, then import it."]
+
+        run(work)
+
+    @enrol_group.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Start the import after the preview.")
+    def import_(file: Path, yes: bool) -> None:
+        """Preview FILE (.xlsx or .csv, from `enrol template`), and with --yes import it: each
+        person enrolled is told once. Without --yes nothing changes."""
+
+        async def work(sessions, org_id: int) -> list[str]:
+            from handlers import enrol_import as sheet
+            from handlers.csvfile import FileProblem
+            from handlers.enrol_import_text import preview_lines, started_notice
+
+            try:
+                import_id = await sheet.stage(sessions, org_id, file, by=BY, by_user_id=None)
+            except FileProblem as exc:
+                raise click.ClickException(f"{file}: {exc}; nothing was imported.") from None
+            async with sessions() as session, session.begin():
+                shown = await sheet.preview(session, org_id, import_id)
+            lines = [f"Final check of {file.name}:", *preview_lines(shown)]
+            if not yes:
+                return [*lines, "Nothing was changed: run again with --yes to import."]
+            rest = 1.0 if str(sessions.kw["bind"].url).startswith("sqlite") else 0.0
+            done = await sheet.start(sessions, org_id, import_id, by_name=BY, rest=rest)
+            return [*lines, started_notice(done).text]
+
+        run(work)
+
+    @enrol_group.command("imports")
+    def imports() -> None:
+        """The latest spreadsheet imports: who ran them, when, and their counts."""
+
+        async def work(sessions, org_id: int) -> list[str]:
+            from handlers import enrol_import as sheet
+            from handlers.enrol_import_text import past_notice
+
+            async with sessions() as session:
+                notice = past_notice(await sheet.past(session, org_id))
+            return [notice.text, *notice.lines]
+
+        run(work)
+
+    return enrol_group

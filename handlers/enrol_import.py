@@ -1,0 +1,482 @@
+"""Spreadsheet enrolment (`enrol import`, seed 002): a filled template is staged, previewed (the
+"final check"), and only on Start import written, through `enrol_many`, item by item.
+
+Staging: the file's marks (line, email, item) go to `enrol_import_row` in batches, each its
+own short transaction. The preview is a handful of aggregate queries over those rows joined to
+the people and their enrolments: who cannot be enrolled and why (unknown, deactivated, a guest,
+not one of a manager's reports), who is enrolled already, how many will be enrolled in each
+item. Start runs `enrol_many` per item over a range of lines at a time (short transactions, so
+clicks keep being answered), writing each enrolled person's learner message to the outbox in
+the same transaction; the outbox sends a person's rows as one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.csvfile import FileProblem
+from handlers.enrol import enrol_many
+from handlers.enrol_sheet import Mark, read
+from handlers.rules.messages import _json_object, destination_of
+from handlers.rules.telling import ENROLLED, LEARNER
+from store.models import (
+    CatalogItem,
+    EnrolImport,
+    EnrolImportRow,
+    Enrolment,
+    EnrolmentSource,
+    EnrolmentStatus,
+    Identity,
+    ImportStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Standing,
+    User,
+    UserStatus,
+    utcnow,
+)
+from store.models.base import UTCDateTime
+from store.upsert import insert_from_select
+
+BATCH = 1000  # staged rows written, or lines enrolled, per transaction
+SHOWN = 20  # refused people and wrong rows a preview names; all are counted
+PENDING_SECONDS = 60 * 60  # a preview's Start import works this long
+
+UNKNOWN, DEACTIVATED, GUEST, NOT_ALLOWED = "unknown", "deactivated", "guest", "not_allowed"
+
+
+class ImportGone(Exception):
+    """Start import for an import that expired, ran already, or is not this caller's."""
+
+
+@dataclass(frozen=True)
+class ItemCount:
+    title: str
+    slug: str
+    count: int
+
+
+@dataclass
+class Preview:
+    """The final check: what Start import would do, and what it cannot."""
+
+    import_id: int
+    filename: str
+    rows: int = 0  # rows with an email (or an attempt at one)
+    people: int = 0  # distinct people who would be enrolled in something
+    items: list[ItemCount] = field(default_factory=list)  # enrolments each item would get
+    already: int = 0  # marks for people already enrolled (or completed)
+    refused: list[tuple[int, str, str]] = field(default_factory=list)  # line, email, reason
+    refused_total: int = 0  # rows whose person cannot be enrolled
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    problems_total: int = 0
+
+    @property
+    def enrolments(self) -> int:
+        return sum(i.count for i in self.items)
+
+
+@dataclass(frozen=True)
+class Started:
+    import_id: int
+    enrolled: int  # enrolments made
+    people: int  # people told
+    already: int
+    refused: int
+    problems: int
+
+
+class ImportSigner:
+    """The signed id a Start import button carries: good for PENDING_SECONDS, under a salt of
+    its own so no other token verifies as one."""
+
+    def __init__(self, keys: tuple[str, ...] | list[str]) -> None:
+        self._s = URLSafeTimedSerializer(list(reversed(keys)), salt="enrolbot.enrol-import")
+
+    def sign(self, organisation_id: int, import_id: int) -> str:
+        return self._s.dumps([organisation_id, import_id])
+
+    def read(self, token: str) -> tuple[int, int] | None:
+        try:
+            org, import_id = self._s.loads(token, max_age=PENDING_SECONDS)
+        except (BadSignature, SignatureExpired, ValueError, TypeError):
+            return None
+        return int(org), int(import_id)
+
+
+async def stage(
+    sessions: async_sessionmaker[AsyncSession],
+    organisation_id: int,
+    path: Path,
+    *,
+    by: str,
+    by_user_id: int | None,
+    filename: str | None = None,
+) -> int:
+    """Read the file into a new pending import's staged rows; its id. FileProblem when the file
+    as a whole is wrong (not a template, unknown items)."""
+    slugs, marks = await asyncio.to_thread(_read_all, path)  # openpyxl blocks: not on the loop
+    async with sessions() as session, session.begin():
+        item_ids = await _items(session, organisation_id, slugs)
+        await _forget_expired(session, organisation_id)
+        record = EnrolImport(
+            organisation_id=organisation_id,
+            by=by,
+            by_user_id=by_user_id,
+            filename=(filename or path.name)[:255],
+            status=ImportStatus.PENDING,
+            rows=0,
+            problems=0,
+            enrolled=0,
+            already=0,
+            refused=0,
+            created_at=utcnow(),
+        )
+        session.add(record)
+        await session.flush()
+        import_id = record.id
+    lines: set[int] = set()
+    for chunk in _chunks(marks):
+        rows = [
+            {
+                "import_id": import_id,
+                "line": m.line,
+                "email": m.email,
+                "item_id": item_ids[m.column] if m.problem is None else None,
+                "problem": m.problem,
+            }
+            for m in chunk
+        ]
+        lines.update(m.line for m in chunk)
+        async with sessions() as session, session.begin():
+            await session.execute(insert(EnrolImportRow.__table__), rows)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(EnrolImport).where(EnrolImport.id == import_id).values(rows=len(lines))
+        )
+    return import_id
+
+
+def _read_all(path: Path) -> tuple[list[str], list[Mark]]:
+    slugs, marks = read(path)
+    return slugs, list(marks)
+
+
+def _chunks(marks: list[Mark]) -> Iterator[list[Mark]]:
+    chunk: list[Mark] = []
+    for mark in marks:
+        chunk.append(mark)
+        if len(chunk) >= BATCH:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def _items(session: AsyncSession, organisation_id: int, slugs: list[str]) -> list[int]:
+    found = dict(
+        (
+            await session.execute(
+                select(CatalogItem.slug, CatalogItem.id).where(
+                    CatalogItem.organisation_id == organisation_id,
+                    CatalogItem.slug.in_(set(slugs)),
+                )
+            )
+        ).all()
+    )
+    for column, slug in enumerate(slugs, 2):
+        if slug not in found:
+            raise FileProblem(
+                1,
+                f"column {column} names the item `{slug}`, which doesn't exist: `items` lists "
+                "them, or make a new template with `enrol template`",
+            )
+    return [found[s] for s in slugs]
+
+
+async def _forget_expired(session: AsyncSession, organisation_id: int) -> None:
+    """Previews never started stop holding their staged rows once they expire."""
+    old = select(EnrolImport.id).where(
+        EnrolImport.organisation_id == organisation_id,
+        EnrolImport.status == ImportStatus.PENDING,
+        EnrolImport.created_at < utcnow() - timedelta(seconds=PENDING_SECONDS),
+    )
+    await session.execute(delete(EnrolImportRow).where(EnrolImportRow.import_id.in_(old)))
+    await session.execute(delete(EnrolImport).where(EnrolImport.id.in_(old)))
+
+
+def _marks(organisation_id: int, import_id: int, manager_id: int | None) -> Subquery:
+    """Each staged mark with its person (if any), why they cannot be enrolled (NULL when they
+    can), and whether they are enrolled in the item already."""
+    r, u = EnrolImportRow, User
+    ident = Identity
+    guest = (
+        select(ident.id)
+        .where(ident.user_id == u.id, ident.standing.in_([Standing.GUEST, Standing.EXTERNAL]))
+        .exists()
+    ) & ~select(ident.id).where(ident.user_id == u.id, ident.standing == Standing.MEMBER).exists()
+    whens: list[tuple[ColumnElement[bool], str]] = [
+        (u.id.is_(None), UNKNOWN),
+        (u.status == UserStatus.DEACTIVATED, DEACTIVATED),
+        (guest, GUEST),
+    ]
+    if manager_id is not None:
+        whens.append((func.coalesce(u.manager_id, 0) != manager_id, NOT_ALLOWED))
+    e = Enrolment
+    already = (
+        select(e.id)
+        .where(
+            e.user_id == u.id,
+            e.item_id == r.item_id,
+            e.status.in_([EnrolmentStatus.ENROLLED, EnrolmentStatus.COMPLETED]),
+        )
+        .exists()
+    )
+    return (
+        select(
+            r.line,
+            r.email,
+            r.item_id,
+            u.id.label("user_id"),
+            case(*whens, else_=None).label("reason"),
+            already.label("already"),
+        )
+        .select_from(r)
+        .outerjoin(u, and_(u.organisation_id == organisation_id, func.lower(u.email) == r.email))
+        .where(r.import_id == import_id, r.item_id.is_not(None))
+        .subquery("marks")
+    )
+
+
+async def preview(
+    session: AsyncSession, organisation_id: int, import_id: int, manager_id: int | None = None
+) -> Preview:
+    """The final check of a staged import: nothing is written."""
+    record = await session.get(EnrolImport, import_id)
+    if record is None or record.organisation_id != organisation_id:
+        raise ImportGone
+    m = _marks(organisation_id, import_id, manager_id)
+    out = Preview(import_id, record.filename, rows=record.rows)
+    ok = and_(m.c.reason.is_(None), ~m.c.already)
+    per_item = await session.execute(
+        select(CatalogItem.title, CatalogItem.slug, func.count())
+        .select_from(m)
+        .join(CatalogItem, CatalogItem.id == m.c.item_id)
+        .where(ok)
+        .group_by(CatalogItem.id, CatalogItem.title, CatalogItem.slug)
+        .order_by(CatalogItem.title)
+    )
+    out.items = [ItemCount(t, s, n) for t, s, n in per_item]
+    out.people = await session.scalar(select(func.count(func.distinct(m.c.user_id))).where(ok))
+    out.already = await session.scalar(
+        select(func.count()).select_from(m).where(m.c.reason.is_(None), m.c.already)
+    )
+    refused = select(m.c.line, m.c.email, func.min(m.c.reason).label("reason")).where(
+        m.c.reason.is_not(None)
+    )
+    refused = refused.group_by(m.c.line, m.c.email).subquery()
+    out.refused_total = await session.scalar(select(func.count()).select_from(refused))
+    out.refused = [
+        tuple(row)
+        for row in await session.execute(select(refused).order_by(refused.c.line).limit(SHOWN))
+    ]
+    r = EnrolImportRow
+    wrong = [r.import_id == import_id, r.problem.is_not(None)]
+    out.problems_total = await session.scalar(select(func.count()).where(*wrong))
+    out.problems = [
+        tuple(row)
+        for row in await session.execute(
+            select(r.line, r.problem).where(*wrong).order_by(r.line).limit(SHOWN)
+        )
+    ]
+    record.already, record.refused = out.already, out.refused_total
+    record.problems = out.problems_total
+    return out
+
+
+async def start(
+    sessions: async_sessionmaker[AsyncSession],
+    organisation_id: int,
+    import_id: int,
+    *,
+    by_name: str,
+    manager_id: int | None = None,
+    rest: float = 0.0,
+    progress: Callable[[int], None] | None = None,
+) -> Started:
+    """Run a previewed import: enrol_many per item over BATCH lines at a time, each person
+    enrolled told through the outbox. ImportGone when it expired, ran, or is running."""
+    async with sessions() as session, session.begin():
+        record = await _claim(session, organisation_id, import_id)
+        lines = await session.scalar(
+            select(func.max(EnrolImportRow.line)).where(EnrolImportRow.import_id == import_id)
+        )
+        item_ids = (
+            await session.scalars(
+                select(EnrolImportRow.item_id)
+                .where(EnrolImportRow.import_id == import_id, EnrolImportRow.item_id.is_not(None))
+                .distinct()
+            )
+        ).all()
+    enrolled: list[tuple[int, int]] = []
+    for item_id in sorted(item_ids):
+        for first in range(1, (lines or 0) + 1, BATCH):
+            began = time.monotonic()
+            async with sessions() as session, session.begin():
+                m = _marks(organisation_id, import_id, manager_id)
+                people = (
+                    select(m.c.user_id.label("id"))
+                    .where(
+                        m.c.item_id == item_id,
+                        m.c.reason.is_(None),
+                        m.c.line.between(first, first + BATCH - 1),
+                    )
+                    .distinct()
+                )
+                made = await enrol_many(
+                    session,
+                    organisation_id=organisation_id,
+                    item_id=item_id,
+                    people=people,
+                    source=EnrolmentSource.IMPORT,
+                    by=record.by,
+                )
+                await tell(session, organisation_id, [i for i, _ in made], by_name)
+            enrolled += made
+            if progress is not None:
+                progress(len(enrolled))
+            if rest:
+                await asyncio.sleep((time.monotonic() - began) * rest)
+    return await _finish(sessions, import_id, enrolled)
+
+
+async def _claim(session: AsyncSession, organisation_id: int, import_id: int) -> EnrolImport:
+    """The pending import, now running (a second Start finds it running and is refused)."""
+    fresh = utcnow() - timedelta(seconds=PENDING_SECONDS)
+    claimed = await session.execute(
+        update(EnrolImport)
+        .where(
+            EnrolImport.id == import_id,
+            EnrolImport.organisation_id == organisation_id,
+            EnrolImport.status == ImportStatus.PENDING,
+            EnrolImport.created_at >= fresh,
+        )
+        .values(status=ImportStatus.RUNNING, started_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise ImportGone
+    record = await session.get(EnrolImport, import_id)
+    assert record is not None
+    return record
+
+
+async def _finish(
+    sessions: async_sessionmaker[AsyncSession], import_id: int, enrolled: list[tuple[int, int]]
+) -> Started:
+    async with sessions() as session, session.begin():
+        record = await session.get(EnrolImport, import_id)
+        assert record is not None
+        record.status = ImportStatus.DONE
+        record.enrolled = len(enrolled)
+        record.finished_at = utcnow()
+        await session.execute(delete(EnrolImportRow).where(EnrolImportRow.import_id == import_id))
+        return Started(
+            import_id,
+            len(enrolled),
+            len({u for _, u in enrolled}),
+            record.already,
+            record.refused,
+            record.problems,
+        )
+
+
+async def tell(
+    session: AsyncSession, organisation_id: int, enrolment_ids: list[int], by_name: str
+) -> int:
+    """One learner outbox row per enrolment made, written by one insert-select: the outbox
+    sends a person's due rows as one message, saying who enrolled them. Rows written."""
+    if not enrolment_ids:
+        return 0
+    e, item, person = Enrolment.__table__, CatalogItem.__table__, User.__table__
+    at = utcnow()
+    payload = _json_object(
+        session.get_bind().dialect.name,
+        action=literal(ENROLLED),
+        enrolment_id=e.c.id,
+        title=item.c.title,
+        url=item.c.url,
+        required=e.c.required,
+        reason=e.c.reason,
+        due_at=cast(e.c.due_at, String),
+        by=literal(by_name),
+    )
+    rows = (
+        select(
+            literal(organisation_id).label("organisation_id"),
+            literal(LEARNER).label("kind"),
+            destination_of(person.c.id, person.c.email).label("destination"),
+            payload.label("payload"),
+            literal(OutboxStatus.PENDING.value).label("status"),
+            literal(0).label("attempts"),
+            literal(at, UTCDateTime()).label("not_before"),
+            literal(at, UTCDateTime()).label("created_at"),
+        )
+        .select_from(
+            e.join(item, item.c.id == e.c.item_id).join(person, person.c.id == e.c.user_id)
+        )
+        .where(e.c.id.in_(enrolment_ids))
+    )
+    columns = [
+        "organisation_id",
+        "kind",
+        "destination",
+        "payload",
+        "status",
+        "attempts",
+        "not_before",
+        "created_at",
+    ]
+    made = await insert_from_select(
+        session, OutboxMessage.__table__, columns, rows, returning=("id",)
+    )
+    return len(made)
+
+
+async def past(session: AsyncSession, organisation_id: int, limit: int = 20) -> list[EnrolImport]:
+    """The latest imports that ran, newest first."""
+    return list(
+        (
+            await session.scalars(
+                select(EnrolImport)
+                .where(
+                    EnrolImport.organisation_id == organisation_id,
+                    EnrolImport.status == ImportStatus.DONE,
+                )
+                .order_by(EnrolImport.finished_at.desc(), EnrolImport.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    )
