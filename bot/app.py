@@ -20,8 +20,9 @@ from bot import metrics  # noqa: F401  (registers the product's metrics for /met
 from bot.api.app import Api
 from bot.directory_sync import directory_sources, sync_directory
 from bot.email import EmailDelivery, SmtpSettings
-from bot.events import event_channels
+from bot.events import event_channels, moodle_connector
 from bot.log_limits import limit_repeated_warnings
+from bot.moodle.poll import CompletionPoll
 from bot.runtime import Runtime
 from bot.scheduler import Jobs, Runner, service_jobs
 from bot.settings import Settings, load_settings
@@ -31,6 +32,7 @@ from bot.web.deeplink import DeepLinks
 from bot.web.limits import BodySizeLimit
 from handlers import webhooks
 from handlers.api import idempotency
+from handlers.moodle.site import sync_site
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
 from handlers.rules.follow import Follower
@@ -80,7 +82,8 @@ def create_app(settings: Settings) -> Starlette:
         lease_seconds=settings.delivery_lease_seconds,
     )
     runtime.directory_sources = sources = directory_sources(runtime, platforms)
-    scheduler = Runner(runtime.sessions, _jobs(runtime, delivery, nightly=len(sources) > 0))
+    jobs = _jobs(runtime, delivery, platforms, nightly=len(sources) > 0)
+    scheduler = Runner(runtime.sessions, jobs)
     app = Starlette(
         routes=_routes(sign_in)
         + platforms.routes()
@@ -217,13 +220,15 @@ def _outbox_channels(runtime: Runtime, platforms: Platforms) -> dict[str, Channe
     return channels
 
 
-async def _sync_xapi(runtime: Runtime, session: AsyncSession) -> None:
+async def _sync_outbound(runtime: Runtime, session: AsyncSession) -> None:
     org = await runtime.organisation(session)
     await webhooks.sync_xapi(session, org.id, runtime.settings.xapi_endpoint or None)
+    await sync_site(session, org.id, runtime.settings.moodle_url or None)
 
 
-def _jobs(runtime: Runtime, delivery: Delivery, *, nightly: bool) -> Jobs:
+def _jobs(runtime: Runtime, delivery: Delivery, platforms: Platforms, *, nightly: bool) -> Jobs:
     settings = runtime.settings
+    moodle = moodle_connector(runtime, platforms.events_http)
     return service_jobs(
         delivery=delivery,
         delivery_seconds=settings.delivery_seconds,
@@ -235,6 +240,8 @@ def _jobs(runtime: Runtime, delivery: Delivery, *, nightly: bool) -> Jobs:
         rules_reconcile=_nightly_reconcile(runtime),
         api_purge=_api_purge(runtime),
         rule_periods=_daily_periods(runtime),
+        moodle_poll=CompletionPoll(moodle, settings.moodle_poll_batch).run if moodle else None,
+        moodle_poll_seconds=settings.moodle_poll_seconds,
     )
 
 
@@ -283,7 +290,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await platforms.open()
-        await runtime.transact(lambda s: _sync_xapi(runtime, s))
+        await runtime.transact(lambda s: _sync_outbound(runtime, s))
         if scheduler.jobs:
             scheduler.start()
         # What start-up made lives as long as the process: keep it out of the collector's

@@ -23,6 +23,7 @@ from bot import (
     directory_cli,
     enrol_cli,
     importing,
+    moodle_cli,
     rules_cli,
     tokens_cli,
     webhooks_cli,
@@ -418,6 +419,7 @@ def report(item: str, user_type: str | None, since: str | None, out: str) -> Non
 main.add_command(tokens_cli.group(_settings, _in_organisation))
 main.add_command(apikey_cli.group(_settings, _in_organisation))
 main.add_command(webhooks_cli.group(_settings, _in_organisation))
+main.add_command(moodle_cli.group(_settings, _in_organisation))
 main.add_command(directory_cli.group(_settings, _prepare_schema, _run_db))
 main.add_command(directory_cli.groups_group(_import))
 main.add_command(completions_cli.group(_import))

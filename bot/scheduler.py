@@ -193,6 +193,8 @@ def service_jobs(
     rules_reconcile: Callable[[], Awaitable[object]] | None = None,
     api_purge: Callable[[], Awaitable[object]] | None = None,
     rule_periods: Callable[[], Awaitable[object]] | None = None,
+    moodle_poll: Callable[[], Awaitable[object]] | None = None,
+    moodle_poll_seconds: float = 300.0,
 ) -> Jobs:
     """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
     day, so the outbox job sends them when they fall due."""
@@ -229,6 +231,10 @@ def service_jobs(
         # also opens any next period a completion missed. Idempotent, so it also runs at start:
         # a service that was down at 00:05 shows the day's enrolments when it comes back.
         jobs.add(Job("rule-periods", rule_periods, cron="5 0 * * *", lease=3600, at_start=True))
+    if moodle_poll:
+        # Completions read from Moodle, a bounded number per run; each call times out, so a
+        # run ends well inside its lease.
+        jobs.add(Job("moodle-completions", moodle_poll, every=moodle_poll_seconds, lease=600))
     if sqlite_file:
         # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
         # syncs the file to disk) would hold up every request for as long as the disk takes.

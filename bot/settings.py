@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     xapi_username: str = Field("", validation_alias="XAPI_USERNAME")
     xapi_password: str = Field("", validation_alias="XAPI_PASSWORD")
 
+    # A Moodle site (bot/moodle): enrolments pushed, completions read; off when unset.
+    moodle_url: str = Field("", validation_alias="MOODLE_URL")
+    moodle_token: str = Field("", validation_alias="MOODLE_TOKEN")
+    moodle_student_role_id: int = Field(5, gt=0, validation_alias="MOODLE_STUDENT_ROLE_ID")
+    moodle_poll_seconds: float = Field(300.0, ge=30, validation_alias="MOODLE_POLL_SECONDS")
+    moodle_poll_batch: int = Field(200, gt=0, le=5000, validation_alias="MOODLE_POLL_BATCH")
+    moodle_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, validation_alias="MOODLE_TIMEOUT_SECONDS"
+    )
+
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
     slack_client_id: str = Field("", validation_alias="SLACK_CLIENT_ID")
@@ -187,6 +197,27 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("moodle_url")
+    @classmethod
+    def _moodle_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "MOODLE_URL must be the Moodle site's address, starting with https:// "
+                "(e.g. https://moodle.example.edu)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _moodle_token(self) -> Settings:
+        if self.moodle_url and not self.moodle_token:
+            raise ValueError(
+                "MOODLE_URL is set without MOODLE_TOKEN: make a web-service token in Moodle "
+                "(Site administration > Server > Web services > Manage tokens) and set it, or "
+                "unset MOODLE_URL."
+            )
+        return self
+
     @model_validator(mode="after")
     def _xapi_credentials(self) -> Settings:
         if self.xapi_endpoint and not (self.xapi_username and self.xapi_password):
@@ -236,6 +267,10 @@ class Settings(BaseSettings):
     @property
     def xapi_enabled(self) -> bool:
         return bool(self.xapi_endpoint)
+
+    @property
+    def moodle_enabled(self) -> bool:
+        return bool(self.moodle_url and self.moodle_token)
 
     @property
     def slack_enabled(self) -> bool:

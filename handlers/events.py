@@ -25,6 +25,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.destinations import Destination
+from handlers.moodle import site as moodle_site
 from store.models import (
     CatalogItem,
     EndpointKind,
@@ -76,21 +77,25 @@ async def enrolments(
     extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> int:
     """Write `event_type` about each enrolment to the outbox of every endpoint that wants it,
-    set-based; the caller commits. The data comes from the enrolment's row (its period and due
-    date too); `extra` adds fields beyond it, by enrolment id. Call it after the change. The
-    number of outbox rows written (0, at the cost of one small query, when nothing listens)."""
+    set-based, and each new enrolment in an item mapped to a Moodle course to the Moodle site
+    (handlers.moodle.site); the caller commits. The data comes from the enrolment's row (its
+    period and due date too); `extra` adds fields beyond it, by enrolment id. Call it after the
+    change. The number of outbox rows written (0, at the cost of small queries, when nothing
+    listens)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"not an event type: {event_type}")
+    ids = list(enrolment_ids)
+    now = now or utcnow()
+    written = 0
+    if event_type == ENROLMENT_CREATED:  # Moodle hears of new enrolments in mapped items
+        written += await moodle_site.fan_out(session, ids, now)
     endpoints = [
         e
         for e in (await session.execute(select(WebhookEndpoint))).scalars()
         if wants(e, event_type)
     ]
-    ids = list(enrolment_ids)
     if not endpoints or not ids:
-        return 0
-    now = now or utcnow()
-    written = 0
+        return written
     for start in range(0, len(ids), CHUNK):
         rows = await _enrolment_rows(session, ids[start : start + CHUNK])
         messages = [

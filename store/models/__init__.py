@@ -34,6 +34,7 @@ from store.models.directory import (
     Membership,
 )
 from store.models.imports import EnrolImport, EnrolImportRow, ImportStatus
+from store.models.moodle import MoodleCheck, MoodleNotice, MoodleSite
 from store.models.people import (
     AdminGrant,
     AdminRole,
@@ -97,6 +98,9 @@ __all__ = [
     "ItemSource",
     "JobLease",
     "Membership",
+    "MoodleCheck",
+    "MoodleNotice",
+    "MoodleSite",
     "NotificationSubscription",
     "Organisation",
     "OutboxMessage",

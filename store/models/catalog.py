@@ -67,6 +67,8 @@ class CatalogItem(Base):
     url: Mapped[str | None] = mapped_column(String(2000))
     # The item's ids in other systems, e.g. {"moodle": "42", "lms": "COURSE-7"} (the API's upsert).
     external_ids: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The Moodle course this item is (bot/moodle): enrolments are pushed there, completions read.
+    moodle_course_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
