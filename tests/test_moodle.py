@@ -269,7 +269,7 @@ async def test_a_course_with_no_manual_instance_holds_up_no_other_course(session
 
 
 async def test_unmapping_an_item_stops_its_pushes_to_come(sessions, http, moodle):
-    site, url = moodle
+    _, url = moodle
     world = await World(sessions, http, url).build()
     async with sessions() as s, s.begin():
         await s.execute(

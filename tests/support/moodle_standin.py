@@ -14,9 +14,9 @@ down, and reads the calls and enrolments it got."""
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
