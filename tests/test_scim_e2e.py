@@ -232,13 +232,19 @@ async def test_groups_with_entra_member_patches(app, session):
         rename = await http.patch(
             url, json=patch({"op": "Replace", "path": "displayName", "value": "Aviators"})
         )
+        okta_rename = await http.patch(
+            url,
+            json=patch(
+                {"op": "replace", "value": {"id": made.json()["id"], "displayName": "Aviators"}}
+            ),
+        )
         found = await http.get(
             "/Groups",
             params={"filter": 'displayName eq "aviators"', "excludedAttributes": "members"},
         )
         full = (await http.get(url)).json()
     assert made.status_code == 201 and made.headers["location"].endswith(url)
-    assert [r.status_code for r in (add, remove, remove_by_value, rename)] == [204] * 4
+    assert [r.status_code for r in (add, remove, remove_by_value, rename, okta_rename)] == [204] * 5
     assert found.json()["totalResults"] == 1 and "members" not in found.json()["Resources"][0]
     assert full["displayName"] == "Aviators"
     assert sorted(m["value"] for m in full["members"]) == sorted(ids[2:])

@@ -44,7 +44,9 @@ class GroupPatch:
             if not isinstance(operation.value, dict) or op == "remove":
                 raise InvalidValue("A PATCH operation without a path needs an object as value.")
             for name, value in operation.value.items():
-                self._attribute(op, name, value)
+                # Okta repeats the group's id (and may send schemas) in a path-less replace.
+                if name.lower() not in ("id", "schemas", "meta"):
+                    self._attribute(op, name, value)
             return
         self._attribute(op, str(operation.path), operation.value)
 
