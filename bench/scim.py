@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,8 @@ GROUPS = int(c.knob("BENCH_SCIM_GROUPS", 500) * c.scale())
 MEMBERS = int(c.knob("BENCH_SCIM_MEMBERS", 100))
 PATCH_SIZE = int(c.knob("BENCH_SCIM_PATCH_SIZE", 100))
 CONCURRENCY = int(c.knob("BENCH_SCIM_CONCURRENCY", 16))
+WORKERS = int(c.knob("BENCH_SCIM_WORKERS", 1))  # `enrolbot serve --workers` on PostgreSQL
+BACKENDS = os.environ.get("BENCH_SCIM_BACKENDS", "sqlite,postgresql").split(",")
 BIG_PATCH = 1000
 TOKEN = "bench-scim-token"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -167,7 +170,8 @@ async def run(workdir: Path, label: str, db_url: str) -> None:
         "ENROLBOT_SCIM_TOKEN": TOKEN,
     }
     c.run_enrolbot(workdir, settings, "db", "upgrade")
-    server = c.enrolbot_serve(workdir, settings)
+    workers = WORKERS if label == "PostgreSQL" else 1  # SQLite has one writer
+    server = c.enrolbot_serve(workdir, settings, "--workers", str(workers))
     with c.running(server):
         server.start()
         base = f"{server.url}/scim/v2"
@@ -190,7 +194,7 @@ async def run(workdir: Path, label: str, db_url: str) -> None:
     total = took["users"] + took["groups"] + took["memberships"]
     print(
         f"\n  {label}: {USERS:,} users, {GROUPS:,} groups, {GROUPS * MEMBERS:,} memberships, "
-        f"{CONCURRENCY} connections"
+        f"{CONCURRENCY} connections, {workers} server worker(s)"
     )
     c.line("users (POST /Users)", f"{took['users']:.1f} s")
     c.line("groups (POST /Groups)", f"{took['groups']:.1f} s")
@@ -211,7 +215,10 @@ async def run(workdir: Path, label: str, db_url: str) -> None:
 async def main() -> None:
     c.header("scim: initial provisioning and a big PATCH")
     with c.workdir("bench-scim-") as wd:
-        await run(wd, "SQLite", f"sqlite:///{wd / 'scim.db'}")
+        if "sqlite" in BACKENDS:
+            await run(wd, "SQLite", f"sqlite:///{wd / 'scim.db'}")
+        if "postgresql" not in BACKENDS:
+            return
         admin = make_url(c.pg_admin_url())
         name = f"enrolbot_bench_{uuid.uuid4().hex[:10]}"
         try:
