@@ -1,7 +1,8 @@
 """SCIM provisioning: an identity provider's first full provisioning, and one big PATCH.
 
 `enrolbot serve` (a child process, ENROLBOT_SCIM_TOKEN set) on a fresh SQLite file, then on a
-fresh PostgreSQL database (created, upgraded and dropped; skipped when none answers). The
+fresh PostgreSQL database (created, upgraded and dropped; skipped when none answers) with
+BENCH_SCIM_WORKERS workers (default 2). The
 script is the identity provider: BENCH_SCIM_CONCURRENCY connections (default 16), each sending
 its next request as soon as it has the answer to the last, in Entra ID's shapes:
 
