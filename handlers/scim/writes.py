@@ -23,6 +23,7 @@ from handlers.scim.people import (
     scim_key,
     scim_users,
 )
+from store.batches import plan_each_statement
 from store.models import Group, GroupSource, Identity, Membership, utcnow
 
 BATCH = 200  # creations written together at most: well inside every bound on parameters
@@ -35,6 +36,7 @@ async def create_people(
     already provisioned (or earlier in the batch), or its email belongs to someone provisioned
     under another SCIM user. Someone the portal already knows by that email (from Slack,
     Teams or a file) becomes that SCIM user."""
+    await plan_each_statement(session)  # the lookups below too, on PostgreSQL
     results: list[Person | ScimError | None] = [None] * len(people)
     emails: list[str] = []
     for i, person in enumerate(people):
