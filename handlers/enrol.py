@@ -333,6 +333,7 @@ class Placement:
     due_at: datetime | None = None
     visible_from: datetime | None = None
     rule_id: int | None = None
+    enrolled_by_user_id: int | None = None  # by hand: who
 
 
 async def enrol_many(
@@ -378,6 +379,7 @@ async def enrol_many(
         "due_at": placement.due_at,
         "visible_from": placement.visible_from,
         "rule_id": placement.rule_id,
+        "enrolled_by_user_id": placement.enrolled_by_user_id,
     }
     rows = select(
         who.c.id, *(literal(v, table.c[k].type).label(k) for k, v in constants.items())
@@ -437,6 +439,11 @@ async def _reinstate_many(
             updated_at=now,
             source=source.value,
             rule_id=placement.rule_id,
+            required=placement.required,
+            reason=placement.reason,
+            due_at=placement.due_at,
+            visible_from=placement.visible_from,
+            enrolled_by_user_id=placement.enrolled_by_user_id,
         )
         .returning(table.c.id, table.c.user_id)
     )

@@ -57,6 +57,7 @@ class CommandContext:
     check_channel: Callable[[str], Awaitable[PostProblem | None]] | None = None
     admin_destination: str | None = None  # how to reach the caller privately later
     role: AdminRole | None = None
+    manager: bool = False  # not an admin, but someone reports to them (set with `role`)
     # Slack lets a command name another channel (#ops); Teams does not, so there a command acts
     # where it is typed, and no help or reply offers [#channel].
     channels_by_name: bool = True

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from handlers import admins, catalog, links, tokens
-from handlers.commands import registry
+from handlers.commands import audience, registry
 from handlers.commands.context import CommandContext, CommandError
 from handlers.commands.parsing import parse, split
 from handlers.commands.registry import Command, Role
@@ -55,6 +55,8 @@ def name_of(text: str) -> str:
 async def guarded(ctx: CommandContext, work: Callable[[], Awaitable[T]]) -> T | Notice:
     """Run a command's work knowing the caller's role; a mistake becomes an error Notice."""
     ctx.role = await admins.role_of(ctx.session, ctx.caller.user, ctx.bootstrap_admins)
+    if ctx.role is None:
+        ctx.manager = await audience.manages_anyone(ctx.session, ctx.caller.user)
     try:
         return await work()
     except catalog.UnknownItem as exc:
@@ -63,18 +65,23 @@ async def guarded(ctx: CommandContext, work: Callable[[], Awaitable[T]]) -> T | 
         return Notice(str(exc), Tone.ERROR)
 
 
-def allows(role: AdminRole | None, needed: Role) -> bool:
+def allows(role: AdminRole | None, needed: Role, manager: bool = False) -> bool:
+    """Whether an admin role (or none), for someone who manages others or not, may run it."""
     have = {None: Role.ANYONE, AdminRole.STANDARD: Role.ADMIN, AdminRole.SUPER: Role.SUPER}[role]
+    if have is Role.ANYONE and manager:
+        have = Role.MANAGER
     return have >= needed
 
 
 async def authorise(ctx: CommandContext, command: Command) -> User | None:
     """The caller's account if their role allows the command; else audit the refusal and say
     who can. Nothing else has happened yet, so nothing changed."""
-    if allows(ctx.role, command.role):
+    if allows(ctx.role, command.role, ctx.manager):
         return ctx.caller.user
     await ctx.record("command.refused", doing=command.doing)
     who = "super admins" if command.role is Role.SUPER and ctx.role else "enrolment admins"
+    if command.role is Role.MANAGER:
+        who = "enrolment admins and managers (people with direct reports in the directory)"
     raise CommandError(f"Only {who} can {command.doing}; nothing was changed.")
 
 

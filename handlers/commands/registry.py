@@ -20,8 +20,11 @@ class Role(enum.IntEnum):
     """Who may run a command; each role may also run everything below it."""
 
     ANYONE = 0
-    ADMIN = 1  # standard or super admin
-    SUPER = 2
+    # Someone with direct reports in the directory (portal_user.manager_id): the command then
+    # acts only on their own reports (handlers.commands.audience), an admin's on anyone.
+    MANAGER = 1
+    ADMIN = 2  # standard or super admin
+    SUPER = 3
 
 
 @dataclass(frozen=True)

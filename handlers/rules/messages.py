@@ -36,6 +36,7 @@ from store.models.base import UTCDateTime
 from store.upsert import insert_from_select
 
 SUMMARY_NAMES = 20  # people an admin's summary names
+CHUNK = 500  # enrolment ids per statement
 
 
 def _chat(provider: str, user_id: ColumnElement, prefix: str) -> ColumnElement:
@@ -77,6 +78,56 @@ async def tell_learners(
 ) -> int:
     """One learner row per enrolment `rule` made (action "enrolled") or withdrew ("withdrawn")
     at `at`, set-based; nothing when the organisation turned rule messages off. Rows written."""
+    e = Enrolment.__table__
+    switched_on = (
+        select(Organisation.rule_messages)
+        .where(Organisation.id == rule.organisation_id)
+        .scalar_subquery()
+        .is_(True)
+    )
+    return await _write(
+        session,
+        rule.organisation_id,
+        action,
+        at,
+        [e.c.rule_id == rule.id, e.c.item_id == rule.item_id, switched_on],
+    )
+
+
+async def tell_by_hand(
+    session: AsyncSession,
+    *,
+    organisation_id: int,
+    enrolment_ids: list[int],
+    action: str,
+    at: datetime,
+    by: str,
+    reason: str | None = None,
+) -> int:
+    """One learner row per enrolment someone (`by`, their name) made or withdrew by hand at
+    `at`, naming them; `reason` is the withdrawal's (an enrolment's own reason otherwise).
+    Set-based, in chunks of ids. Rows written."""
+    e, made = Enrolment.__table__, 0
+    for start in range(0, len(enrolment_ids), CHUNK):
+        chunk = enrolment_ids[start : start + CHUNK]
+        made += await _write(
+            session, organisation_id, action, at, [e.c.id.in_(chunk)], by=by, reason=reason
+        )
+    return made
+
+
+async def _write(
+    session: AsyncSession,
+    organisation_id: int,
+    action: str,
+    at: datetime,
+    conditions: list[ColumnElement],
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+) -> int:
+    """The learner rows of the enrolments `conditions` pick that changed to `action` at `at`,
+    by one insert-select."""
     e, item, person = Enrolment.__table__, CatalogItem.__table__, User.__table__
     if action == ENROLLED:
         changed = [e.c.status == EnrolmentStatus.ENROLLED.value, e.c.enrolled_at == at]
@@ -84,6 +135,7 @@ async def tell_learners(
     else:
         changed = [e.c.status == EnrolmentStatus.WITHDRAWN.value, e.c.withdrawn_at == at]
         when = literal(at, UTCDateTime())
+    extra = {} if by is None else {"by": literal(by)}
     payload = _json_object(
         session.get_bind().dialect.name,
         action=literal(action),
@@ -91,12 +143,13 @@ async def tell_learners(
         title=item.c.title,
         url=item.c.url,
         required=e.c.required,
-        reason=e.c.reason,
+        reason=e.c.reason if reason is None else literal(reason),
         due_at=cast(e.c.due_at, String),
+        **extra,
     )
     rows = (
         select(
-            literal(rule.organisation_id).label("organisation_id"),
+            literal(organisation_id).label("organisation_id"),
             literal(LEARNER).label("kind"),
             destination_of(person.c.id, person.c.email).label("destination"),
             payload.label("payload"),
@@ -108,16 +161,7 @@ async def tell_learners(
         .select_from(
             e.join(item, item.c.id == e.c.item_id).join(person, person.c.id == e.c.user_id)
         )
-        .where(
-            e.c.rule_id == rule.id,
-            e.c.item_id == rule.item_id,
-            *changed,
-            person.c.status == UserStatus.ACTIVE.value,
-            select(Organisation.rule_messages)
-            .where(Organisation.id == rule.organisation_id)
-            .scalar_subquery()
-            .is_(True),
-        )
+        .where(*conditions, *changed, person.c.status == UserStatus.ACTIVE.value)
     )
     columns = [
         "organisation_id",
@@ -175,4 +219,12 @@ async def _names(session: AsyncSession, user_ids: list[int]) -> list[str]:
     return [by_id[i] for i in user_ids if i in by_id]
 
 
-__all__ = ["ENROLLED", "LEARNER", "WITHDRAWN", "destination_of", "summarise_run", "tell_learners"]
+__all__ = [
+    "ENROLLED",
+    "LEARNER",
+    "WITHDRAWN",
+    "destination_of",
+    "summarise_run",
+    "tell_by_hand",
+    "tell_learners",
+]

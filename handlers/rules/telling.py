@@ -38,6 +38,8 @@ class Told:
     required: bool
     reason: str
     due: date | None
+    by: str = ""  # who did it by hand (their name); empty for rules
+
 
     @classmethod
     def of(cls, payload: dict) -> Told:
@@ -48,6 +50,7 @@ class Told:
             required=payload.get("required") in (True, 1, "1", "true"),
             reason=str(payload.get("reason") or ""),
             due=_day(payload.get("due_at")),
+            by=str(payload.get("by") or ""),
         )
 
     @property
@@ -57,12 +60,17 @@ class Told:
 
     def details(self) -> Spans:
         """Required · due 31 October 2027 · “Every sales person, each year”."""
-        if self.action == WITHDRAWN:
+        if self.action == WITHDRAWN and not self.by:
             return (Span("You no longer match the rule that enrolled you, and had not started."),)
-        parts = ["Required" if self.required else "Recommended"]
-        if self.due:
-            parts.append(f"due {self.due.day} {self.due:%B %Y}")
-        spans = [Span(" · ".join(parts))]
+        if self.action == WITHDRAWN:
+            spans = [Span("Withdrawn by "), Span(self.by[:200])]
+        else:
+            parts = ["Required" if self.required else "Recommended"]
+            if self.due:
+                parts.append(f"due {self.due.day} {self.due:%B %Y}")
+            spans = [Span(" · ".join(parts))]
+            if self.by:
+                spans += [Span(" · enrolled by "), Span(self.by[:200])]
         if self.reason:
             spans += [Span(" · “"), Span(self.reason[:300]), Span("”")]
         return tuple(spans)
@@ -85,8 +93,18 @@ class LearnerMessage:
     def withdrawn(self) -> tuple[Told, ...]:
         return tuple(t for t in self.items if t.action == WITHDRAWN)
 
+    @property
+    def by(self) -> str:
+        """The one person who made every change here by hand; empty otherwise."""
+        names = {t.by for t in self.items}
+        return names.pop()[:200] if len(names) == 1 else ""
+
     def heading(self) -> str:
         enrolled, withdrawn = len(self.enrolled), len(self.withdrawn)
+        if self.by and not (enrolled and withdrawn):
+            done = self.enrolled if enrolled else self.withdrawn
+            what = done[0].title if len(done) == 1 else count(len(done), "item")
+            return f"{self.by} {'enrolled you in' if enrolled else 'withdrew you from'} {what}."
         parts = []
         if enrolled == 1:
             parts.append(f"You have been enrolled in {self.enrolled[0].title}")

@@ -153,3 +153,6 @@ class Enrolment(Base):
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment_rule.id"), index=True)
     # First progress reported (not started: None); only unstarted enrolments are withdrawn.
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who enrolled the person by hand (`enrol add`): a portal user's id, kept as a plain number
+    # like the audit's, so `enrol list` can say "by hand by Ann"; None for every other way in.
+    enrolled_by_user_id: Mapped[int | None] = mapped_column(Integer)
