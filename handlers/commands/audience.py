@@ -5,7 +5,7 @@ says so, anyone themselves. Commands open to managers are declared with Role.MAN
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy import ColumnElement, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.commands.context import CommandContext
@@ -29,7 +29,8 @@ def reach(ctx: CommandContext) -> ColumnElement[bool]:
     if is_admin(ctx):
         return true()
     caller = ctx.caller.user
-    return User.manager_id == (caller.id if caller else -1)
+    # coalesced: someone with no manager is no one's report (NOT NULL would be unknown)
+    return func.coalesce(User.manager_id, 0) == (caller.id if caller else -1)
 
 
 def may_act_on(ctx: CommandContext, user: User, *, themselves: bool = False) -> bool:

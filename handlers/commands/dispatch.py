@@ -79,10 +79,15 @@ async def authorise(ctx: CommandContext, command: Command) -> User | None:
     if allows(ctx.role, command.role, ctx.manager):
         return ctx.caller.user
     await ctx.record("command.refused", doing=command.doing)
+    raise CommandError(f"{who_can(ctx, command)}; nothing was changed.")
+
+
+def who_can(ctx: CommandContext, command: Command) -> str:
+    """Only enrolment admins can manage links (for a caller the command is not for)."""
     who = "super admins" if command.role is Role.SUPER and ctx.role else "enrolment admins"
     if command.role is Role.MANAGER:
         who = "enrolment admins and managers (people with direct reports in the directory)"
-    raise CommandError(f"Only {who} can {command.doing}; nothing was changed.")
+    return f"Only {who} can {command.doing}"
 
 
 def _not_a_command(ctx: CommandContext, words: list[str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from handlers.commands import registry
 from handlers.commands.context import CommandContext
-from handlers.commands.dispatch import allows
+from handlers.commands.dispatch import allows, who_can
 from handlers.commands.registry import Args, Command, Role, command
 from handlers.replies import Notice, echo
 
@@ -33,7 +33,7 @@ def _allowed(ctx: CommandContext, entries: list[Command]) -> list[Command]:
         e
         for e in entries
         if e.words != ("help",)  # help comes last, with the glossary
-        and allows(ctx.role, e.role)
+        and allows(ctx.role, e.role, ctx.manager)
         and e.works_on(ctx.account.provider)
     ]
 
@@ -47,7 +47,7 @@ def _allowed(ctx: CommandContext, entries: list[Command]) -> list[Command]:
     examples=("help link create", "help notify"),
 )
 async def help_(ctx: CommandContext, args: Args) -> Notice:
-    if ctx.role is None:
+    if ctx.role is None and not ctx.manager:
         return LEARNER_HELP
     if args.words:
         return _one(ctx, args.words)
@@ -62,9 +62,9 @@ def _one(ctx: CommandContext, words: list[str]) -> Notice:
         entries = [found[0]]
     else:
         entries = registry.of_noun(words[0])
-    allowed = [e for e in entries if allows(ctx.role, e.role)]
+    allowed = [e for e in entries if allows(ctx.role, e.role, ctx.manager)]
     if entries and not allowed:
-        return Notice(f"Only super admins can {entries[0].doing}.")
+        return Notice(f"{who_can(ctx, entries[0])}.")
     if len(allowed) == 1 and not allowed[0].works_on(ctx.account.provider):
         return Notice(allowed[0].only_elsewhere())
     allowed = [e for e in allowed if e.works_on(ctx.account.provider)]

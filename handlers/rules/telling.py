@@ -40,7 +40,6 @@ class Told:
     due: date | None
     by: str = ""  # who did it by hand (their name); empty for rules
 
-
     @classmethod
     def of(cls, payload: dict) -> Told:
         return cls(
