@@ -58,6 +58,12 @@ RULE_HELP = (
     "`/enrol drift ITEM`: who the item's rules expect but is not enrolled, and who is enrolled "
     "without a rule, each with the reason",
 )
+ENROL_HELP = (
+    "`/enrol enrol add PEOPLE... ITEMS... [--group GROUP]… [--required] [--recommended] [--due-within DAYS] [--due-on DATE] [--reason TEXT]`: enrol people (@mentions, emails, --group) in items (slugs), each told once; managers only their own direct reports",
+    "`/enrol enrol withdraw PERSON ITEM [--reason TEXT]`: withdraw someone from an item, keeping their progress and history; they are told",
+    "`/enrol enrol list PERSON|me`: someone's enrolments: status, how they came about, due date (anyone may see their own)",
+    "`/enrol team [ITEMS...]`: your direct reports and their enrolments (only these items when given), overdue first",
+)
 SUPER_HELP = (
     "`/enrol items [QUERY]`: topics, articles and pathways, with their slugs",
     "`/enrol link create ITEM [--label TEXT] [--notes TEXT]`: a new link (no label: a form asks)",
@@ -86,6 +92,7 @@ SUPER_HELP = (
     "`/enrol admin list`: who can manage enrolment",
     *GROUP_HELP,
     *RULE_HELP,
+    *ENROL_HELP,
     "`/enrol help [COMMAND]`: this list, or how one command is used, with examples",
     "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code; "
     "GROUP is a group's name; RULE is a rule's number. Quote text with spaces: "
@@ -102,7 +109,7 @@ async def test_help_for_a_super_admin_lists_every_command(acme, text):
 async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
     reply = await run(await acme.ctx("sam@example.com"), "help")
     assert isinstance(reply, Notice)
-    assert reply.lines == SUPER_HELP[:15] + GROUP_HELP + RULE_HELP + SUPER_HELP[-2:]
+    assert reply.lines == SUPER_HELP[:15] + GROUP_HELP + RULE_HELP + ENROL_HELP + SUPER_HELP[-2:]
     assert not any("admin add" in line or "admin list" in line for line in reply.lines)
 
 
