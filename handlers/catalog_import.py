@@ -24,6 +24,8 @@ class ItemRow(NamedTuple):  # a tuple: cheap to make and to spool, a million tim
     source: ItemSource
     url: str | None
     has_url: bool  # a file without the url column leaves the items' urls as they are
+    moodle_course_id: int | None = None
+    has_course: bool = False  # likewise for the Moodle course (an empty cell unmaps)
 
 
 class CatalogImport:
@@ -46,7 +48,10 @@ class CatalogImport:
         url = row.get("url") or None
         if url and not url.startswith(("http://", "https://")):
             raise RowProblem(f"url '{url}' must start with http:// or https://")
-        return ItemRow(slug, kind, title, source, url, "url" in row)
+        course = _course_id(row.get("moodle_course_id") or "")
+        return ItemRow(
+            slug, kind, title, source, url, "url" in row, course, "moodle_course_id" in row
+        )
 
     def key(self, parsed: ItemRow) -> str:
         return parsed.slug
@@ -76,7 +81,14 @@ class CatalogImport:
         existing = {
             r.slug: r
             for r in await session.execute(
-                select(table.c.id, table.c.slug, table.c.title, table.c.source, table.c.url).where(
+                select(
+                    table.c.id,
+                    table.c.slug,
+                    table.c.title,
+                    table.c.source,
+                    table.c.url,
+                    table.c.moodle_course_id,
+                ).where(
                     table.c.organisation_id == organisation_id,
                     table.c.slug.in_([r.slug for r in rows]),
                 )
@@ -88,11 +100,19 @@ class CatalogImport:
             if item is None:
                 continue
             url = row.url if row.has_url else item.url
-            if (item.title, item.source, item.url) == (row.title, row.source, url):
+            course = row.moodle_course_id if row.has_course else item.moodle_course_id
+            now = (row.title, row.source, url, course)
+            if (item.title, item.source, item.url, item.moodle_course_id) == now:
                 summary.unchanged += 1
             else:
                 changes.append(
-                    {"id": item.id, "title": row.title, "source": row.source, "url": url}
+                    {
+                        "id": item.id,
+                        "title": row.title,
+                        "source": row.source,
+                        "url": url,
+                        "moodle_course_id": course,
+                    }
                 )
         await update_by_id(session, table, changes)
         summary.updated += len(changes)
@@ -110,8 +130,8 @@ async def _create(session: AsyncSession, organisation_id: int, new: list[ItemRow
     await insert_missing(
         session,
         table,
-        ("slug", "kind", "title", "source", "url"),
-        [(r.slug, r.kind.value, r.title, r.source.value, r.url) for r in new],
+        ("slug", "kind", "title", "source", "url", "moodle_course_id"),
+        [(r.slug, r.kind.value, r.title, r.source.value, r.url, r.moodle_course_id) for r in new],
         {"organisation_id": organisation_id, "created_at": now},
     )
     ids = (
@@ -153,6 +173,19 @@ E = TypeVar("E", ItemKind, ItemSource)
 # Looked up per row: a dict is several times faster than calling the enum.
 _KINDS = {k.value: k for k in ItemKind}
 _SOURCES = {s.value: s for s in ItemSource}
+
+
+def _course_id(cell: str) -> int | None:
+    """A Moodle course id (the `id=` in the course's address); empty: not mapped."""
+    cell = cell.strip()
+    if not cell:
+        return None
+    if not cell.isdigit() or int(cell) < 1 or len(cell) > 9:
+        raise RowProblem(
+            f"moodle_course_id '{cell}' must be the course's number in Moodle (the id= in "
+            "the course page's address), or empty"
+        )
+    return int(cell)
 
 
 def _choice(choices: dict[str, E], value: str, column: str) -> E:

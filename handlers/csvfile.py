@@ -72,6 +72,7 @@ CATALOG = Layout(
     ("slug", "kind", "title"),
     ("source", "url"),
     lambda cells: len(cells) > 1 and cells[1].lower() in ("topic", "article", "pathway"),
+    ("moodle_course_id",),  # the item's Moodle course (bot/moodle), named in a header
 )
 USERS = Layout(
     "users",

@@ -11,8 +11,9 @@ from store.db import make_engine, make_sessionmaker
 from tests.support.databases import Databases, backends
 from tests.support.processes import PRODUCT_SETTINGS
 
-# The command tests' `acme` fixture, defined once beside the world it builds.
-pytest_plugins = ["tests.support.command_world"]
+# The command tests' `acme` fixture and the Moodle tests' stand-in site, each defined once
+# beside the world it builds.
+pytest_plugins = ["tests.support.command_world", "tests.support.moodle_world"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Copies of the published schemas, kept in the repository (see tests/schemas/README.md).

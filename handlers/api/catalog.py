@@ -19,10 +19,35 @@ def item_out(item: CatalogItem) -> schemas.CatalogItem:
         kind=item.kind,
         source=item.source,
         url=item.url,
-        external_ids=item.external_ids or {},
+        external_ids=external_ids(item),
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
+
+
+MOODLE = "moodle"  # the external id that maps an item to its Moodle course (handlers.moodle)
+
+
+def external_ids(item: CatalogItem) -> dict[str, str]:
+    """The item's ids elsewhere; its Moodle course from the column the connector reads, however
+    it was set (here, or by `catalog import`)."""
+    ids = {k: v for k, v in (item.external_ids or {}).items() if k != MOODLE}
+    if item.moodle_course_id:
+        ids[MOODLE] = str(item.moodle_course_id)
+    return ids
+
+
+def moodle_course(ids: dict[str, str]) -> int | None:
+    value = ids.get(MOODLE, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9 or int(value) < 1:
+        raise ApiProblem(
+            "invalid-body",
+            f"external_ids.moodle '{value[:20]}' must be the Moodle course's id, a number (the "
+            "id= in the course page's address).",
+        )
+    return int(value)
 
 
 async def list_items(listing: Listing, query: schemas.PageQuery) -> schemas.CatalogItemPage:
@@ -58,6 +83,7 @@ async def upsert_item(
     """Create the item with this slug (with its default link) or update it; whether it was new.
     The caller commits."""
     session = listing.session
+    course = moodle_course(body.external_ids)
     try:
         item = await find_item(listing, slug)
     except ApiProblem:
@@ -70,7 +96,7 @@ async def upsert_item(
             source=body.source,
             url=body.url,
         )
-        item.external_ids = body.external_ids
+        item.external_ids, item.moodle_course_id = body.external_ids, course
         item.updated_at = item.created_at
         await session.flush()
         return True, item_out(item)
@@ -80,15 +106,15 @@ async def upsert_item(
             f"'{slug}' is already a {item.kind.value}; an item's kind cannot change "
             "(give the new one another slug).",
         )
-    changed = (item.title, item.source, item.url, item.external_ids or {}) != (
+    changed = (item.title, item.source, item.url, external_ids(item)) != (
         body.title,
         body.source,
         body.url,
-        body.external_ids,
+        {k: v for k, v in body.external_ids.items() if k != MOODLE or course},
     )
     if changed:
         item.title, item.source, item.url = body.title, body.source, body.url
-        item.external_ids = body.external_ids
+        item.external_ids, item.moodle_course_id = body.external_ids, course
         item.updated_at = utcnow()
         await session.flush()
     return False, item_out(item)

@@ -87,7 +87,9 @@ class CatalogItemIn(Strict):
     source: ItemSource = ItemSource.OWN
     url: WebUrl | None = Field(None, description="where the item is on the learning platform")
     external_ids: ExternalIds = Field(
-        default_factory=dict, description='ids in other systems, e.g. {"moodle": "42"}'
+        default_factory=dict,
+        description='ids in other systems, e.g. {"moodle": "42"}: "moodle" maps the item to '
+        "that Moodle course, where its enrolments are pushed and its completions read",
     )
 
 
