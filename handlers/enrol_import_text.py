@@ -51,6 +51,7 @@ class TemplateReady:
     summary: Notice
     filename: str
     content: bytes
+    slugs: tuple[str, ...] = ()  # its items, to make it again (a Teams file consent)
 
 
 @dataclass(frozen=True)

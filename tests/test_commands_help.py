@@ -63,6 +63,11 @@ ENROL_HELP = (
     "`/enrol enrol withdraw PERSON ITEM [--reason TEXT]`: withdraw someone from an item, keeping their progress and history; they are told",
     "`/enrol enrol list PERSON|me`: someone's enrolments: status, how they came about, due date (anyone may see their own)",
     "`/enrol team [ITEMS...]`: your direct reports and their enrolments (only these items when given), overdue first",
+    "`/enrol enrol template ITEMS...`: an .xlsx to fill in: a column of emails, and an x under "
+    "each item to enrol",
+    "`/enrol enrol import`: preview a filled template, then Start import: each person enrolled "
+    "is told",
+    "`/enrol enrol imports`: past spreadsheet imports: who ran them, when, and their counts",
 )
 SUPER_HELP = (
     "`/enrol items [QUERY]`: topics, articles and pathways, with their slugs",

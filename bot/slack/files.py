@@ -1,4 +1,5 @@
-"""A report's CSV, uploaded to Slack with the current upload API (files.upload is retired):
+"""A report's CSV (or an enrolment template), uploaded to Slack with the current upload API
+(files.upload is retired):
 files.getUploadURLExternal names an upload URL, the bytes are posted there, and
 files.completeUploadExternal shares the file; slack_sdk's files_upload_v2 makes the three calls.
 
@@ -16,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.client import error_code
 from handlers import reports
+from handlers.enrol_import_text import TEMPLATE_NEEDS_SCOPE, TEMPLATE_UPLOAD_FAILED, TemplateReady
 from handlers.replies import Notice, ReportReady, Tone
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,21 @@ async def share_report(client: AsyncWebClient, ready: ReportReady, user_id: str)
         problem = reports.CSV_NEEDS_SCOPE if code == "missing_scope" else reports.CSV_UPLOAD_FAILED
         return reports.with_line(ready.summary, problem, Tone.ERROR)
     return reports.with_line(ready.summary, reports.CSV_IN_DM)
+
+
+async def share_template(client: AsyncWebClient, ready: TemplateReady, user_id: str) -> Notice:
+    """Upload an enrolment template to the admin's DM; the summary, or why it did not go."""
+    try:
+        where = await _direct_message(client, user_id)
+        await client.files_upload_v2(
+            content=ready.content, filename=ready.filename, title=ready.filename, channel=where
+        )
+    except (SlackApiError, SlackRequestError, aiohttp.ClientError, TimeoutError) as exc:
+        code = error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.warning("template upload failed (%s)", code)
+        problem = TEMPLATE_NEEDS_SCOPE if code == "missing_scope" else TEMPLATE_UPLOAD_FAILED
+        return Notice(problem, Tone.ERROR)
+    return ready.summary
 
 
 async def _direct_message(client: AsyncWebClient, user_id: str) -> str:

@@ -20,9 +20,9 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot import metrics
+from bot import enrol_imports, metrics
 from bot.runtime import Runtime
-from bot.teams import cards, conversations, directory, reports, rule_card
+from bot.teams import cards, conversations, directory, imports, reports, rule_card
 from bot.teams.activity import PROVIDER, channel_of, malformed, sender_account
 from bot.teams.auth import AuthError, BotFrameworkAuth, not_from_teams
 from bot.teams.clicks import Clicks, refusal_of
@@ -35,6 +35,7 @@ from handlers import audit, commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
 from handlers.commands.rule_form import submit_rule_form
+from handlers.enrol_import_text import AskForImportFile, TemplateReady
 from handlers.identity import Account, Profile
 from handlers.replies import (
     NOT_OUR_ORGANISATION,
@@ -74,6 +75,8 @@ def render(reply: Reply) -> dict:
         return rule_card.rule_form(reply)
     if isinstance(reply, Notice):
         return cards.notice(reply)
+    if isinstance(reply, AskForImportFile):
+        return cards.notice(reply.instead)
     raise TypeError(f"no Teams rendering for {type(reply).__name__}")
 
 
@@ -86,6 +89,7 @@ class TeamsEndpoint:
         self.conversations = Conversations(runtime, self.tenant)
         self.clicks = Clicks(runtime, connector, self.tenant)
         self.rosters = Rosters(runtime, connector, self.tenant)  # teams' members as groups
+        self.imports = imports.Starts(runtime, connector)  # spreadsheet imports running
         # Card buttons anyone may press, and those for admins (refused to outsiders first).
         self.verbs: dict[str, Verb] = {
             cards.ENROL: lambda activity, data: self.clicks.enrol(
@@ -102,6 +106,7 @@ class TeamsEndpoint:
             cards.TOKEN_DELETE: self._token_delete,
             cards.TOKEN_DELETE_CANCEL: self._token_delete_cancel,
             rule_card.RULE_CREATE: self._rule_create,
+            imports.START_VERB: self._import_start,
         }
 
     async def messages(self, request: Request) -> Response:
@@ -201,6 +206,9 @@ class TeamsEndpoint:
                 await self._audit_refusal(activity, refusal, action="command.refused")
                 await self.connector.reply(activity, cards.message(cards.notice(refusal)))
                 return
+            if imports.sent_file(activity) is not None:
+                await self._on_file(activity)
+                return
             text = await command_text(self.connector, activity)
             metrics.COMMANDS.labels("teams", commands.name_of(text)).inc()
             async with self.runtime.transaction() as session:
@@ -211,6 +219,8 @@ class TeamsEndpoint:
                 message = await reports.answer(
                     self.runtime, self.connector, activity, reply, self.tenant
                 )
+            elif isinstance(reply, TemplateReady):
+                message = imports.template_message(reply, _personal(activity))
             else:
                 message = cards.message(render(reply))
             await self.connector.reply(activity, message)
@@ -224,6 +234,18 @@ class TeamsEndpoint:
                 )
             except Exception:
                 log.exception("could not tell the user either")
+
+    async def _on_file(self, activity: dict) -> None:
+        """A file sent to the bot: in the personal chat, an enrolment spreadsheet to preview."""
+        if not _personal(activity):
+            await self.connector.reply(activity, cards.message(cards.notice(imports.PERSONAL_ONLY)))
+            return
+        async with self.runtime.transaction() as session:
+            importer = await enrol_imports.importer_of(await self._context(session, activity))
+        file = imports.sent_file(activity)
+        assert file is not None
+        card = await imports.preview_sent_file(self.runtime, self.connector, importer, file)
+        await self.connector.reply(activity, cards.message(card))
 
     async def _on_file_consent(self, activity: dict) -> None:
         """A report's file consent card was answered (bot.teams.reports)."""
@@ -304,6 +326,13 @@ class TeamsEndpoint:
                 return cards.invoke_card(rule_card.rule_form(ask, data, reply.text))
         return cards.invoke_card(render(reply))
 
+    async def _import_start(self, activity: dict, data: dict) -> dict:
+        async with self.runtime.transaction() as session:
+            importer = await enrol_imports.importer_of(await self._context(session, activity))
+        if importer is None:
+            return cards.invoke_card(cards.notice(enrol_imports.NOT_ALLOWED))
+        return self.imports.start(activity, importer, str(data.get("import") or ""))
+
     async def _item_title(self, session: AsyncSession, ctx: CommandContext, slug: str) -> str:
         title = await session.scalar(
             select(CatalogItem.title).where(
@@ -320,3 +349,7 @@ def _token(data: dict) -> str:
 def _registration(data: dict) -> str | None:
     """A registration button's signed reference to its token (post ITEM --token TOKEN)."""
     return str(data["registration"]) if data.get("registration") else None
+
+
+def _personal(activity: dict) -> bool:
+    return (activity["conversation"].get("conversationType") or "personal") == "personal"

@@ -9,6 +9,7 @@ channel gets the summary and the link goes to the admin's personal chat with the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -17,7 +18,7 @@ from bot.runtime import Runtime
 from bot.teams import cards
 from bot.teams.connector import TIMEOUT_SECONDS, Connector, ConnectorError
 from bot.web.reports import download_url
-from handlers import reports
+from handlers import catalog, enrol_sheet, reports
 from handlers.organisations import default_organisation
 from handlers.replies import Notice, ReportReady, Tone
 from handlers.signing import REPORT_LINK_SECONDS, ReportLinkSigner, TokenProblem
@@ -79,39 +80,59 @@ async def answer(
 
 
 async def file_consent(runtime: Runtime, connector: Connector, activity: dict) -> None:
-    """The admin answered the file consent card: on accept, the report is made again from the
-    signed token it carries and its bytes put at the upload URL Teams gave, then shown as a
-    file card. A decline needs nothing: the download button still works."""
+    """The admin answered a file consent card: on accept, the file (a report, from the signed
+    token it carries; an enrolment template, from its items) is made again and its bytes put
+    at the upload URL Teams gave, then shown as a file card. A decline needs nothing."""
     value = activity.get("value") or {}
     if not isinstance(value, dict) or value.get("action") != "accept":
         return
     context, upload = value.get("context"), value.get("uploadInfo")
-    token = context.get("report") if isinstance(context, dict) else None
-    claims = ReportLinkSigner(runtime.signer.keys).read(token if isinstance(token, str) else "")
-    made = None
-    if not isinstance(claims, TokenProblem):
-        async with runtime.transaction() as session:
-            org = await default_organisation(session)
-            made = await reports.report_for_link(
-                session, org.id, claims, runtime.settings.admin_emails
-            )
+    context = context if isinstance(context, dict) else {}
+    if "template" in context:
+        made = await _template_again(runtime, context.get("items"))
+    else:
+        made = await _report_again(runtime, context.get("report"))
     if made is None or not isinstance(upload, dict) or not upload.get("uploadUrl"):
         await _say(connector, activity, Notice(reports.CSV_FILE_GONE, Tone.ERROR))
         return
-    size = len(made.csv)
+    content, filename = made
+    size = len(content)
     try:
         put = await connector.http.put(
             str(upload["uploadUrl"]),
-            content=made.csv,
+            content=content,
             headers={"Content-Range": f"bytes 0-{size - 1}/{size}"},
             timeout=TIMEOUT_SECONDS,
         )
         put.raise_for_status()
     except httpx.HTTPError as exc:
-        log.warning("could not put a report into OneDrive (%s)", type(exc).__name__)
+        log.warning("could not put a file into OneDrive (%s)", type(exc).__name__)
         await _say(connector, activity, Notice(reports.CSV_FILE_FAILED, Tone.ERROR))
         return
-    await connector.reply(activity, _file_card(upload, made.filename))
+    await connector.reply(activity, _file_card(upload, filename))
+
+
+async def _report_again(runtime: Runtime, token: object) -> tuple[bytes, str] | None:
+    claims = ReportLinkSigner(runtime.signer.keys).read(token if isinstance(token, str) else "")
+    if isinstance(claims, TokenProblem):
+        return None
+    async with runtime.transaction() as session:
+        org = await default_organisation(session)
+        made = await reports.report_for_link(session, org.id, claims, runtime.settings.admin_emails)
+    return (made.csv, made.filename) if made is not None else None
+
+
+async def _template_again(runtime: Runtime, slugs: object) -> tuple[bytes, str] | None:
+    """An enrolment template for the items it named (catalog titles only: nothing private)."""
+    if not isinstance(slugs, list) or not slugs or not all(isinstance(s, str) for s in slugs):
+        return None
+    async with runtime.transaction() as session:
+        org = await default_organisation(session)
+        try:
+            items = [await catalog.get_item(session, org.id, s) for s in slugs[:50]]
+        except catalog.UnknownItem:
+            return None
+    return await asyncio.to_thread(enrol_sheet.template, items), enrol_sheet.template_name(items)
 
 
 def _file_card(upload: dict, filename: str) -> dict:
@@ -125,7 +146,7 @@ def _file_card(upload: dict, filename: str) -> dict:
                 "name": upload.get("name") or filename,
                 "content": {
                     "uniqueId": upload.get("uniqueId"),
-                    "fileType": upload.get("fileType") or "csv",
+                    "fileType": upload.get("fileType") or filename.rsplit(".", 1)[-1],
                 },
             }
         ],

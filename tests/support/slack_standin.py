@@ -106,6 +106,7 @@ class SlackStandIn(SlackDirectoryStandIn):
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{rid}", self._response, methods=["POST"]),
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                Route("/download/{file_id}/{name}", self._download, methods=["GET"]),
             ]
         )
 
@@ -408,3 +409,33 @@ class SlackStandIn(SlackDirectoryStandIn):
                 shared |= {"channel": channel, "title": f.get("title")}
             self._lock.notify_all()
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+    # A file a person put in a modal's file_input: the view_submission names its id; files.info
+    # answers its url_private_download, which takes the bot token as a bearer token.
+
+    def add_upload(self, name: str, content: bytes) -> str:
+        with self._lock:
+            file_id = f"F{len(self.files) + 1:08d}"
+            self.files[file_id] = {"filename": name, "length": len(content), "content": content}
+        return file_id
+
+    def _files_info(self, args: dict) -> dict:
+        found = self.files.get(args.get("file", ""))
+        if found is None or "content" not in found:
+            return {"ok": False, "error": "file_not_found"}
+        name, file_id = found["filename"], args["file"]
+        return {
+            "ok": True,
+            "file": {
+                "id": file_id,
+                "name": name,
+                "size": found["length"],
+                "url_private_download": f"{self.url}/download/{file_id}/{name}",
+            },
+        }
+
+    async def _download(self, request: Request) -> Response:
+        found = self.files.get(request.path_params["file_id"])
+        if request.headers.get("authorization") != "Bearer xoxb-test-token" or found is None:
+            return Response("<html>sign in</html>", media_type="text/html")  # as Slack does
+        return Response(found["content"], media_type="application/octet-stream")

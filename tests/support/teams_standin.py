@@ -117,6 +117,8 @@ class Connector(RosterRoutes):
     bad_tokens: int = 0
     # OneDrive's upload URLs a file consent's accept names: what was put there, by file name
     uploads: dict[str, tuple[bytes, str | None]] = field(default_factory=dict)
+    # Files people sent the bot, by name: a file.download.info's pre-authenticated downloadUrl
+    downloads: dict[str, bytes] = field(default_factory=dict)
     url: str = ""
     # Teams' rosters, by team id: what pagedmembers lists, in order (member dicts as above).
     rosters: dict[str, list[dict]] = field(default_factory=dict)
@@ -140,6 +142,7 @@ class Connector(RosterRoutes):
                 Route("/v3/conversations/{conversation}/pagedmembers", self._paged_members),
                 Route("/v3/teams/{team}", self._team_details),
                 Route("/upload/{name}", self._upload, methods=["PUT"]),
+                Route("/download/{name}", self._download),
             ]
         )
 
@@ -232,6 +235,12 @@ class Connector(RosterRoutes):
             self.uploads[request.path_params["name"]] = (body, request.headers.get("content-range"))
             self._lock.notify_all()
         return JSONResponse({"id": "item-1", "name": request.path_params["name"]}, status_code=201)
+
+    async def _download(self, request: Request) -> Response:
+        found = self.downloads.get(request.path_params["name"])
+        if found is None:
+            return Response("not found", status_code=404)
+        return Response(found, media_type="application/octet-stream")
 
     async def _member(self, request: Request) -> Response:
         if not self._authorised(request):

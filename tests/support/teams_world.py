@@ -303,6 +303,26 @@ class TeamsWorld:
         [reply] = self.connector.wait(lambda s: s.activity_id == activity["id"] and not s.failed)
         return reply.body["attachments"][0]["content"]
 
+    def send_file(self, who: str, name: str, content: bytes) -> dict:
+        """Send the bot a file in the personal chat, as Teams does (a file.download.info
+        attachment whose downloadUrl the connector serves); the card it replies with."""
+        self.connector.downloads[name] = content
+        attachment = {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "contentUrl": f"https://acme-my.sharepoint.test/personal/boss/Documents/{name}",
+            "name": name,
+            "content": {
+                "downloadUrl": f"{self.connector.url}/download/{name}",
+                "uniqueId": "5B0C1A34-0000-4000-8000-00000000F11E",
+                "fileType": name.rsplit(".", 1)[-1],
+            },
+        }
+        activity = self.activity(who, where="personal", type="message", attachments=[attachment])
+        response = self.send(activity)
+        assert response.status_code == 200, response.text
+        [reply] = self.connector.wait(lambda s: s.activity_id == activity["id"] and not s.failed)
+        return reply.body["attachments"][0]["content"]
+
     def invoke(self, who: str, verb: str, data: dict, *, card_id: str = "card-1") -> dict:
         """Press an Action.Execute button on a card; the HTTP answer (the card the presser sees)."""
         activity = self.activity(

@@ -7,11 +7,11 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.adapter import Slack
-from bot.slack.listeners import actions, commands, directory_events, events, views
+from bot.slack.listeners import actions, commands, directory_events, events, imports, views
 from bot.slack.middleware import RequestContext
 
 
 def register(app: AsyncApp, slack: Slack) -> None:
     app.use(RequestContext(slack))
-    for listeners in (commands, actions, views, events, directory_events):
+    for listeners in (commands, actions, views, events, directory_events, imports):
         listeners.register(app)

@@ -9,9 +9,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import metrics
 from bot.slack import blocks, files
 from bot.slack.adapter import COMMAND, Slack
+from bot.slack.import_blocks import import_form
 from bot.slack.middleware import CommandContextOpener
 from bot.slack.rule_form import rule_form
 from handlers import commands
+from handlers.enrol_import_text import AskForImportFile, TemplateReady
 from handlers.replies import (
     SOMETHING_WENT_WRONG,
     AskLinkDetails,
@@ -51,6 +53,13 @@ async def enrol_command(
                 trigger_id=body["trigger_id"], view=rule_form(reply, body["channel_id"])
             )
             return
+        if isinstance(reply, AskForImportFile):
+            await slack.client.views_open(
+                trigger_id=body["trigger_id"], view=import_form(body["channel_id"])
+            )
+            return
+        if isinstance(reply, TemplateReady):
+            reply = await files.share_template(slack.client, reply, body["user_id"])
         if isinstance(reply, EnrolButton):
             reply = await slack.post_button(reply, body["channel_id"], ctx.channel_name)
         if isinstance(reply, ReportReady):
