@@ -22,25 +22,22 @@ from pathlib import Path
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import (
     ColumnElement,
-    String,
     Subquery,
     and_,
     case,
-    cast,
     delete,
     func,
     insert,
-    literal,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.csvfile import FileProblem
-from handlers.enrol import enrol_many
+from handlers.enrol import Placement, enrol_many
 from handlers.enrol_sheet import Mark, read
-from handlers.rules.messages import _json_object, destination_of
-from handlers.rules.telling import ENROLLED, LEARNER
+from handlers.rules.messages import tell_by_hand
+from handlers.rules.telling import ENROLLED
 from store.models import (
     CatalogItem,
     EnrolImport,
@@ -50,15 +47,11 @@ from store.models import (
     EnrolmentStatus,
     Identity,
     ImportStatus,
-    OutboxMessage,
-    OutboxStatus,
     Standing,
     User,
     UserStatus,
     utcnow,
 )
-from store.models.base import UTCDateTime
-from store.upsert import insert_from_select
 
 BATCH = 1000  # staged rows written, or lines enrolled, per transaction
 SHOWN = 20  # refused people and wrong rows a preview names; all are counted
@@ -355,6 +348,7 @@ async def start(
                     )
                     .distinct()
                 )
+                now = utcnow()
                 made = await enrol_many(
                     session,
                     organisation_id=organisation_id,
@@ -362,8 +356,17 @@ async def start(
                     people=people,
                     source=EnrolmentSource.IMPORT,
                     by=record.by,
+                    placement=Placement(enrolled_by_user_id=record.by_user_id),
+                    now=now,
                 )
-                await tell(session, organisation_id, [i for i, _ in made], by_name)
+                await tell_by_hand(
+                    session,
+                    organisation_id=organisation_id,
+                    enrolment_ids=[i for i, _ in made],
+                    action=ENROLLED,
+                    at=now,
+                    by=by_name,
+                )
             enrolled += made
             if progress is not None:
                 progress(len(enrolled))
@@ -411,58 +414,6 @@ async def _finish(
             record.refused,
             record.problems,
         )
-
-
-async def tell(
-    session: AsyncSession, organisation_id: int, enrolment_ids: list[int], by_name: str
-) -> int:
-    """One learner outbox row per enrolment made, written by one insert-select: the outbox
-    sends a person's due rows as one message, saying who enrolled them. Rows written."""
-    if not enrolment_ids:
-        return 0
-    e, item, person = Enrolment.__table__, CatalogItem.__table__, User.__table__
-    at = utcnow()
-    payload = _json_object(
-        session.get_bind().dialect.name,
-        action=literal(ENROLLED),
-        enrolment_id=e.c.id,
-        title=item.c.title,
-        url=item.c.url,
-        required=e.c.required,
-        reason=e.c.reason,
-        due_at=cast(e.c.due_at, String),
-        by=literal(by_name),
-    )
-    rows = (
-        select(
-            literal(organisation_id).label("organisation_id"),
-            literal(LEARNER).label("kind"),
-            destination_of(person.c.id, person.c.email).label("destination"),
-            payload.label("payload"),
-            literal(OutboxStatus.PENDING.value).label("status"),
-            literal(0).label("attempts"),
-            literal(at, UTCDateTime()).label("not_before"),
-            literal(at, UTCDateTime()).label("created_at"),
-        )
-        .select_from(
-            e.join(item, item.c.id == e.c.item_id).join(person, person.c.id == e.c.user_id)
-        )
-        .where(e.c.id.in_(enrolment_ids))
-    )
-    columns = [
-        "organisation_id",
-        "kind",
-        "destination",
-        "payload",
-        "status",
-        "attempts",
-        "not_before",
-        "created_at",
-    ]
-    made = await insert_from_select(
-        session, OutboxMessage.__table__, columns, rows, returning=("id",)
-    )
-    return len(made)
 
 
 async def past(session: AsyncSession, organisation_id: int, limit: int = 20) -> list[EnrolImport]:

@@ -66,7 +66,7 @@ ENROL_HELP = (
     "`/enrol enrol template ITEMS...`: an .xlsx to fill in: a column of emails, and an x under "
     "each item to enrol",
     "`/enrol enrol import`: preview a filled template, then Start import: each person enrolled "
-    "is told",
+    "is told (managers: only their direct reports)",
     "`/enrol enrol imports`: past spreadsheet imports: who ran them, when, and their counts",
 )
 SUPER_HELP = (

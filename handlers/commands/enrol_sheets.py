@@ -27,7 +27,7 @@ MAX_ITEMS = 50  # columns a template takes
     "enrol template",
     "ITEMS...",
     "an .xlsx to fill in: a column of emails, and an x under each item to enrol",
-    role=Role.ADMIN,
+    role=Role.MANAGER,
     doing="enrol people from a spreadsheet",
     examples=("enrol template fire-safety gdpr",),
     least=1,
@@ -46,8 +46,9 @@ async def enrol_template(ctx: CommandContext, args: Args) -> TemplateReady:
 @command(
     "enrol import",
     "",
-    "preview a filled template, then Start import: each person enrolled is told",
-    role=Role.ADMIN,
+    "preview a filled template, then Start import: each person enrolled is told (managers: "
+    "only their direct reports)",
+    role=Role.MANAGER,
     doing="enrol people from a spreadsheet",
     most=0,
 )
