@@ -84,3 +84,25 @@ def test_catalog_import_maps_items_with_its_moodle_course_id_column(db_url, tmp_
         "line 2: moodle_course_id 'id=42' must be the course's number in Moodle" in refused.output
     )
     assert mapped(db_url) == {"fire": None, "first-aid": 7}
+
+
+def test_moodle_settings_turn_the_channel_on_and_a_half_setting_stops_the_start(db_url):
+    from pydantic import ValidationError
+
+    from bot.app import create_app
+    from bot.settings import Settings
+
+    base = {"_env_file": None, "DATABASE_URL": db_url, "ENROLBOT_SECRET_KEY": "k" * 40}
+    on = create_app(Settings(**base, MOODLE_URL="https://moodle.example.edu/", MOODLE_TOKEN="t"))
+    assert "moodle" in on.state.delivery.channels
+    assert "moodle" not in create_app(Settings(**base)).state.delivery.channels
+    for wrong, says in (
+        ({"MOODLE_URL": "https://moodle.example.edu"}, "MOODLE_URL is set without MOODLE_TOKEN"),
+        ({"MOODLE_URL": "moodle.example.edu", "MOODLE_TOKEN": "t"}, "must be the Moodle site"),
+    ):
+        try:
+            Settings(**base, **wrong)
+        except ValidationError as exc:
+            assert says in str(exc)
+        else:
+            raise AssertionError(f"{wrong} was accepted")
