@@ -136,6 +136,28 @@ async def test_a_poll_stops_when_moodle_is_down_or_refuses_the_token(sessions, h
     assert "Moodle refused MOODLE_TOKEN" in told
 
 
+async def test_a_course_without_completion_tracking_is_told_once_and_the_rest_is_read(
+    sessions, http, moodle
+):
+    site, url = moodle
+    world = await World(sessions, http, url).build()
+    site.courses[101].manual = False  # ann's push to 101 waits: Moodle has not enrolled her
+    await world.enrol("ann@example.com", "m101")
+    for email in ("ann@example.com", "bob@example.com"):
+        await world.enrol(email, "m102")
+    await world.deliver()
+    site.courses[102].completion = False
+    first = await CompletionPoll(world.connector).run()
+    assert (first.read, first.stopped) == (3, None)
+    site.courses[102].completion = True
+    site.completed[(102, 8)] = DONE
+    second = await CompletionPoll(world.connector).run()
+    assert (second.read, second.completed) == (3, 1)
+    told = [t for t in await world.notices() if "cannotviewreport" in t]
+    assert len(told) == 1 and "Moodle course 102" in told[0]
+    assert not [t for t in await world.notices() if "usernotenroled" in t]  # a push waits
+
+
 def cli(db_url: str, url: str, token: str = TOKEN, *args: str):
     env = {
         "DATABASE_URL": db_url,

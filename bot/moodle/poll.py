@@ -16,7 +16,7 @@ from bot.moodle.client import MoodleError, MoodleUnreachable
 from bot.moodle.connector import Connector
 from handlers.completions import CompletionOutcome, Reported, complete_many
 from handlers.moodle import checks
-from handlers.moodle.problems import SITE_WIDE, Context, problem
+from handlers.moodle.problems import NOT_ENROLLED, PER_COURSE, SITE_WIDE, Context, problem
 from store.models import CatalogItem, EnrolmentSource, Organisation, User
 
 log = logging.getLogger(__name__)
@@ -50,11 +50,7 @@ class CompletionPoll:
                 result.stopped = str(exc)
                 break
             except MoodleError as exc:
-                at = Context(FUNCTION, row.course_id, row.email)
-                await self.connector.report(
-                    row.organisation_id, problem(exc.errorcode, exc.message, at)
-                )
-                if exc.errorcode in SITE_WIDE:
+                if await self._refused(row, exc):
                     result.stopped = exc.errorcode
                     break
                 finished = None
@@ -66,6 +62,19 @@ class CompletionPoll:
         if result.stopped:
             log.warning("moodle: completion poll stopped after %d: %s", result.read, result.stopped)
         return result
+
+    async def _refused(self, row: checks.Due, exc: MoodleError) -> bool:
+        """Tell the admins of a problem they can fix; whether it ends the run (the token's)."""
+        if exc.errorcode == NOT_ENROLLED:  # its push has not gone through yet: read later
+            return False
+        if exc.errorcode in SITE_WIDE or exc.errorcode in PER_COURSE:
+            at = Context(FUNCTION, row.course_id, row.email)
+            await self.connector.report(
+                row.organisation_id, problem(exc.errorcode, exc.message, at)
+            )
+        else:
+            log.warning("moodle: completion of course %d not read: %s", row.course_id, exc)
+        return exc.errorcode in SITE_WIDE
 
     async def _read(self, row: checks.Due) -> datetime | None:
         """When the person completed the course; None when they have not (or have no account)."""

@@ -24,6 +24,10 @@ FUNCTIONS = (
 NO_USER = "nouser"  # not Moodle's code: the lookup by email found no account
 # Problems of the token or its service, whatever the course: any call that works clears them.
 SITE_WIDE = ("invalidtoken", "accessexception", "wsusercannotassign")
+# Problems of one course's set-up, told once per course.
+PER_COURSE = ("wsnoinstance", "cannotviewreport", "nocriteriaset")
+# Not a problem: a completion asked for before the enrolment's push went through.
+NOT_ENROLLED = "usernotenroled"
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,18 @@ def problem(errorcode: str, message: str, at: Context) -> Problem:
             "Define roles > Allow role assignments), or set MOODLE_STUDENT_ROLE_ID to a role it "
             "may assign."
         )
+    elif errorcode == "cannotviewreport":
+        text = (
+            f"enrolbot cannot read completions in {course} (cannotviewreport). Turn completion "
+            "tracking on (Site administration > General > Advanced features > Enable "
+            "completion tracking, and the course's Settings > Completion tracking) and give "
+            "MOODLE_TOKEN's user the report/completion:view capability."
+        )
+    elif errorcode == "nocriteriaset":
+        text = (
+            f"{course} has no completion conditions, so Moodle never marks anyone complete "
+            "there (nocriteriaset): set them in the course's Course completion settings."
+        )
     elif errorcode == NO_USER:
         text = (
             f"{at.email} has no Moodle account with that email, so enrolbot cannot enrol them "
@@ -87,7 +103,7 @@ def problem(errorcode: str, message: str, at: Context) -> Problem:
             f"Moodle refused {at.function} for {course} ({errorcode}: {message}). Check the "
             "course and MOODLE_TOKEN's permissions in Moodle; enrolbot tries again later."
         )
-    key = f"{errorcode}:{at.course_id}" if errorcode == "wsnoinstance" else errorcode
+    key = f"{errorcode}:{at.course_id}" if errorcode in PER_COURSE else errorcode
     reason = f"{errorcode}: {message}" if message else errorcode
     return Problem(key[:100], text, reason[:300])
 

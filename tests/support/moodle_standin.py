@@ -35,6 +35,7 @@ FUNCTIONS = (
 class Course:
     id: int
     manual: bool = True  # has an enabled manual enrolment instance
+    completion: bool = True  # completion tracking on, with completion conditions
 
 
 @dataclass
@@ -151,13 +152,11 @@ def _users(site: MoodleSite, params: dict[str, Any]) -> Response:
 
 def _completion(site: MoodleSite, params: dict[str, Any]) -> Response:
     course_id, user_id = int(params["courseid"]), int(params["userid"])
+    course = site.courses.get(course_id)
+    if course is None or not course.completion:
+        return _error("moodle_exception", "cannotviewreport", "Cannot view report")
     if (course_id, user_id) not in site.enrolments:
-        return _error(
-            "moodle_exception",
-            "nopermissions",
-            "Sorry, but you do not currently "
-            "have permissions to do that (View course completion status).",
-        )
+        return _error("moodle_exception", "usernotenroled", "User is not enrolled in this course")
     when = site.completed.get((course_id, user_id))
     return JSONResponse(
         {
