@@ -26,12 +26,15 @@ from bot.moodle.poll import CompletionPoll
 from bot.runtime import Runtime
 from bot.scheduler import Jobs, Runner, service_jobs
 from bot.settings import Settings, load_settings
-from bot.web import health, pages, register, reports
+from bot.web import health, invite_pages, pages, register, reports
 from bot.web.auth.routes import SignIn, sign_in_for
 from bot.web.deeplink import DeepLinks
 from bot.web.limits import BodySizeLimit
 from handlers import webhooks
 from handlers.api import idempotency
+from handlers.invitations import InviteSigner, invite_url
+from handlers.join import JoinSigner
+from handlers.join import confirm_url as join_confirm_url
 from handlers.moodle.site import sync_site
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
@@ -58,7 +61,7 @@ class RedactLinkTokens(logging.Filter):
         return True
 
 
-_TOKEN_PATH = re.compile(r"/(enrol|reports)/[^\s?\"]+")
+_TOKEN_PATH = re.compile(r"/(enrol|reports|invite|join)/[^\s?\"]+")
 # A registration code in /register?token=..., a registration button's signed /register?ref=...,
 # and an invitation's signed /register/confirm?t=...
 _TOKEN_QUERY = re.compile(r"([?&](?:token|ref|t)=)[^\s&\"#]+")
@@ -100,6 +103,9 @@ def create_app(settings: Settings) -> Starlette:
         settings.register_limit_address,
         settings.register_limit_token,
     )
+    app.state.invite_pages = invite_pages.InvitePages.start(
+        runtime.signer.keys, settings.public_url, settings.register_limit_address
+    )
     return app
 
 
@@ -124,6 +130,9 @@ def _routes(sign_in: SignIn) -> list[Route]:
         Route("/reports/{token}", reports.download, methods=["GET"]),
         Route("/register", register.register_page, methods=["GET", "POST"]),
         Route("/register/confirm", register.confirm_page, methods=["GET"]),
+        Route("/invite/{token}", invite_pages.invite_page, methods=["GET", "POST"]),
+        Route("/join/confirm", invite_pages.join_confirm, methods=["GET"]),
+        Route("/join/{path}", invite_pages.join_page, methods=["GET", "POST"]),
         Route("/privacy", pages.privacy, methods=["GET"]),
         Route("/terms", pages.terms, methods=["GET"]),
     ]
@@ -210,8 +219,14 @@ def _outbox_channels(runtime: Runtime, platforms: Platforms) -> dict[str, Channe
         channels["teams"] = Channel(teams.send, MAX_BATCH)
     if settings.smtp_url:
         confirm = ConfirmSigner(runtime.signer.keys)
+        invites = InviteSigner(runtime.signer.keys)
+        joins = JoinSigner(runtime.signer.keys)
 
         def invitation_link(payload: dict) -> str:
+            if "invitation_id" in payload:
+                return invite_url(settings.public_url, invites, payload)
+            if "path" in payload:
+                return join_confirm_url(settings.public_url, joins, payload)
             return confirm_url(settings.public_url, confirm, payload)
 
         email = EmailDelivery(SmtpSettings(settings.smtp_url), invitation_link)

@@ -19,8 +19,16 @@ from email.errors import HeaderDefect, MessageError
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from handlers.alert_message import INVITATION, AlertMessage, Shape, plain
+from handlers.alert_message import (
+    GROUP_INVITATION,
+    INVITATION,
+    JOIN_CONFIRM,
+    AlertMessage,
+    Shape,
+    plain,
+)
 from handlers.alert_message import compose as compose_alert
+from handlers.invitations_text import invitation_email, join_email
 from handlers.outbox import Batch, Result, SendOutcome
 from handlers.registration_text import invitation
 from handlers.rules.telling import LEARNER
@@ -72,16 +80,23 @@ def body(alert: AlertMessage) -> str:
     return "\n".join(lines) + "\n"
 
 
-# The confirmation link of one invitation's outbox payload (signed as the email is sent).
+# The signed link of one outbox payload that carries one (a registration's confirmation, an
+# invitation into a group, a join page's confirmation), signed as the email is sent.
 InvitationLink = Callable[[dict], str]
+_WITH_LINKS = {
+    INVITATION: invitation,
+    GROUP_INVITATION: invitation_email,
+    JOIN_CONFIRM: join_email,
+}
 
 
 def build(sender: str, batch: Batch, invitation_link: InvitationLink | None = None) -> EmailMessage:
     """The email for a batch; ValueError (or an email error) when it cannot be built."""
-    if batch.kind == INVITATION:
+    words = _WITH_LINKS.get(batch.kind)
+    if words is not None:
         if invitation_link is None:
             raise ValueError("invitations need the public URL and keys to sign their links")
-        title, text = invitation(batch.payloads, [invitation_link(p) for p in batch.payloads])
+        title, text = words(batch.payloads, [invitation_link(p) for p in batch.payloads])
         text = "\n".join(one_line(line) for line in text.split("\n"))
     elif batch.kind == LEARNER:
         learner = compose_learner(batch.payloads, batch.total_due)

@@ -191,6 +191,7 @@ class Runtime:
             public_url=settings.public_url,
             bootstrap_admins=settings.admin_emails,
             directory_sync=chat_sync(self, platform.get("admin_destination")),
+            can_email=bool(settings.smtp_url),
             **platform,
         )
 

@@ -18,6 +18,10 @@ ALERT = "alert"
 NOTICE = "notice"  # a plain sentence to an admin, e.g. that a channel stopped taking alerts
 # An invitation email to someone who registered (handlers.registration words and sends it).
 INVITATION = "invitation"
+# An invitation into a group, and a join page's confirmation email (handlers.invitations_text
+# words them).
+GROUP_INVITATION = "group_invitation"
+JOIN_CONFIRM = "join_confirm"
 DIGEST_PREFIX = "digest:"
 FALLBACK_NAMES = 20  # people named in a combined message's one-line summary
 

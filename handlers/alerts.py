@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.alert_message import ALERT, DIGEST_PREFIX
+from handlers.alert_message import ALERT, DIGEST_PREFIX, NOTICE
 from handlers.destinations import Destination
 from handlers.subscriptions import external_email, external_recipients
 from store.models import (
@@ -29,6 +29,7 @@ from store.models import (
     OutboxMessage,
     RegistrationToken,
     User,
+    utcnow,
 )
 
 
@@ -140,6 +141,47 @@ async def enqueue_self_enrolment(
                 destination=destination,
                 payload=payload,
                 not_before=period_end(mode, at),
+                attempts=0,
+            )
+        )
+    return len(wanted)
+
+
+async def enqueue_admin_news(
+    session: AsyncSession, organisation: Organisation, text: str, subject: str
+) -> int:
+    """A notice of news about people rather than an item (an invitation accepted, someone who
+    joined through the join page) to every destination subscribed to all items, and the primary
+    admin's inbox; as the enrolment's alerts, in the change's transaction."""
+    rows = await session.execute(
+        select(
+            _SUBSCRIPTION.provider,
+            _SUBSCRIPTION.tenant_key,
+            _SUBSCRIPTION.channel_id,
+            _SUBSCRIPTION.email,
+        ).where(
+            _SUBSCRIPTION.organisation_id == organisation.id,
+            _SUBSCRIPTION.disabled_at.is_(None),
+            _SUBSCRIPTION.item_id.is_(None),
+        )
+    )
+    wanted = {
+        channel_destination(r.provider or "", r.tenant_key or "", r.channel_id)
+        if r.channel_id
+        else email_destination(r.email or "")
+        for r in rows
+    }
+    if organisation.primary_admin_email:
+        wanted.add(email_destination(organisation.primary_admin_email))
+    now = utcnow()
+    for destination in sorted(wanted):
+        session.add(
+            OutboxMessage(
+                organisation_id=organisation.id,
+                kind=NOTICE,
+                destination=destination,
+                payload={"text": text, "subject": subject},
+                not_before=now,
                 attempts=0,
             )
         )

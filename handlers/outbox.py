@@ -38,7 +38,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import admin_notices
-from handlers.alert_message import ALERT, INVITATION, NOTICE
+from handlers.alert_message import ALERT, GROUP_INVITATION, INVITATION, JOIN_CONFIRM, NOTICE
 from handlers.destinations import BadDestination, Destination, for_log
 from handlers.rules.telling import LEARNER
 from store.models import DeliveryLane, OutboxMessage, OutboxStatus, utcnow
@@ -355,7 +355,13 @@ class Delivery:
                 outcome.reason,
                 shown,
             )
-        if kind in (NOTICE, INVITATION, LEARNER):  # to a person, not a subscribed destination
+        if kind in (
+            NOTICE,
+            INVITATION,
+            GROUP_INVITATION,
+            JOIN_CONFIRM,
+            LEARNER,
+        ):  # to a person, not a subscribed destination
             return
         try:
             where = Destination.parse(destination)

@@ -12,6 +12,7 @@ from handlers.commands import help, items, links, post, notify, tokens, reports,
 from handlers.commands import groups, team_link, group_links, people  # noqa: F401
 from handlers.commands import rules, explain  # noqa: F401
 from handlers.commands import enrolments, my_team, enrol_sheets  # noqa: F401
+from handlers.commands import invites  # noqa: F401
 
 # isort: on
 from handlers.commands.context import CommandContext, CommandError, FieldProblem

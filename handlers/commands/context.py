@@ -67,6 +67,7 @@ class CommandContext:
     team: TeamHere | None = None  # Teams: the team the command was sent in, if any
     # The platform's side of `group link` (a Slack user group or channel), where it has one.
     group_links: GroupLinker | None = None
+    can_email: bool = False  # SMTP_URL is set: invitations and join confirmations can go out
 
     def usage(self, form: str) -> str:
         return f"`{self.prefix} {form}`"

@@ -34,6 +34,7 @@ from store.models.directory import (
     Membership,
 )
 from store.models.imports import EnrolImport, EnrolImportRow, ImportStatus
+from store.models.invitations import Invitation, InvitationStatus, JoinPage
 from store.models.moodle import MoodleCheck, MoodleNotice, MoodleSite
 from store.models.people import (
     AdminGrant,
@@ -94,9 +95,12 @@ __all__ = [
     "IdempotentRequest",
     "Identity",
     "ImportStatus",
+    "Invitation",
+    "InvitationStatus",
     "ItemKind",
     "ItemSource",
     "JobLease",
+    "JoinPage",
     "Membership",
     "MoodleCheck",
     "MoodleNotice",

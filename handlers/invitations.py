@@ -1,0 +1,421 @@
+"""Invitations (seed 003): an email with a signed link that brings a person into a group.
+
+- `invite` writes one invitation per address with its email in the outbox, in the caller's
+  transaction: nothing is sent unless the invitation is committed, and nothing committed is
+  lost if the process stops before it is sent (the outbox sends it after a restart).
+- The link's token carries the invitation's id and a random secret kept on its row. A resend
+  replaces the secret (the old link dies), a cancel or an acceptance erases it.
+- Accepting is a double opt-in: the person confirms their name on the page; someone new becomes
+  a user of the invitation's type, someone known keeps their account; both join the group
+  through the directory core, so the group's rules enrol them within a second.
+
+Until they accept, an invitee is not a user and appears in no report (seed 003's privacy note).
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import audit, directory, users
+from handlers.alert_message import GROUP_INVITATION
+from handlers.alerts import email_destination, enqueue_admin_news
+from handlers.directory import Origin
+from handlers.directory.memberships import current_members
+from handlers.directory.truth import where_kept
+from store.models import (
+    Group,
+    Invitation,
+    InvitationStatus,
+    Organisation,
+    OutboxMessage,
+    User,
+    UserStatus,
+    UserType,
+    utcnow,
+)
+
+AT_ONCE = 10  # seed 003: up to 10 emails at a time by hand
+IMPORT_MAX = 500  # seed 003: up to 500 from a spreadsheet
+LINK_DAYS = 30  # an invitation's link works this long after its latest send
+ORIGIN = "invitation"  # the directory's source of the memberships an acceptance makes
+TYPES = (UserType.STAFF, UserType.CLIENT)
+
+
+class InviteSigner:
+    """Signs an invitation's link: organisation, invitation and its current secret. The same
+    keys as links, newest first, so keys rotate without breaking emails on their way."""
+
+    def __init__(self, keys: Sequence[str], max_age_days: int = LINK_DAYS) -> None:
+        self._serializer = URLSafeTimedSerializer(list(reversed(keys)), salt="enrolbot.invite")
+        self._max_age = max_age_days * 86400
+
+    def sign(self, organisation_id: int, invitation_id: int, secret: str) -> str:
+        return self._serializer.dumps([organisation_id, invitation_id, secret])
+
+    def read(self, token: str) -> tuple[int, int, str] | Checked:
+        if not token or len(token) > 500:
+            return Checked.BROKEN
+        try:
+            payload = self._serializer.loads(token, max_age=self._max_age)
+        except SignatureExpired:
+            return Checked.EXPIRED
+        except BadData:
+            return Checked.BROKEN
+        match payload:
+            case [int(org), int(invitation), str(secret)]:
+                return org, invitation, secret
+        return Checked.BROKEN
+
+
+def invite_url(public_url: str, signer: InviteSigner, payload: dict) -> str:
+    """The link in an invitation email, from its outbox payload (signed as it is sent)."""
+    token = signer.sign(
+        int(payload["organisation_id"]), int(payload["invitation_id"]), str(payload["secret"])
+    )
+    return f"{public_url}/invite/{token}"
+
+
+# Inviting -----------------------------------------------------------------------------------
+
+
+class Invited(enum.StrEnum):
+    INVITED = "invited"
+    ALREADY_INVITED = "already_invited"  # a pending invitation to the same group
+    ALREADY_MEMBER = "already_member"
+    DEACTIVATED = "deactivated"
+
+
+@dataclass
+class Invitations:
+    """What `invite` did, address by address (in the order given)."""
+
+    outcomes: dict[str, Invited] = field(default_factory=dict)
+
+    def of(self, outcome: Invited) -> list[str]:
+        return [email for email, o in self.outcomes.items() if o is outcome]
+
+
+def group_problem(group: Group) -> str | None:
+    """Why people cannot be invited into this group, if they cannot: another source keeps its
+    members (an acceptance could not add them)."""
+    kept = where_kept(group)
+    if kept is None:
+        return None
+    return (
+        f"{group.name} is kept by {kept}, so an invitation can't add anyone to it: invite "
+        "people into a group made here or from a file (`group create NAME`)."
+    )
+
+
+async def invite(
+    session: AsyncSession,
+    organisation: Organisation,
+    rows: Sequence[tuple[str, Group, UserType]],
+    *,
+    by: str,
+    by_user_id: int | None,
+    by_name: str = "",
+) -> Invitations:
+    """Invite each (normalised email, group, type); the caller commits. People already in the
+    group, already invited to it, or deactivated are left out and said so."""
+    now = utcnow()
+    done = Invitations()
+    emails = sorted({email for email, _, _ in rows})
+    known = await _people(session, organisation.id, emails)
+    pending = await _pending(session, organisation.id, emails)
+    members: dict[int, set[int]] = {}
+    for email, group, kind in rows:
+        if email in done.outcomes:
+            continue
+        user = known.get(email)
+        if group.id not in members:
+            members[group.id] = await current_members(session, group.id)
+        if user is not None and user.status is UserStatus.DEACTIVATED:
+            done.outcomes[email] = Invited.DEACTIVATED
+        elif user is not None and user.id in members[group.id]:
+            done.outcomes[email] = Invited.ALREADY_MEMBER
+        elif (email, group.id) in pending:
+            done.outcomes[email] = Invited.ALREADY_INVITED
+        else:
+            invitation = Invitation(
+                organisation_id=organisation.id,
+                email=email,
+                group_id=group.id,
+                user_type=kind.value,
+                status=InvitationStatus.PENDING,
+                secret=secrets.token_hex(16),
+                invited_by=by[:200],
+                invited_by_user_id=by_user_id,
+                created_at=now,
+                sent_at=now,
+            )
+            session.add(invitation)
+            await session.flush()
+            _send(session, organisation, invitation, group, by_name, now)
+            await audit.record(
+                session,
+                organisation_id=organisation.id,
+                action="invite.sent",
+                actor=by,
+                actor_user_id=by_user_id,
+                invitation_id=invitation.id,
+                email=email,
+                group=group.name,
+            )
+            done.outcomes[email] = Invited.INVITED
+    return done
+
+
+async def _people(session: AsyncSession, org_id: int, emails: list[str]) -> dict[str, User]:
+    if not emails:
+        return {}
+    rows = await session.execute(
+        select(User).where(User.organisation_id == org_id, func.lower(User.email).in_(emails))
+    )
+    return {u.email.lower(): u for u in rows.scalars()}
+
+
+async def _pending(session: AsyncSession, org_id: int, emails: list[str]) -> set[tuple[str, int]]:
+    if not emails:
+        return set()
+    rows = await session.execute(
+        select(Invitation.email, Invitation.group_id).where(
+            Invitation.organisation_id == org_id,
+            Invitation.email.in_(emails),
+            Invitation.status == InvitationStatus.PENDING,
+        )
+    )
+    return {(e, g) for e, g in rows}
+
+
+def _send(
+    session: AsyncSession,
+    organisation: Organisation,
+    invitation: Invitation,
+    group: Group,
+    by_name: str,
+    now: datetime,
+) -> None:
+    """The invitation email, in the outbox with the invitation; its link is signed when the
+    email is sent, from the secret in the payload, so no link is kept in a table."""
+    session.add(
+        OutboxMessage(
+            organisation_id=organisation.id,
+            kind=GROUP_INVITATION,
+            destination=email_destination(invitation.email),
+            payload={
+                "organisation_id": organisation.id,
+                "organisation": organisation.name,
+                "invitation_id": invitation.id,
+                "secret": invitation.secret,
+                "email": invitation.email,
+                "group": group.name,
+                "by": by_name,
+                "days": LINK_DAYS,
+            },
+            not_before=now,
+            attempts=0,
+        )
+    )
+
+
+# Looking after them -------------------------------------------------------------------------
+
+
+async def named(session: AsyncSession, org_id: int, word: str) -> list[Invitation]:
+    """The invitations a word names: `i12` (as `invite list` shows them), or an email (its
+    pending invitations, else its latest)."""
+    word = word.strip()
+    if word[:1] in ("i", "I") and word[1:].isdigit():
+        found = await session.get(Invitation, int(word[1:]))
+        return [found] if found is not None and found.organisation_id == org_id else []
+    email = users.normalise_email(word)
+    if email is None:
+        return []
+    rows = list(
+        (
+            await session.execute(
+                select(Invitation)
+                .where(Invitation.organisation_id == org_id, Invitation.email == email)
+                .order_by(Invitation.id.desc())
+            )
+        ).scalars()
+    )
+    pending = [i for i in rows if i.status is InvitationStatus.PENDING]
+    return pending or rows[:1]
+
+
+async def listed(
+    session: AsyncSession, org_id: int, status: InvitationStatus | None, limit: int
+) -> tuple[int, list[tuple[Invitation, str, User | None]]]:
+    """How many invitations there are (of a status), and the newest `limit` with their group's
+    name and the person who accepted."""
+    where = [Invitation.organisation_id == org_id]
+    if status is not None:
+        where.append(Invitation.status == status)
+    total = await session.scalar(select(func.count()).select_from(Invitation).where(*where))
+    rows = await session.execute(
+        select(Invitation, Group.name, User)
+        .join(Group, Group.id == Invitation.group_id)
+        .outerjoin(User, User.id == Invitation.user_id)
+        .where(*where)
+        .order_by(Invitation.id.desc())
+        .limit(limit)
+    )
+    return total or 0, [(i, name, user) for i, name, user in rows]
+
+
+async def cancel(session: AsyncSession, invitation: Invitation, *, by: str, by_user_id: int | None):
+    """Cancel a pending invitation: its link stops working at once (its secret is erased)."""
+    invitation.status = InvitationStatus.CANCELLED
+    invitation.secret = None
+    invitation.cancelled_at = utcnow()
+    await audit.record(
+        session,
+        organisation_id=invitation.organisation_id,
+        action="invite.cancelled",
+        actor=by,
+        actor_user_id=by_user_id,
+        invitation_id=invitation.id,
+        email=invitation.email,
+    )
+
+
+async def resend(
+    session: AsyncSession,
+    organisation: Organisation,
+    invitation: Invitation,
+    *,
+    by: str,
+    by_user_id: int | None,
+    by_name: str = "",
+) -> None:
+    """Send a pending invitation again with a new link; the old link stops working."""
+    now = utcnow()
+    invitation.secret = secrets.token_hex(16)
+    invitation.sent_at = now
+    group = await session.get(Group, invitation.group_id)
+    assert group is not None
+    _send(session, organisation, invitation, group, by_name, now)
+    await audit.record(
+        session,
+        organisation_id=organisation.id,
+        action="invite.resent",
+        actor=by,
+        actor_user_id=by_user_id,
+        invitation_id=invitation.id,
+        email=invitation.email,
+    )
+
+
+# Accepting ----------------------------------------------------------------------------------
+
+
+class Checked(enum.StrEnum):
+    OK = "ok"
+    BROKEN = "broken"  # tampered, cut short, or replaced by a newer link
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    ACCEPTED = "accepted"  # already: opening the link again is fine
+    GROUP_GONE = "group_gone"
+    DEACTIVATED = "deactivated"
+
+
+@dataclass(frozen=True)
+class Check:
+    state: Checked
+    invitation: Invitation | None = None
+    group: Group | None = None
+    user: User | None = None  # the person already known by this email, if any
+
+
+async def check(
+    session: AsyncSession, signer: InviteSigner, organisation: Organisation, token: str
+) -> Check:
+    """What an invitation link is worth now."""
+    read = signer.read(token)
+    if isinstance(read, Checked):
+        return Check(read)
+    org_id, invitation_id, secret = read
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None or org_id != organisation.id or invitation.organisation_id != org_id:
+        return Check(Checked.BROKEN)
+    group = await session.get(Group, invitation.group_id)
+    if invitation.status is InvitationStatus.ACCEPTED:
+        return Check(Checked.ACCEPTED, invitation, group)
+    if invitation.status is InvitationStatus.CANCELLED:
+        return Check(Checked.CANCELLED, invitation, group)
+    if invitation.secret is None or not secrets.compare_digest(invitation.secret, secret):
+        return Check(Checked.BROKEN)
+    if group is None or group.deleted_at is not None:
+        return Check(Checked.GROUP_GONE, invitation, group)
+    user = await users.find_by_email(session, org_id, invitation.email)
+    if user is not None and user.status is UserStatus.DEACTIVATED:
+        return Check(Checked.DEACTIVATED, invitation, group, user)
+    return Check(Checked.OK, invitation, group, user)
+
+
+async def accept(
+    session: AsyncSession,
+    signer: InviteSigner,
+    organisation: Organisation,
+    token: str,
+    *,
+    first_name: str,
+    last_name: str,
+) -> Check:
+    """Accept the invitation the token names (its state must be OK, else nothing changes): the
+    person becomes a user if new, joins the group, and the admins hear of it. The caller
+    commits; the rules' follower enrols them once it is committed."""
+    checked = await check(session, signer, organisation, token)
+    if checked.state is not Checked.OK:
+        return checked
+    invitation, group = checked.invitation, checked.group
+    assert invitation is not None and group is not None
+    user = checked.user or await _new_person(
+        session, organisation.id, invitation, first_name, last_name
+    )
+    await directory.add_members(
+        session, group, [user.id], Origin(ORIGIN, f"invitation i{invitation.id}")
+    )
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.secret = None
+    invitation.accepted_at = utcnow()
+    invitation.user_id = user.id
+    await audit.record(
+        session,
+        organisation_id=organisation.id,
+        action="invite.accepted",
+        actor=invitation.email,
+        actor_user_id=user.id,
+        invitation_id=invitation.id,
+        group=group.name,
+    )
+    from handlers.invitations_text import accepted_news  # the one wording, beside the others
+
+    await enqueue_admin_news(session, organisation, *accepted_news(user, group))
+    return Check(Checked.ACCEPTED, invitation, group, user)
+
+
+async def _new_person(
+    session: AsyncSession, org_id: int, invitation: Invitation, first_name: str, last_name: str
+) -> User:
+    record = directory.PersonRecord(
+        email=invitation.email,
+        attributes={"first_name": first_name, "last_name": last_name},
+        type=UserType(invitation.user_type),
+    )
+    made = await directory.upsert_people(
+        session, org_id, [record], Origin(ORIGIN, f"invitation i{invitation.id}")
+    )
+    user = await session.get(User, made.user_ids[0])
+    assert user is not None
+    return user
