@@ -69,6 +69,21 @@ ENROL_HELP = (
     "is told (managers: only their direct reports)",
     "`/enrol enrol imports`: past spreadsheet imports: who ran them, when, and their counts",
 )
+INVITE_HELP = (
+    "`/enrol invite EMAILS… [--group GROUP] [--type staff|client] [--kind KIND]`: invite up to "
+    "10 people by email into a group",
+    "`/enrol invite list [--status pending|accepted|cancelled]`: invitations and their status "
+    "(pending, accepted, cancelled)",
+    "`/enrol invite resend INVITE|EMAIL`: send a pending invitation again, with a new link (the "
+    "old one stops working)",
+    "`/enrol invite cancel INVITE|EMAIL`: cancel a pending invitation: its link stops working "
+    "at once",
+    "`/enrol invite import`: invite up to 500 people from a spreadsheet (on the command line)",
+    "`/enrol join on [--group GROUP] [--allow-domain DOMAIN]…`: switch the join page on (again: "
+    "at a new address, the old one stops working)",
+    "`/enrol join off`: switch the join page off",
+    "`/enrol join show`: the join page: on or off, its address, group and domains",
+)
 SUPER_HELP = (
     "`/enrol items [QUERY]`: topics, articles and pathways, with their slugs",
     "`/enrol link create ITEM [--label TEXT] [--notes TEXT]`: a new link (no label: a form asks)",
@@ -98,6 +113,7 @@ SUPER_HELP = (
     *GROUP_HELP,
     *RULE_HELP,
     *ENROL_HELP,
+    *INVITE_HELP,
     "`/enrol help [COMMAND]`: this list, or how one command is used, with examples",
     "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code; "
     "GROUP is a group's name; RULE is a rule's number. Quote text with spaces: "
@@ -114,7 +130,9 @@ async def test_help_for_a_super_admin_lists_every_command(acme, text):
 async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
     reply = await run(await acme.ctx("sam@example.com"), "help")
     assert isinstance(reply, Notice)
-    assert reply.lines == SUPER_HELP[:15] + GROUP_HELP + RULE_HELP + ENROL_HELP + SUPER_HELP[-2:]
+    assert reply.lines == (
+        SUPER_HELP[:15] + GROUP_HELP + RULE_HELP + ENROL_HELP + INVITE_HELP + SUPER_HELP[-2:]
+    )
     assert not any("admin add" in line or "admin list" in line for line in reply.lines)
 
 

@@ -206,7 +206,7 @@ async def cancel(ctx: CommandContext, args: Args) -> Notice:
 @command(
     "invite import",
     "",
-    f"invite up to {invitations.IMPORT_MAX} people from a spreadsheet",
+    f"invite up to {invitations.IMPORT_MAX} people from a spreadsheet (on the command line)",
     role=Role.ADMIN,
     doing="invite people",
     most=0,
