@@ -136,6 +136,10 @@ async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
     assert not any("admin add" in line or "admin list" in line for line in reply.lines)
 
 
+# What a learner may run about themselves, and so finds in their help.
+LEARNERS_OWN = ("`/enrol why ", "`/enrol enrol list ")
+
+
 async def test_help_for_a_learner_explains_the_enrol_button_and_names_no_admin_command(acme):
     before = await acme.db()
     reply = await run(await acme.ctx("ann@example.com"), "help")
@@ -143,8 +147,10 @@ async def test_help_for_a_learner_explains_the_enrol_button_and_names_no_admin_c
         "To enrol, click an Enrol button in a channel or open an enrolment link: you're "
         "enrolled at once as who you are here, with no forms. Enrolment links and buttons "
         "are managed by your training admins; ask them for training you can't find.",
+        lines=tuple(line for line in SUPER_HELP if line.startswith(LEARNERS_OWN)),
         heading="enrolbot",
     )
+    assert len(reply.lines) == len(LEARNERS_OWN)
     for word in ("/enrol", "link create", "link list", "post", "admin add", "items", "--"):
         assert word not in reply.text
     after = await acme.db()

@@ -48,7 +48,9 @@ def _allowed(ctx: CommandContext, entries: list[Command]) -> list[Command]:
 )
 async def help_(ctx: CommandContext, args: Args) -> Notice:
     if ctx.role is None and not ctx.manager:
-        return LEARNER_HELP
+        # What a learner may type about themselves, so their help is as true as an admin's.
+        own = [line(ctx, e) for e in _allowed(ctx, registry.COMMANDS)]
+        return Notice(LEARNER_HELP.text, lines=tuple(own), heading=LEARNER_HELP.heading)
     if args.words:
         return _one(ctx, args.words)
     lines = [line(ctx, entry) for entry in _allowed(ctx, registry.COMMANDS)]
