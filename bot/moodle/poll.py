@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.moodle.client import MoodleError, MoodleUnreachable
 from bot.moodle.connector import Connector
@@ -20,6 +22,7 @@ from handlers.moodle.problems import NOT_ENROLLED, PER_COURSE, SITE_WIDE, Contex
 from store.models import CatalogItem, EnrolmentSource, Organisation, User
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", User, CatalogItem)
 
 FUNCTION = "core_completion_get_course_completion_status"
 BY = "moodle"  # who reported the completions, in the audit
@@ -108,6 +111,6 @@ class CompletionPoll:
         return completed
 
 
-async def _by_id(session, model, ids: list[int]) -> dict:
+async def _by_id(session: AsyncSession, model: type[M], ids: list[int]) -> dict[int, M]:
     rows = await session.execute(select(model).where(model.id.in_(sorted(set(ids)))))
     return {row.id: row for row in rows.scalars()}
