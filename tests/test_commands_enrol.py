@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from handlers import directory
 from handlers.commands import run
 from handlers.enrol import Outcome, enrol
+from handlers.identity import Profile
 from handlers.outbox import Batch, Channel, Delivery, SendOutcome
 from handlers.replies import Notice, Tone
 from handlers.rules.schedule import midnight
@@ -27,6 +28,7 @@ from store.models import (
     GroupKind,
     GroupSource,
     OutboxMessage,
+    Standing,
     User,
     UserStatus,
     UserType,
@@ -361,3 +363,29 @@ async def test_help_is_truthful_per_caller(team):
     assert any("enrol withdraw" in line for line in admin.lines)
     learner = await run(await acme.ctx(ANN), "help")
     assert "enrol add" not in str(learner)
+
+
+async def test_outsiders_are_not_allowed_and_long_lists_are_capped(team):
+    t, acme = team, team.acme
+    acme.profiles["UGUEST1"] = Profile(email="gus@partner.test", standing=Standing.GUEST)
+    org, s = acme.org, acme.session
+    many = [
+        await factories.user(
+            s, org, email=f"p{n:02}@example.com", first_name="P", last_name=f"{n:02}"
+        )
+        for n in range(12)
+    ]
+    big = (
+        await directory.named_groups(s, org.id, GroupKind.TEAM, ["Big"], create=GroupSource.MANUAL)
+    )["big"]
+    await directory.add_members(
+        s, await s.get(Group, big), [u.id for u in many], directory.Origin("manual")
+    )
+    await s.commit()
+    reply = await run(await acme.ctx(BOSS), "enrol add <@UGUEST1> --group Big onboarding")
+    assert reply.lines == (
+        "Onboarding (`onboarding`): enrolled 12 (P 00, P 01, P 02, P 03, P 04, P 05, P 06, P 07, "
+        "P 08, P 09 and 2 more)",
+        "Not allowed, guests or people from other organisations 1: gus@partner.test",
+    )
+    assert len([k for k in await _rows(t) if k[1] == "onboarding"]) == 12
