@@ -28,6 +28,12 @@ NO_TEAM = (
     "No one reports to you in the directory, so there is no team to show. "
     "{list} shows one person's enrolments."
 )
+ONLY_YOURS = (
+    "Only enrolment admins and managers can see other people's enrolments; {mine} shows yours."
+)
+ONE_OF = "Give --{} or --{}, not both."
+PASSED = "--due-on {} has passed: give a later date."
+TOO_MANY_ITEMS = "Name at most {} items at a time."
 NOT_KNOWN_YET = "I don't know you as a learner yet, so you have no enrolments."
 
 

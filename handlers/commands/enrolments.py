@@ -16,7 +16,7 @@ from handlers.commands.persons import names_a_person, people_named, person_named
 from handlers.commands.registry import Args, Option, Role, command, noun
 from handlers.commands.rule_options import REASON_MAX, days, strict_date
 from handlers.enrol import Placement
-from handlers.replies import Notice, Tone
+from handlers.replies import Notice, Tone, echo
 from handlers.rules.schedule import midnight
 from handlers.withdrawals import WithdrawOutcome
 from store.models import CatalogItem, User, utcnow
@@ -36,7 +36,7 @@ def _terms(args: Args) -> Placement:
     """--required (the default) or --recommended, --due-within DAYS or --due-on DATE, --reason."""
     for pair in (("required", "recommended"), ("due-within", "due-on")):
         if all(args.options.get(n) for n in pair):
-            raise CommandError(f"Give --{pair[0]} or --{pair[1]}, not both.")
+            raise CommandError(enrol_words.ONE_OF.format(*pair))
     due = None
     if args.value("due-within") is not None:
         within = days("due-within", args.value("due-within")) or 0
@@ -44,7 +44,7 @@ def _terms(args: Args) -> Placement:
     elif args.value("due-on") is not None:
         on = strict_date("due-on", args.value("due-on") or "")
         if on < utcnow().date():
-            raise CommandError(f"--due-on {on.isoformat()} has passed: give a later date.")
+            raise CommandError(enrol_words.PASSED.format(on.isoformat()))
         due = midnight(on)
     reason = " ".join((args.value("reason") or "").split())[:REASON_MAX] or None
     return Placement(required=not args.flag("recommended"), reason=reason, due_at=due)
@@ -54,7 +54,7 @@ async def _items(ctx: CommandContext, slugs: list[str]) -> tuple[CatalogItem, ..
     if not slugs:
         raise CommandError(enrol_words.NO_ITEMS)
     if len(slugs) > MAX_ITEMS:
-        raise CommandError(f"Name at most {MAX_ITEMS} items at a time.")
+        raise CommandError(enrol_words.TOO_MANY_ITEMS.format(MAX_ITEMS))
     found: dict[int, CatalogItem] = {}
     for slug in slugs:
         item = await catalog.get_item(ctx.session, ctx.organisation.id, slug)
@@ -132,11 +132,8 @@ async def _someone(ctx: CommandContext, word: str, *, themselves: bool = False) 
     user = await person_named(ctx, word, cannot="isn't known")
     if not audience.may_act_on(ctx, user, themselves=themselves):
         if not (ctx.role or ctx.manager):
-            raise CommandError(
-                f"Only enrolment admins and managers can see other people's enrolments; "
-                f"{ctx.usage('enrol list me')} shows yours."
-            )
-        raise CommandError(enrol_words.NOT_YOURS.format(name=user.full_name))
+            raise CommandError(enrol_words.ONLY_YOURS.format(mine=ctx.usage("enrol list me")))
+        raise CommandError(enrol_words.NOT_YOURS.format(name=echo(user.full_name, 80)))
     return user
 
 

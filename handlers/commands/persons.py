@@ -64,7 +64,7 @@ async def people_named(ctx: CommandContext, words: list[str]) -> People:
         if email in known:
             found.user_ids.append(known[email])
         else:
-            found.not_found.append(email)
+            found.not_found.append(echo(email, 100))
     return found
 
 
