@@ -126,3 +126,18 @@ async def test_drift_lists_who_is_missing_and_who_is_extra_with_reasons(acme):
     reply = await run(boss, "drift safety-101")
     assert "  Ann Lee (sam@example.com): not enrolled yet" in reply.lines[1]
     assert not (await run(await acme.ctx("ann@example.com"), "drift safety-101")).lines
+
+
+async def test_why_says_when_a_rule_withdrew_someone_who_left(acme):
+    ctx = await _rule_on_sales(acme, "ann@example.com")
+    await acme.session.execute(update(EnrolmentRule).values(withdraw_on_leave=True))
+    await directory.apply_attributes(
+        acme.session, acme.org.id, {acme.users["ann@example.com"].id: {"department": None}},
+        SCIM, utcnow(),
+    )  # fmt: skip
+    await acme.session.commit()
+    await Follower(acme.sessions).step()
+    (line,) = (await run(ctx, "why ann@example.com safety-101")).lines
+    assert line.endswith(f"Withdrawn on {TODAY}: they stopped matching before starting it."), line
+    drift = await run(ctx, "drift safety-101")
+    assert drift.text == "Safety 101 matches its rules exactly."

@@ -85,7 +85,9 @@ def _state(e: Enrolment) -> str:
         return f" Completed on {day(e.completed_at.date())}."
     if e.status is EnrolmentStatus.WITHDRAWN:
         when = f" on {day(e.withdrawn_at.date())}" if e.withdrawn_at else ""
-        return f" Withdrawn{when}: they stopped matching before starting it."
+        if e.source is EnrolmentSource.RULE:
+            return f" Withdrawn{when}: they stopped matching before starting it."
+        return f" Withdrawn{when}."
     if e.visible_from is not None:
         return f" Hidden from them until {day(e.visible_from.date())}."
     return ""
