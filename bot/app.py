@@ -36,6 +36,7 @@ from handlers.invitations import InviteSigner, invite_url
 from handlers.join import JoinSigner
 from handlers.join import confirm_url as join_confirm_url
 from handlers.moodle.site import sync_site
+from handlers.organisations import default_organisation
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
 from handlers.rules.follow import Follower
@@ -236,7 +237,9 @@ def _outbox_channels(runtime: Runtime, platforms: Platforms) -> dict[str, Channe
 
 
 async def _sync_outbound(runtime: Runtime, session: AsyncSession) -> None:
-    org = await runtime.organisation(session)
+    # Not runtime.organisation: start-up must not fill its cache, or what an admin changes in
+    # the first seconds after a start (`enrolbot org set`) would wait for the cache to expire.
+    org = await default_organisation(session)
     await webhooks.sync_xapi(session, org.id, runtime.settings.xapi_endpoint or None)
     await sync_site(session, org.id, runtime.settings.moodle_url or None)
 
