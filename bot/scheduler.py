@@ -115,7 +115,7 @@ class Runner:
         keeper = asyncio.create_task(self._keep(job, work, now + lease))
         try:
             # Waits without raising when the keeper stops the work for a lost lease.
-            await asyncio.wait({work})
+            await _quietly_cancelled(work)
         finally:
             keeper.cancel()
             work.cancel()  # still running only when this run itself was cancelled (shutdown)
@@ -133,7 +133,7 @@ class Runner:
     async def _tracked(self, job: Job) -> None:
         work = self._task(job)
         try:
-            await asyncio.wait({work})
+            await _quietly_cancelled(work)
         finally:
             work.cancel()  # still running only when this run itself was cancelled (shutdown)
 
@@ -179,6 +179,13 @@ class Runner:
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+
+
+async def _quietly_cancelled(work: asyncio.Task) -> None:
+    """Wait for a run. Cancelled, the process is stopping: the run ends without the traceback
+    APScheduler would log for a cancelled job (the finally blocks still cancel and release)."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait({work})
 
 
 def service_jobs(
