@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.csvfile import FileProblem
+from handlers.directory import users_by_email
 from handlers.enrol import Placement, enrol_many
 from handlers.enrol_sheet import Mark, read
 from handlers.rules.messages import tell_by_hand
@@ -152,11 +153,14 @@ async def stage(
         import_id = record.id
     lines: set[int] = set()
     for chunk in _chunks(marks):
+        async with sessions() as session:
+            people = await users_by_email(session, organisation_id, [m.email for m in chunk])
         rows = [
             {
                 "import_id": import_id,
                 "line": m.line,
                 "email": m.email,
+                "user_id": people.get(m.email),
                 "item_id": item_ids[m.column] if m.problem is None else None,
                 "problem": m.problem,
             }
@@ -257,7 +261,7 @@ def _marks(organisation_id: int, import_id: int, manager_id: int | None) -> Subq
             already.label("already"),
         )
         .select_from(r)
-        .outerjoin(u, and_(u.organisation_id == organisation_id, func.lower(u.email) == r.email))
+        .outerjoin(u, and_(u.id == r.user_id, u.organisation_id == organisation_id))
         .where(r.import_id == import_id, r.item_id.is_not(None))
         .subquery("marks")
     )

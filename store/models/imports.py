@@ -52,5 +52,8 @@ class EnrolImportRow(Base):
     import_id: Mapped[int] = mapped_column(ForeignKey("enrol_import.id", ondelete="CASCADE"))
     line: Mapped[int] = mapped_column(Integer)
     email: Mapped[str] = mapped_column(String(320), default="")  # lower-cased
+    # The person with that email when the file was staged (looked up by the batch, by index):
+    # the preview and the import join on it, never on an expression over every person.
+    user_id: Mapped[int | None] = mapped_column(Integer)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_item.id"))
     problem: Mapped[str | None] = mapped_column(Text)

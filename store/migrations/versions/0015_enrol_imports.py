@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("import_id", sa.Integer(), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("item_id", sa.Integer(), nullable=True),
         sa.Column("problem", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["import_id"], ["enrol_import.id"], ondelete="CASCADE"),
