@@ -19,6 +19,7 @@ run clicks
 run cold_clicks
 run alert_burst
 run imports
+run rules
 run slack_groups
 run directory
 run scim

@@ -9,7 +9,7 @@ import asyncio
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from handlers import directory
 from handlers.directory import GroupRecord, Origin, PersonRecord, Snapshot, SourceKey
@@ -20,11 +20,14 @@ from handlers.rules.follow import Follower
 from handlers.rules.reconcile import reconcile
 from store.models import (
     AuditEvent,
+    ChangeKind,
+    DirectoryChange,
     Enrolment,
     EnrolmentSource,
     EnrolmentStatus,
     GroupKind,
     GroupSource,
+    Membership,
     StreamCursor,
     User,
     UserStatus,
@@ -377,3 +380,51 @@ async def test_a_click_counts_for_the_current_period_and_a_withdrawn_enrolment_c
             )
         ) is Outcome.ENROLLED
     assert await w.enrolled() == [w.people["bob"]]
+
+
+async def test_a_change_committed_after_a_later_one_is_still_followed(sessions):
+    """Ids are given out before their transactions commit: a change may appear below ids the
+    follower has done. It looks into such gaps again, and the cursor waits below them."""
+    w = await _world(sessions)
+    follower = Follower(sessions)
+    mentors = await w.group("Mentors")
+    await w.rule(follower, group_ids=(mentors,))
+    await w.join(mentors, "ann")
+    await follower.step()
+    async with sessions() as s:
+        last = (await s.execute(select(func.max(DirectoryChange.id)))).scalar_one()
+    late = last + 1  # the id a slow transaction took, committing only after the next one
+    async with sessions() as s, s.begin():
+        await s.execute(
+            insert(DirectoryChange).values(
+                id=last + 2,
+                organisation_id=w.org.id,
+                user_id=w.people["cat"],
+                kind=ChangeKind.ATTRIBUTE,
+                field="email",
+                source="manual",
+                at=utcnow(),
+            )
+        )
+    await follower.step()
+    assert follower.position == last  # below the gap
+    async with sessions() as s, s.begin():
+        await s.execute(
+            insert(Membership).values(
+                group_id=mentors, user_id=w.people["bob"], started_at=utcnow(), source="manual"
+            )
+        )
+        await s.execute(
+            insert(DirectoryChange).values(
+                id=late,
+                organisation_id=w.org.id,
+                user_id=w.people["bob"],
+                kind=ChangeKind.JOINED,
+                group_id=mentors,
+                source="manual",
+                at=utcnow(),
+            )
+        )
+    await follower.step()
+    assert await w.enrolled() == sorted(w.ids("ann", "bob"))
+    assert follower.position == last + 2
