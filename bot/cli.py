@@ -23,6 +23,7 @@ from bot import (
     directory_cli,
     enrol_cli,
     importing,
+    invite_cli,
     moodle_cli,
     rules_cli,
     tokens_cli,
@@ -425,6 +426,7 @@ main.add_command(directory_cli.groups_group(_import))
 main.add_command(completions_cli.group(_import))
 main.add_command(rules_cli.group(_settings, _prepare_schema, _run_db))
 main.add_command(enrol_cli.group(_settings, _prepare_schema, _run_db))
+main.add_command(invite_cli.group(_settings, _in_organisation))
 
 
 @main.group()

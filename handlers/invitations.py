@@ -127,51 +127,64 @@ async def invite(
     """Invite each (normalised email, group, type); the caller commits. People already in the
     group, already invited to it, or deactivated are left out and said so."""
     now = utcnow()
-    done = Invitations()
+    going, done, _ = await sort_out(session, organisation.id, rows)
+    for email, group, kind in going:
+        invitation = Invitation(
+            organisation_id=organisation.id,
+            email=email,
+            group_id=group.id,
+            user_type=kind.value,
+            status=InvitationStatus.PENDING,
+            secret=secrets.token_hex(16),
+            invited_by=by[:200],
+            invited_by_user_id=by_user_id,
+            created_at=now,
+            sent_at=now,
+        )
+        session.add(invitation)
+        await session.flush()
+        _send(session, organisation, invitation, group, by_name, now)
+        await audit.record(
+            session,
+            organisation_id=organisation.id,
+            action="invite.sent",
+            actor=by,
+            actor_user_id=by_user_id,
+            invitation_id=invitation.id,
+            email=email,
+            group=group.name,
+        )
+        done.outcomes[email] = Invited.INVITED
+    return done
+
+
+async def sort_out(
+    session: AsyncSession, org_id: int, rows: Sequence[tuple[str, Group, UserType]]
+) -> tuple[list[tuple[str, Group, UserType]], Invitations, dict[str, User]]:
+    """Which rows to invite (the first of each address), which are left out and why, and the
+    people already known by these addresses; nothing is written."""
+    skipped = Invitations()
     emails = sorted({email for email, _, _ in rows})
-    known = await _people(session, organisation.id, emails)
-    pending = await _pending(session, organisation.id, emails)
+    known = await _people(session, org_id, emails)
+    pending = await _pending(session, org_id, emails)
     members: dict[int, set[int]] = {}
+    going, seen = [], set()
     for email, group, kind in rows:
-        if email in done.outcomes:
+        if email in seen:
             continue
+        seen.add(email)
         user = known.get(email)
         if group.id not in members:
             members[group.id] = await current_members(session, group.id)
         if user is not None and user.status is UserStatus.DEACTIVATED:
-            done.outcomes[email] = Invited.DEACTIVATED
+            skipped.outcomes[email] = Invited.DEACTIVATED
         elif user is not None and user.id in members[group.id]:
-            done.outcomes[email] = Invited.ALREADY_MEMBER
+            skipped.outcomes[email] = Invited.ALREADY_MEMBER
         elif (email, group.id) in pending:
-            done.outcomes[email] = Invited.ALREADY_INVITED
+            skipped.outcomes[email] = Invited.ALREADY_INVITED
         else:
-            invitation = Invitation(
-                organisation_id=organisation.id,
-                email=email,
-                group_id=group.id,
-                user_type=kind.value,
-                status=InvitationStatus.PENDING,
-                secret=secrets.token_hex(16),
-                invited_by=by[:200],
-                invited_by_user_id=by_user_id,
-                created_at=now,
-                sent_at=now,
-            )
-            session.add(invitation)
-            await session.flush()
-            _send(session, organisation, invitation, group, by_name, now)
-            await audit.record(
-                session,
-                organisation_id=organisation.id,
-                action="invite.sent",
-                actor=by,
-                actor_user_id=by_user_id,
-                invitation_id=invitation.id,
-                email=email,
-                group=group.name,
-            )
-            done.outcomes[email] = Invited.INVITED
-    return done
+            going.append((email, group, kind))
+    return going, skipped, known
 
 
 async def _people(session: AsyncSession, org_id: int, emails: list[str]) -> dict[str, User]:
