@@ -100,6 +100,12 @@ def test_more_than_500_rows_are_refused_whole(world, tmp_path):
     assert invitations_held(world) == 0
 
 
+async def pending(session) -> int:
+    return await session.scalar(
+        select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING)
+    )
+
+
 def test_500_invitations_reach_the_mail_server_across_a_restart_halfway(world, tmp_path):
     sheet = tmp_path / "five-hundred.csv"
     sheet.write_text("".join(f"p{n}@outside.org,Newcomers\n" for n in range(500)))
@@ -110,27 +116,32 @@ def test_500_invitations_reach_the_mail_server_across_a_restart_halfway(world, t
         channel = Channel(EmailDelivery(SmtpSettings(inbox.url), link).send, 200)
 
         async def deliver(stop_after: int | None) -> None:
+            """Send until `stop_after` emails arrived, or (None) until nothing is pending."""
             engine = make_engine(world)
-            delivery = Delivery(make_sessionmaker(engine), {"email": channel}, lease_seconds=1)
+            sessions = make_sessionmaker(engine)
+            delivery = Delivery(
+                sessions, {"email": channel}, lease_seconds=3
+            )  # a send may take 1.5 s
+            deadline = time.monotonic() + 120
             try:
-                while stop_after is None or len(inbox.messages) < stop_after:
-                    if not await delivery.run_once() and stop_after is None:
+                while time.monotonic() < deadline:
+                    if stop_after is not None and len(inbox.messages) >= stop_after:
                         break
-                    await asyncio.sleep(0)
+                    if stop_after is None:
+                        async with sessions() as session:
+                            if not await pending(session):
+                                break
+                    await delivery.run_once()
+                    await asyncio.sleep(0.01)
             finally:
                 await delivery.close()  # the process stops: sends under way are cut off
                 await engine.dispose()
 
         asyncio.run(deliver(250))
         assert 250 <= len(inbox.messages) < 500
-        time.sleep(1.1)  # the stopped worker's leases run out
+        time.sleep(3.1)  # the stopped worker's leases run out
         asyncio.run(deliver(None))  # the restarted service
         recipients = {r for rcpts, _ in inbox.messages for r in rcpts}
         assert recipients == {f"p{n}@outside.org" for n in range(500)}
-
-    async def pending(session) -> int:
-        return await session.scalar(
-            select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING)
-        )
 
     assert SyncDB(world).run(pending) == 0
