@@ -9,7 +9,6 @@ import logging
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,13 +24,14 @@ from bot import (
     importing,
     invite_cli,
     moodle_cli,
+    org_cli,
     rules_cli,
+    teams_cli,
     tokens_cli,
     webhooks_cli,
 )
 from bot.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from bot.web import server
-from handlers import users
 from handlers.catalog_import import CatalogImport
 from handlers.csvfile import FileProblem, ImportSummary, RowProblems
 from handlers.imports import Importer, Stopped
@@ -292,117 +292,6 @@ def users_import(file: Path) -> None:
     _import(file, "user", UsersImport())
 
 
-@main.group("org")
-def org_group() -> None:
-    """The organisation's settings."""
-
-
-@org_group.command("show")
-def org_show() -> None:
-    """Print the organisation's name, primary admin email, SSO auto-provisioning and whether
-    learners are told what rules do."""
-    _org(OrgChange())
-
-
-@dataclass(frozen=True)
-class OrgChange:
-    name: str | None = None
-    email: str | None = None
-    provision: bool | None = None
-    rule_messages: bool | None = None
-
-
-@org_group.command("set")
-@click.option("--name", help="The organisation's name.")
-@click.option("--primary-admin-email", help="Gets every self-enrolment alert by email; '' clears.")
-@click.option(
-    "--sso-auto-provision/--no-sso-auto-provision",
-    default=None,
-    help="Create a staff user for an unknown member of the workspace when they click Enrol.",
-)
-@click.option(
-    "--rule-messages/--no-rule-messages",
-    default=None,
-    help="Tell learners in a direct message when a rule enrols or withdraws them (on by default).",
-)
-def org_set(
-    name: str | None,
-    primary_admin_email: str | None,
-    sso_auto_provision: bool | None,
-    rule_messages: bool | None,
-) -> None:
-    """Change the organisation's settings."""
-    change = OrgChange(name, primary_admin_email, sso_auto_provision, rule_messages)
-    if change == OrgChange():
-        raise click.UsageError(
-            "say what to change: --name, --primary-admin-email, --sso-auto-provision or "
-            "--rule-messages"
-        )
-    _org(change)
-
-
-def _org(change: OrgChange) -> None:
-    settings = _settings()
-    email = change.email
-    if email:
-        email = users.normalise_email(email)
-        if email is None:
-            raise click.ClickException("--primary-admin-email is not an email address.")
-
-    async def run(session: AsyncSession, org: Organisation) -> list[str]:
-        if change.name is not None:
-            org.name = change.name
-        if email is not None:
-            org.primary_admin_email = email or None
-        if change.provision is not None:
-            org.sso_auto_provision = change.provision
-        if change.rule_messages is not None:
-            org.rule_messages = change.rule_messages
-        return [
-            f"name: {org.name}",
-            f"primary admin email: {org.primary_admin_email or '(none)'}",
-            f"SSO auto-provisioning: {'on' if org.sso_auto_provision else 'off'}",
-            f"rule messages to learners: {'on' if org.rule_messages else 'off'}",
-        ]
-
-    for line in _in_organisation(settings, run):
-        click.echo(line)
-
-
-@main.group("teams")
-def teams_group() -> None:
-    """Microsoft Teams."""
-
-
-@teams_group.command("package")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("enrolbot-teams.zip"),
-    show_default=True,
-    help="Where to write the zip.",
-)
-def teams_package(out: Path) -> None:
-    """Write the Teams app package (manifest.json and icons) with MICROSOFT_APP_ID filled in,
-    to upload in Teams (Apps, Manage your apps, Upload an app) or the Teams admin center."""
-    from bot.teams import package
-
-    settings = _settings()
-    if not settings.microsoft_app_id:
-        raise click.ClickException("MICROSOFT_APP_ID is not set: the package names the bot by it.")
-    try:
-        package.write(
-            out,
-            settings.microsoft_app_id,
-            settings.public_url,
-            settings.privacy_url,
-            settings.terms_url,
-        )
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
-
-
 @main.command("report")
 @click.argument("item")
 @click.option("--type", "user_type", metavar="T", help="staff, client or prospect only.")
@@ -417,6 +306,8 @@ def report(item: str, user_type: str | None, since: str | None, out: str) -> Non
     reporting.run(functools.partial(_in_organisation, _settings()), item, user_type, since, out)
 
 
+main.add_command(org_cli.group(_settings, _in_organisation))
+main.add_command(teams_cli.group(_settings))
 main.add_command(tokens_cli.group(_settings, _in_organisation))
 main.add_command(apikey_cli.group(_settings, _in_organisation))
 main.add_command(webhooks_cli.group(_settings, _in_organisation))
