@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.settings import Settings
+from bot.web.ratelimit import SlidingWindow
 from handlers import directory, invitations, join
 from handlers.catalog import create_item
 from handlers.organisations import default_organisation
@@ -41,6 +42,7 @@ class Site:
     db: SyncDB
     inbox: Inbox
     join_path: str
+    app: object
 
 
 def _seed(db: SyncDB) -> str:
@@ -88,8 +90,9 @@ def site(request, databases) -> Iterator[Site]:
             ENROLBOT_DELIVERY_SECONDS="0.1",
             ENROLBOT_REGISTER_LIMIT_ADDRESS="1000",
         )
-        with ServedApp(create_app(settings)) as served:
-            yield Site(served.url, db, inbox, path)
+        app = create_app(settings)
+        with ServedApp(app) as served:
+            yield Site(served.url, db, inbox, path, app)
     databases.drop(url)
 
 
@@ -237,3 +240,42 @@ def test_in_a_browser_the_invitation_page_is_accepted_without_javascript(site):
         assert page.locator("h1").inner_text() == "Welcome aboard"
         context.close()
     assert len(enrolled(site, "web@outside.org")) == 1
+
+
+def test_the_join_page_limits_each_client_address(site):
+    pages = site.app.state.invite_pages
+    kept, pages.per_address = pages.per_address, SlidingWindow(2, 600)
+    try:
+        client = http(site)
+        form = _join_form(client, site)
+        data = {"form": form, "first_name": "Ad", "last_name": "Dress"}
+        for n in range(2):
+            sent = client.post(f"/join/{site.join_path}", data=data | {"email": f"a{n}@acme.test"})
+            assert sent.status_code == 200
+        limited = client.post(f"/join/{site.join_path}", data=data | {"email": "a9@acme.test"})
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+        assert "There have been too many requests. Try again in 10 minutes." in limited.text
+    finally:
+        pages.per_address = kept
+    assert site.db.count(OutboxMessage, OutboxMessage.destination == "email:a9@acme.test") == 0
+
+
+def test_a_switched_off_join_page_says_so(site):
+    async def off(session) -> str:
+        org = await default_organisation(session)
+        page = await join.page_of(session, org.id)
+        old = page.path
+        await join.switch_off(session, org.id)
+        return old
+
+    async def on(session) -> None:
+        org = await default_organisation(session)
+        page = await join.page_of(session, org.id)
+        page.enabled, page.path = True, site.join_path
+
+    old = site.db.run(off)
+    try:
+        page = http(site).get(f"/join/{old}")
+        assert page.status_code == 404 and "This join page is off" in page.text
+    finally:
+        site.db.run(on)
