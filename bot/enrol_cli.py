@@ -24,10 +24,13 @@ def group(
 
     async def in_db(url: str, work: Callable) -> list[str]:
         from handlers.organisations import default_organisation
+        from store.batches import bulk_writer
         from store.db import make_engine, make_sessionmaker
 
         created = await prepare(url, migrate_empty_sqlite=True)
-        engine = make_engine(url)
+        # Batches take SQLite's write lock when they begin (store.batches): a running service's
+        # clicks wait for one short batch, never for a transaction that read first.
+        engine = bulk_writer(make_engine(url))
         try:
             sessions = make_sessionmaker(engine)
             async with sessions() as session, session.begin():

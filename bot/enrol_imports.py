@@ -10,16 +10,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
 from bot.runtime import Runtime
 from handlers import admins
 from handlers import enrol_import as sheet
 from handlers.commands import CommandContext
+from handlers.commands.audience import manages_anyone
 from handlers.csvfile import FileProblem
 from handlers.enrol_import_text import GONE, ImportPreview, preview_notice, started_notice
 from handlers.replies import Notice, Tone
-from store.models import EnrolImport, User
+from store.models import EnrolImport
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,9 @@ async def importer_of(ctx: CommandContext) -> Importer | None:
     name = user.full_name or user.email
     if await admins.role_of(ctx.session, user, ctx.bootstrap_admins) is not None:
         return Importer(user.id, name, user.email, None)
-    reports = await ctx.session.scalar(select(User.id).where(User.manager_id == user.id).limit(1))
-    return Importer(user.id, name, user.email, user.id) if reports else None
+    if await manages_anyone(ctx.session, user):  # for their direct reports only
+        return Importer(user.id, name, user.email, user.id)
+    return None
 
 
 def _suffix(filename: str) -> str:

@@ -54,7 +54,10 @@ from store.models import (
     utcnow,
 )
 
-BATCH = 1000  # staged rows written, or lines enrolled, per transaction
+BATCH = 1000  # staged rows written per transaction
+# Rows enrolled per transaction: short enough that a click waiting for SQLite's write lock
+# waits one batch at most (bench/enrol_import.py)
+START_BATCH = 250
 SHOWN = 20  # refused people and wrong rows a preview names; all are counted
 PENDING_SECONDS = 60 * 60  # a preview's Start import works this long
 
@@ -224,9 +227,16 @@ async def _forget_expired(session: AsyncSession, organisation_id: int) -> None:
     await session.execute(delete(EnrolImport).where(EnrolImport.id.in_(old)))
 
 
-def _marks(organisation_id: int, import_id: int, manager_id: int | None) -> Subquery:
+def _marks(
+    organisation_id: int,
+    import_id: int,
+    manager_id: int | None,
+    only: tuple[int, int, int] | None = None,
+) -> Subquery:
     """Each staged mark with its person (if any), why they cannot be enrolled (NULL when they
-    can), and whether they are enrolled in the item already."""
+    can), and whether they are enrolled in the item already; `only` (item id, first line, last
+    line) narrows it inside, where the index finds the rows (SQLite would otherwise work out
+    every mark of the file for each batch)."""
     r, u = EnrolImportRow, User
     ident = Identity
     guest = (
@@ -241,6 +251,9 @@ def _marks(organisation_id: int, import_id: int, manager_id: int | None) -> Subq
     ]
     if manager_id is not None:
         whens.append((func.coalesce(u.manager_id, 0) != manager_id, NOT_ALLOWED))
+    narrowed = [r.item_id.is_not(None)]
+    if only is not None:
+        narrowed = [r.item_id == only[0], r.line.between(only[1], only[2])]
     e = Enrolment
     already = (
         select(e.id)
@@ -262,7 +275,7 @@ def _marks(organisation_id: int, import_id: int, manager_id: int | None) -> Subq
         )
         .select_from(r)
         .outerjoin(u, and_(u.id == r.user_id, u.organisation_id == organisation_id))
-        .where(r.import_id == import_id, r.item_id.is_not(None))
+        .where(r.import_id == import_id, *narrowed)
         .subquery("marks")
     )
 
@@ -323,7 +336,7 @@ async def start(
     rest: float = 0.0,
     progress: Callable[[int], None] | None = None,
 ) -> Started:
-    """Run a previewed import: enrol_many per item over BATCH lines at a time, each person
+    """Run a previewed import: enrol_many per item over START_BATCH lines at a time, each person
     enrolled told through the outbox. ImportGone when it expired, ran, or is running."""
     async with sessions() as session, session.begin():
         record = await _claim(session, organisation_id, import_id)
@@ -339,19 +352,12 @@ async def start(
         ).all()
     enrolled: list[tuple[int, int]] = []
     for item_id in sorted(item_ids):
-        for first in range(1, (lines or 0) + 1, BATCH):
+        for first in range(1, (lines or 0) + 1, START_BATCH):
             began = time.monotonic()
             async with sessions() as session, session.begin():
-                m = _marks(organisation_id, import_id, manager_id)
-                people = (
-                    select(m.c.user_id.label("id"))
-                    .where(
-                        m.c.item_id == item_id,
-                        m.c.reason.is_(None),
-                        m.c.line.between(first, first + BATCH - 1),
-                    )
-                    .distinct()
-                )
+                only = (item_id, first, first + START_BATCH - 1)
+                m = _marks(organisation_id, import_id, manager_id, only)
+                people = select(m.c.user_id.label("id")).where(m.c.reason.is_(None)).distinct()
                 now = utcnow()
                 made = await enrol_many(
                     session,
