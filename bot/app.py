@@ -39,6 +39,7 @@ from handlers.moodle.site import sync_site
 from handlers.organisations import default_organisation
 from handlers.outbox import Channel, Delivery
 from handlers.registration import ConfirmSigner, confirm_url
+from handlers.reminders.jobs import run_all
 from handlers.rules.follow import Follower
 from handlers.rules.periods import run_periods
 from handlers.rules.reconcile import reconcile
@@ -260,7 +261,17 @@ def _jobs(runtime: Runtime, delivery: Delivery, platforms: Platforms, *, nightly
         rule_periods=_daily_periods(runtime),
         moodle_poll=CompletionPoll(moodle, settings.moodle_poll_batch).run if moodle else None,
         moodle_poll_seconds=settings.moodle_poll_seconds,
+        reminders=_reminders(runtime),
     )
+
+
+def _reminders(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        for line in await run_all(runtime.sessions, utcnow()):
+            if not line.startswith(("queued:", "held:")):  # the counts; no one's address
+                log.info("%s", line)
+
+    return run
 
 
 def _api_purge(runtime: Runtime) -> Callable[[], Awaitable[None]]:

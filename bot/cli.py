@@ -25,6 +25,7 @@ from bot import (
     invite_cli,
     moodle_cli,
     org_cli,
+    reminders_cli,
     rules_cli,
     teams_cli,
     tokens_cli,
@@ -316,6 +317,7 @@ main.add_command(directory_cli.group(_settings, _prepare_schema, _run_db))
 main.add_command(directory_cli.groups_group(_import))
 main.add_command(completions_cli.group(_import))
 main.add_command(rules_cli.group(_settings, _prepare_schema, _run_db))
+main.add_command(reminders_cli.group(_settings, _prepare_schema, _run_db))
 main.add_command(enrol_cli.group(_settings, _prepare_schema, _run_db))
 main.add_command(invite_cli.group(_settings, _in_organisation))
 

@@ -31,6 +31,8 @@ from handlers.alert_message import compose as compose_alert
 from handlers.invitations_text import invitation_email, join_email
 from handlers.outbox import Batch, Result, SendOutcome
 from handlers.registration_text import invitation
+from handlers.reminders.words import REMINDER
+from handlers.reminders.words import compose as compose_reminders
 from handlers.rules.telling import LEARNER
 from handlers.rules.telling import compose as compose_learner
 
@@ -101,6 +103,9 @@ def build(sender: str, batch: Batch, invitation_link: InvitationLink | None = No
     elif batch.kind == LEARNER:
         learner = compose_learner(batch.payloads, batch.total_due)
         title, text = learner.subject(), "\n".join(one_line(x) for x in learner.text().split("\n"))
+    elif batch.kind == REMINDER:
+        told = compose_reminders(batch.payloads, batch.total_due)
+        title, text = told.subject(), "\n".join(one_line(x) for x in told.text().split("\n"))
     else:
         alert = compose_alert(batch.kind, batch.payloads, batch.total_due)
         title, text = subject(alert), body(alert)

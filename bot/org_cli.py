@@ -1,5 +1,6 @@
-"""`enrolbot org show|set`: the organisation's name, primary admin email, SSO auto-provisioning
-and rule messages to learners."""
+"""`enrolbot org show|set`: the organisation's name, primary admin email, SSO auto-provisioning,
+rule messages to learners, the days learners are reminded before a due date and the time zone of
+people whose own is unknown."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from handlers import users
+from handlers.reminders.quiet_hours import is_known
+from handlers.reminders.scan import BadDays, parse_days
 from store.models import Organisation
 
 
@@ -21,6 +24,21 @@ class OrgChange:
     email: str | None = None
     provision: bool | None = None
     rule_messages: bool | None = None
+    reminder_days: str | None = None
+    time_zone: str | None = None
+
+
+def _checked(reminder_days: str | None, time_zone: str | None) -> None:
+    if reminder_days is not None:
+        try:
+            parse_days(reminder_days)
+        except BadDays as exc:
+            raise click.BadParameter(str(exc), param_hint="--reminder-days") from None
+    if time_zone is not None and not is_known(time_zone):
+        raise click.BadParameter(
+            f"{time_zone!r} is not an IANA time zone; use a name like Europe/London or UTC",
+            param_hint="--time-zone",
+        )
 
 
 def group(
@@ -56,19 +74,34 @@ def group(
         help="Tell learners in a direct message when a rule enrols or withdraws them "
         "(on by default).",
     )
+    @click.option(
+        "--reminder-days",
+        help="Days before a due date that learners are reminded, e.g. 7,1,0 (0: the due day); "
+        "'' turns reminders off.",
+    )
+    @click.option(
+        "--time-zone",
+        help="IANA time zone (e.g. Europe/London) for the quiet hours of people whose own is "
+        "unknown (default UTC).",
+    )
     def org_set(
         name: str | None,
         primary_admin_email: str | None,
         sso_auto_provision: bool | None,
         rule_messages: bool | None,
+        reminder_days: str | None,
+        time_zone: str | None,
     ) -> None:
         """Change the organisation's settings."""
-        change = OrgChange(name, primary_admin_email, sso_auto_provision, rule_messages)
+        change = OrgChange(
+            name, primary_admin_email, sso_auto_provision, rule_messages, reminder_days, time_zone
+        )
         if change == OrgChange():
             raise click.UsageError(
-                "say what to change: --name, --primary-admin-email, --sso-auto-provision or "
-                "--rule-messages"
+                "say what to change: --name, --primary-admin-email, --sso-auto-provision, "
+                "--rule-messages, --reminder-days or --time-zone"
             )
+        _checked(reminder_days, time_zone)
         _org(change)
 
     def _org(change: OrgChange) -> None:
@@ -88,11 +121,17 @@ def group(
                 org.sso_auto_provision = change.provision
             if change.rule_messages is not None:
                 org.rule_messages = change.rule_messages
+            if change.reminder_days is not None:
+                org.reminder_days = ",".join(map(str, parse_days(change.reminder_days)))
+            if change.time_zone is not None:
+                org.time_zone = change.time_zone
             return [
                 f"name: {org.name}",
                 f"primary admin email: {org.primary_admin_email or '(none)'}",
                 f"SSO auto-provisioning: {'on' if org.sso_auto_provision else 'off'}",
                 f"rule messages to learners: {'on' if org.rule_messages else 'off'}",
+                f"reminder days before due: {org.reminder_days or 'off'}",
+                f"time zone (people without their own): {org.time_zone}",
             ]
 
         for line in in_organisation(current, run):

@@ -202,6 +202,7 @@ def service_jobs(
     rule_periods: Callable[[], Awaitable[object]] | None = None,
     moodle_poll: Callable[[], Awaitable[object]] | None = None,
     moodle_poll_seconds: float = 300.0,
+    reminders: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
     """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
     day, so the outbox job sends them when they fall due."""
@@ -242,6 +243,10 @@ def service_jobs(
         # Completions read from Moodle, a bounded number per run; each call times out, so a
         # run ends well inside its lease.
         jobs.add(Job("moodle-completions", moodle_poll, every=moodle_poll_seconds, lease=600))
+    if reminders:
+        # Every quarter hour: each person's reminders fall due on their own date and are held
+        # to their 08:00-20:00 (handlers.reminders); what was queued is never queued again.
+        jobs.add(Job("reminders", reminders, cron="*/15 * * * *", lease=600))
     if sqlite_file:
         # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
         # syncs the file to disk) would hold up every request for as long as the disk takes.

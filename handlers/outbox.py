@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import admin_notices
 from handlers.alert_message import ALERT, GROUP_INVITATION, INVITATION, JOIN_CONFIRM, NOTICE
 from handlers.destinations import BadDestination, Destination, for_log
+from handlers.reminders.words import REMINDER, SUMMARY
 from handlers.rules.telling import LEARNER
 from store.models import DeliveryLane, OutboxMessage, OutboxStatus, utcnow
 from store.upsert import insert_ignoring_conflict
@@ -361,6 +362,8 @@ class Delivery:
             GROUP_INVITATION,
             JOIN_CONFIRM,
             LEARNER,
+            REMINDER,
+            SUMMARY,
         ):  # to a person, not a subscribed destination
             return
         try:

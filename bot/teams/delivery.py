@@ -12,8 +12,11 @@ from bot.teams import cards
 from bot.teams.alert_cards import alert_card
 from bot.teams.connector import Connector, ConnectorError
 from bot.teams.learner_cards import learner_card
+from bot.teams.reminder_cards import reminder_card
 from handlers.alert_message import compose
 from handlers.outbox import Batch, Result, SendOutcome
+from handlers.reminders.words import REMINDER
+from handlers.reminders.words import compose as compose_reminders
 from handlers.rules.telling import LEARNER
 from handlers.rules.telling import compose as compose_learner
 from store.models import TeamsConversation
@@ -66,6 +69,9 @@ class TeamsDelivery:
         if batch.kind == LEARNER:
             learner = compose_learner(batch.payloads, batch.total_due)
             content, summary = learner_card(learner), learner.summary()
+        elif batch.kind == REMINDER:
+            reminders = compose_reminders(batch.payloads, batch.total_due)
+            content, summary = reminder_card(reminders), reminders.summary()
         else:
             content = alert_card(compose(batch.kind, batch.payloads, batch.total_due))
             summary = "Self-enrolments"

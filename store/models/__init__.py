@@ -48,6 +48,8 @@ from store.models.people import (
     UserType,
 )
 from store.models.registration import DeletedRegistrationToken, RegistrationToken
+from store.models.reminders import ReminderMute
+from store.models.reminding import ManagerNudge, ManagerSummary, ReminderSent
 from store.models.rules import (
     WHERE_FIELDS,
     Due,
@@ -101,6 +103,8 @@ __all__ = [
     "ItemSource",
     "JobLease",
     "JoinPage",
+    "ManagerNudge",
+    "ManagerSummary",
     "Membership",
     "MoodleCheck",
     "MoodleNotice",
@@ -112,6 +116,8 @@ __all__ = [
     "PendingClick",
     "Recur",
     "RegistrationToken",
+    "ReminderMute",
+    "ReminderSent",
     "RuleBaseline",
     "RuleCondition",
     "RuleGroup",

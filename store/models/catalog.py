@@ -119,6 +119,8 @@ class Enrolment(Base):
     __tablename__ = "enrolment"
     __table_args__ = (
         UniqueConstraint("user_id", "item_id", "period", name="uq_enrolment_user_item_period"),
+        # Reminders scan a window of due dates (handlers.reminders).
+        Index("ix_enrolment_due_at", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -61,6 +61,10 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Learners told when a rule enrols or withdraws them (handlers.rules.messages).
     rule_messages: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Days before a due date that learners are reminded (0: the due day), and the IANA zone
+    # of people whose own zone is unknown (handlers.reminders).
+    reminder_days: Mapped[str] = mapped_column(String(40), default="7,1,0", server_default="7,1,0")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class User(Base):
@@ -97,6 +101,9 @@ class User(Base):
     employee_number: Mapped[str | None] = mapped_column(String(64))
     # When the portal first knew them ("date added" in rules); not the hire date.
     first_known_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    # The person's IANA time zone as their chat reports it (Slack users.info `tz`); NULL: the
+    # organisation's (handlers.quiet_hours).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def full_name(self) -> str:
