@@ -37,6 +37,8 @@ from handlers.commands import CommandContext
 from handlers.commands.rule_form import submit_rule_form
 from handlers.enrol_import_text import AskForImportFile, TemplateReady
 from handlers.identity import Account, Profile
+from handlers.reminders import words
+from handlers.reminders.mutes import mute_pressed
 from handlers.replies import (
     NOT_OUR_ORGANISATION,
     SOMETHING_WENT_WRONG,
@@ -98,6 +100,7 @@ class TeamsEndpoint:
             cards.ENROL_VIEW: lambda activity, data: self.clicks.view(
                 activity, _token(data), _registration(data)
             ),
+            words.MUTE_ACTION: self._reminder_mute,
         }
         self.admin_verbs: dict[str, Verb] = {
             cards.LINK_CREATE: self._link_create,
@@ -285,6 +288,13 @@ class TeamsEndpoint:
             await self._audit_refusal(activity, refusal, action="command.refused", verb=verb)
             return cards.invoke_card(cards.notice(refusal))
         return await self.admin_verbs[verb](activity, data)
+
+    async def _reminder_mute(self, activity: dict, data: dict) -> dict:
+        """A reminder's Mute button: muted for whoever pressed it."""
+        async with self.runtime.transaction() as session:
+            ctx = await self._context(session, activity)
+            reply = await mute_pressed(session, ctx.caller.user, str(data.get("value", "")))
+        return cards.invoke_card(cards.notice(reply))
 
     async def _link_delete_cancel(self, activity: dict, data: dict) -> dict:
         return cards.invoke_card(cards.notice(kept_link(str(data.get("link", "?")))))

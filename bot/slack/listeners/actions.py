@@ -4,6 +4,7 @@ and the confirm/cancel of a link's or a registration token's deletion (admins)."
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -16,6 +17,8 @@ from handlers import commands
 from handlers.clicks import Click
 from handlers.identity import ProfileLookup
 from handlers.registration import REGISTER_INSTEAD
+from handlers.reminders import words
+from handlers.reminders.mutes import mute_pressed
 from handlers.replies import SOMETHING_WENT_WRONG, Notice, Reply, click_reply, kept_link, kept_token
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ def register(app: AsyncApp) -> None:
     app.action(blocks.DELETE_CANCEL_ACTION)(delete_cancelled)
     app.action(blocks.TOKEN_DELETE_CONFIRM_ACTION)(token_delete_confirmed)
     app.action(blocks.TOKEN_DELETE_CANCEL_ACTION)(token_delete_cancelled)
+    app.action(re.compile(rf"^{words.MUTE_ACTION}_"))(reminder_muted)
+    app.action(re.compile(r"^open_item_\d+$"))(item_opened)  # a reminder's link to the item
 
 
 def _value(body: dict, default: str = "") -> str:
@@ -164,6 +169,23 @@ async def token_delete_confirmed(
 async def token_delete_cancelled(ack: AsyncAck, body: dict, slack: Slack) -> None:
     await ack()
     await _answered(slack, body, kept_token(_value(body, "?")))
+
+
+async def reminder_muted(
+    ack: AsyncAck, body: dict, slack: Slack, caller: Caller, command_context: CommandContextOpener
+) -> None:
+    """A reminder's Mute button: muted for whoever pressed it, answered to them alone."""
+    await ack()
+    try:
+        async with command_context() as ctx:
+            reply = await mute_pressed(ctx.session, ctx.caller.user, _value(body))
+    except Exception:
+        log.exception("muting reminders failed (user %s)", caller.account.subject)
+        reply = SOMETHING_WENT_WRONG
+    message = render(reply)
+    message["response_type"] = "ephemeral"
+    message["replace_original"] = False
+    await slack.replies.send(body["response_url"], message)
 
 
 async def _answered(slack: Slack, body: dict, reply: Reply) -> None:
