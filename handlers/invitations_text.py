@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.invitations import Checked
+from handlers.invitation_accept import Checked
 from store.models import Group, User
 
 ACCEPT_HEADING = "Accept your invitation"
