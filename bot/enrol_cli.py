@@ -31,13 +31,15 @@ def group(
         # Batches take SQLite's write lock when they begin (store.batches): a running service's
         # clicks wait for one short batch, never for a transaction that read first.
         engine = bulk_writer(make_engine(url))
+        reader = make_engine(url)  # the preview reads without holding the write lock
         try:
             sessions = make_sessionmaker(engine)
             async with sessions() as session, session.begin():
                 org_id = (await default_organisation(session)).id
-            lines = await work(sessions, org_id)
+            lines = await work(sessions, org_id, make_sessionmaker(reader))
         finally:
             await engine.dispose()
+            await reader.dispose()
         return [*([created] if created else []), *lines]
 
     def run(work: Callable) -> None:
@@ -56,7 +58,7 @@ def group(
         """Write the .xlsx template for ITEMS (slugs): a column of emails, one column per item;
         an x under an item enrols that person in it."""
 
-        async def work(sessions, org_id: int) -> list[str]:
+        async def work(sessions, org_id: int, reads) -> list[str]:
             from handlers import catalog
             from handlers.enrol_sheet import template as make
 
@@ -77,21 +79,23 @@ def group(
         """Preview FILE (.xlsx or .csv, from `enrol template`), and with --yes import it: each
         person enrolled is told once. Without --yes nothing changes."""
 
-        async def work(sessions, org_id: int) -> list[str]:
+        async def work(sessions, org_id: int, reads) -> list[str]:
             from handlers import enrol_import as sheet
             from handlers.csvfile import FileProblem
             from handlers.enrol_import_text import preview_lines, started_notice
 
+            rest = 1.0 if sessions.kw["bind"].dialect.name == "sqlite" else 0.0
             try:
-                import_id = await sheet.stage(sessions, org_id, file, by=BY, by_user_id=None)
+                import_id = await sheet.stage(
+                    sessions, org_id, file, by=BY, by_user_id=None, rest=rest
+                )
             except FileProblem as exc:
                 raise click.ClickException(f"{file}: {exc}; nothing was imported.") from None
-            async with sessions() as session, session.begin():
+            async with reads() as session, session.begin():
                 shown = await sheet.preview(session, org_id, import_id)
             lines = [f"Final check of {file.name}:", *preview_lines(shown)]
             if not yes:
                 return [*lines, "Nothing was changed: run again with --yes to import."]
-            rest = 1.0 if str(sessions.kw["bind"].url).startswith("sqlite") else 0.0
             done = await sheet.start(sessions, org_id, import_id, by_name=BY, rest=rest)
             return [*lines, started_notice(done).text]
 
@@ -101,7 +105,7 @@ def group(
     def imports() -> None:
         """The latest spreadsheet imports: who ran them, when, and their counts."""
 
-        async def work(sessions, org_id: int) -> list[str]:
+        async def work(sessions, org_id: int, reads) -> list[str]:
             from handlers import enrol_import as sheet
             from handlers.enrol_import_text import past_notice
 

@@ -78,6 +78,7 @@ async def preview_bytes(
                 by=importer.email,
                 by_user_id=importer.user_id,
                 filename=filename,
+                rest=SQLITE_REST if runtime.engine.dialect.name == "sqlite" else 0.0,
             )
         except FileProblem as exc:
             return Notice(

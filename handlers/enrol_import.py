@@ -131,6 +131,7 @@ async def stage(
     by: str,
     by_user_id: int | None,
     filename: str | None = None,
+    rest: float = 0.0,
 ) -> int:
     """Read the file into a new pending import's staged rows; its id. FileProblem when the file
     as a whole is wrong (not a template, unknown items)."""
@@ -156,22 +157,15 @@ async def stage(
         import_id = record.id
     lines: set[int] = set()
     for chunk in _chunks(marks):
-        async with sessions() as session:
-            people = await users_by_email(session, organisation_id, [m.email for m in chunk])
-        rows = [
-            {
-                "import_id": import_id,
-                "line": m.line,
-                "email": m.email,
-                "user_id": people.get(m.email),
-                "item_id": item_ids[m.column] if m.problem is None else None,
-                "problem": m.problem,
-            }
-            for m in chunk
-        ]
-        lines.update(m.line for m in chunk)
+        began = time.monotonic()
         async with sessions() as session, session.begin():
-            await session.execute(insert(EnrolImportRow.__table__), rows)
+            people = await users_by_email(session, organisation_id, [m.email for m in chunk])
+            await session.execute(
+                insert(EnrolImportRow.__table__), _staged(import_id, item_ids, chunk, people)
+            )
+        lines.update(m.line for m in chunk)
+        if rest:  # SQLite: the others' turn at the write lock, as long as this batch held it
+            await asyncio.sleep((time.monotonic() - began) * rest)
     async with sessions() as session, session.begin():
         await session.execute(
             update(EnrolImport).where(EnrolImport.id == import_id).values(rows=len(lines))
@@ -182,6 +176,22 @@ async def stage(
 def _read_all(path: Path) -> tuple[list[str], list[Mark]]:
     slugs, marks = read(path)
     return slugs, list(marks)
+
+
+def _staged(
+    import_id: int, item_ids: list[int], chunk: list[Mark], people: dict[str, int]
+) -> list[dict]:
+    return [
+        {
+            "import_id": import_id,
+            "line": m.line,
+            "email": m.email,
+            "user_id": people.get(m.email),
+            "item_id": item_ids[m.column] if m.problem is None else None,
+            "problem": m.problem,
+        }
+        for m in chunk
+    ]
 
 
 def _chunks(marks: list[Mark]) -> Iterator[list[Mark]]:
