@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.csvfile import USERS, ImportSummary, RowProblem
@@ -133,14 +133,11 @@ class UsersImport:
         return summary
 
 
-async def _write_names(
-    session: AsyncSession, organisation_id: int, rows: list[UserRow]
-) -> ImportSummary:
-    """Create the new people and update the names and types of the known ones."""
-    summary = ImportSummary()
+async def _known(session: AsyncSession, organisation_id: int, emails: list[str]) -> dict[str, Row]:
+    """The people already there with these (lower-case) emails: id, names and type, by email."""
     table = User.__table__
     email = func.lower(table.c.email)
-    existing = {
+    return {
         r.key: r
         for r in await session.execute(
             select(
@@ -149,12 +146,18 @@ async def _write_names(
                 table.c.first_name,
                 table.c.last_name,
                 table.c.type,
-            ).where(
-                table.c.organisation_id == organisation_id,
-                email.in_([r.email for r in rows]),
-            )
+            ).where(table.c.organisation_id == organisation_id, email.in_(emails))
         )
     }
+
+
+async def _write_names(
+    session: AsyncSession, organisation_id: int, rows: list[UserRow]
+) -> ImportSummary:
+    """Create the new people and update the names and types of the known ones."""
+    summary = ImportSummary()
+    table = User.__table__
+    existing = await _known(session, organisation_id, [r.email for r in rows])
     changes = []
     for row in rows:
         user = existing.get(row.email)

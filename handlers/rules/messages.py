@@ -163,16 +163,7 @@ async def _write(
         )
         .where(*conditions, *changed, person.c.status == UserStatus.ACTIVE.value)
     )
-    columns = [
-        "organisation_id",
-        "kind",
-        "destination",
-        "payload",
-        "status",
-        "attempts",
-        "not_before",
-        "created_at",
-    ]
+    columns = [c.name for c in rows.selected_columns]  # the labels above, in their order
     made = await insert_from_select(
         session, OutboxMessage.__table__, columns, rows, returning=("id",)
     )
