@@ -268,7 +268,9 @@ def _jobs(runtime: Runtime, delivery: Delivery, platforms: Platforms, *, nightly
 def _reminders(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         for line in await run_all(runtime.sessions, utcnow()):
-            if not line.startswith(("queued:", "held:")):  # the counts; no one's address
+            if not line.startswith(
+                ("queued:", "held:", "summary:")
+            ):  # the counts; no one's address
                 log.info("%s", line)
 
     return run

@@ -31,7 +31,7 @@ from handlers.alert_message import compose as compose_alert
 from handlers.invitations_text import invitation_email, join_email
 from handlers.outbox import Batch, Result, SendOutcome
 from handlers.registration_text import invitation
-from handlers.reminders.words import REMINDER
+from handlers.reminders.words import REMINDER, SUMMARY, compose_summary
 from handlers.reminders.words import compose as compose_reminders
 from handlers.rules.telling import LEARNER
 from handlers.rules.telling import compose as compose_learner
@@ -106,6 +106,9 @@ def build(sender: str, batch: Batch, invitation_link: InvitationLink | None = No
     elif batch.kind == REMINDER:
         told = compose_reminders(batch.payloads, batch.total_due)
         title, text = told.subject(), "\n".join(one_line(x) for x in told.text().split("\n"))
+    elif batch.kind == SUMMARY:
+        team = compose_summary(batch.payloads)
+        title, text = team.heading, "\n".join(one_line(x) for x in team.text().split("\n"))
     else:
         alert = compose_alert(batch.kind, batch.payloads, batch.total_due)
         title, text = subject(alert), body(alert)

@@ -54,11 +54,12 @@ def test_reminders_run_prints_what_it_queued_and_held_then_nothing(tmp_path, db_
         "held: bob@example.com · Fire <safety> · due tomorrow (16 June 2027) until "
         "2027-06-15 22:00 UTC",
         "Reminders: 2 queued, 1 to send now, 1 held back for quiet hours or the weekend.",
+        "Managers' summaries: 0 queued.",
     ]
     second = enrolbot(
         "reminders", "run", "--now", "2027-06-15T12:00", cwd=tmp_path, DATABASE_URL=db_url
     )
-    assert second.stdout.splitlines()[-1].startswith("Reminders: 0 queued")
+    assert second.stdout.splitlines()[0].startswith("Reminders: 0 queued")
 
 
 def test_bad_reminder_days_and_zones_are_refused_with_a_sentence(tmp_path, db_url):

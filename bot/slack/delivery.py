@@ -18,10 +18,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.alert_blocks import alert_message
 from bot.slack.client import TIMEOUT_SECONDS, error_code
 from bot.slack.learner_blocks import learner_message
-from bot.slack.reminder_blocks import reminder_message
+from bot.slack.reminder_blocks import reminder_message, summary_message
 from handlers.alert_message import compose
 from handlers.outbox import Batch, Result, SendOutcome
-from handlers.reminders.words import REMINDER
+from handlers.reminders.words import REMINDER, SUMMARY, compose_summary
 from handlers.reminders.words import compose as compose_reminders
 from handlers.rules.telling import LEARNER
 from handlers.rules.telling import compose as compose_learner
@@ -66,6 +66,8 @@ class SlackDelivery:
             message = learner_message(compose_learner(batch.payloads, batch.total_due))
         elif batch.kind == REMINDER:
             message = reminder_message(compose_reminders(batch.payloads, batch.total_due))
+        elif batch.kind == SUMMARY:
+            message = summary_message(compose_summary(batch.payloads))
         else:
             message = alert_message(compose(batch.kind, batch.payloads, batch.total_due))
         try:

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 from bot.slack.alert_blocks import TEXT_LIMIT, mrkdwn
 from bot.slack.blocks import SECTION_LIMIT, escape
 from handlers.reminders import words
-from handlers.reminders.words import Reminded, ReminderMessage
+from handlers.reminders.words import Reminded, ReminderMessage, TeamSummary
 
 
 def _item(item: Reminded) -> list[Block]:
@@ -53,3 +53,21 @@ def reminder_message(message: ReminderMessage) -> dict:
     )
     blocks.append(ActionsBlock(elements=[mute_all]))
     return {"text": escape(message.summary())[:TEXT_LIMIT], "blocks": [b.to_dict() for b in blocks]}
+
+
+def summary_message(summary: TeamSummary) -> dict:
+    """chat.postMessage arguments for a manager's weekly summary: a line per report and item,
+    each with a Nudge button."""
+    heading = f"*{escape(summary.heading)}*"[:SECTION_LIMIT]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=heading))]
+    for line in summary.lines:
+        nudge = ButtonElement(
+            text=words.NUDGE,
+            action_id=f"{words.NUDGE_ACTION}_{line.user_id}_{line.item_id}",
+            value=f"{line.user_id}:{line.item_id}",
+        )
+        text = mrkdwn(line.spans)[:SECTION_LIMIT]
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text), accessory=nudge))
+    if summary.more:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(summary.more))]))
+    return {"text": escape(summary.heading)[:TEXT_LIMIT], "blocks": [b.to_dict() for b in blocks]}

@@ -12,10 +12,10 @@ from bot.teams import cards
 from bot.teams.alert_cards import alert_card
 from bot.teams.connector import Connector, ConnectorError
 from bot.teams.learner_cards import learner_card
-from bot.teams.reminder_cards import reminder_card
+from bot.teams.reminder_cards import reminder_card, summary_card
 from handlers.alert_message import compose
 from handlers.outbox import Batch, Result, SendOutcome
-from handlers.reminders.words import REMINDER
+from handlers.reminders.words import REMINDER, SUMMARY, compose_summary
 from handlers.reminders.words import compose as compose_reminders
 from handlers.rules.telling import LEARNER
 from handlers.rules.telling import compose as compose_learner
@@ -72,6 +72,9 @@ class TeamsDelivery:
         elif batch.kind == REMINDER:
             reminders = compose_reminders(batch.payloads, batch.total_due)
             content, summary = reminder_card(reminders), reminders.summary()
+        elif batch.kind == SUMMARY:
+            team = compose_summary(batch.payloads)
+            content, summary = summary_card(team), team.heading
         else:
             content = alert_card(compose(batch.kind, batch.payloads, batch.total_due))
             summary = "Self-enrolments"

@@ -39,6 +39,7 @@ from handlers.enrol_import_text import AskForImportFile, TemplateReady
 from handlers.identity import Account, Profile
 from handlers.reminders import words
 from handlers.reminders.mutes import mute_pressed
+from handlers.reminders.team import nudge
 from handlers.replies import (
     NOT_OUR_ORGANISATION,
     SOMETHING_WENT_WRONG,
@@ -56,7 +57,7 @@ from handlers.replies import (
     kept_token,
     posted,
 )
-from store.models import CatalogItem
+from store.models import CatalogItem, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class TeamsEndpoint:
                 activity, _token(data), _registration(data)
             ),
             words.MUTE_ACTION: self._reminder_mute,
+            words.NUDGE_ACTION: self._nudge,
         }
         self.admin_verbs: dict[str, Verb] = {
             cards.LINK_CREATE: self._link_create,
@@ -294,6 +296,13 @@ class TeamsEndpoint:
         async with self.runtime.transaction() as session:
             ctx = await self._context(session, activity)
             reply = await mute_pressed(session, ctx.caller.user, str(data.get("value", "")))
+        return cards.invoke_card(cards.notice(reply))
+
+    async def _nudge(self, activity: dict, data: dict) -> dict:
+        """A weekly summary's Nudge: the report reminded (once a day), the manager told."""
+        async with self.runtime.transaction() as session:
+            ctx = await self._context(session, activity)
+            reply = await nudge(session, ctx.caller.user, str(data.get("value", "")), utcnow())
         return cards.invoke_card(cards.notice(reply))
 
     async def _link_delete_cancel(self, activity: dict, data: dict) -> dict:

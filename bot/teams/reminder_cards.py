@@ -7,7 +7,7 @@ from bot.teams.alert_cards import rich
 from bot.teams.cards import card
 from handlers.alert_message import Span
 from handlers.reminders import words
-from handlers.reminders.words import Reminded, ReminderMessage
+from handlers.reminders.words import Reminded, ReminderMessage, TeamSummary
 
 
 def _mute(title: str, item_id: int | None) -> dict:
@@ -35,4 +35,26 @@ def reminder_card(message: ReminderMessage) -> dict:
     if message.more():
         body.append(rich((Span(message.more()),), isSubtle=True))
     body.append({"type": "ActionSet", "actions": [_mute(words.MUTE_ALL, None)]})
+    return card(body)
+
+
+def summary_card(summary: TeamSummary) -> dict:
+    """The card for a manager's weekly summary, a Nudge per report and item."""
+    body = [rich((Span(summary.heading, strong=True),))]
+    for line in summary.lines:
+        nudge = {
+            "type": "Action.Execute",
+            "title": words.NUDGE,
+            "verb": words.NUDGE_ACTION,
+            "data": {"value": f"{line.user_id}:{line.item_id}"},
+        }
+        body.append(
+            {
+                "type": "Container",
+                "separator": True,
+                "items": [rich(line.spans), {"type": "ActionSet", "actions": [nudge]}],
+            }
+        )
+    if summary.more:
+        body.append(rich((Span(summary.more),), isSubtle=True))
     return card(body)

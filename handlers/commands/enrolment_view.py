@@ -71,6 +71,14 @@ async def _current(
     return latest
 
 
+async def current_enrolments(
+    session: AsyncSession, user_ids: list[int], item_ids: list[int] | None = None
+) -> list[Row]:
+    """Each person's latest enrolment in each item (with the item): what `team` reads, and
+    the managers' weekly summary (handlers.reminders.team) too, so both show the same."""
+    return await _current(session, user_ids, item_ids)
+
+
 async def _enrollers(session: AsyncSession, rows: list[Row]) -> dict[int, str]:
     ids = {r[0].enrolled_by_user_id for r in rows if r[0].enrolled_by_user_id}
     if not ids:

@@ -184,3 +184,42 @@ def muted_item(value: str) -> int | None:
     if kind != "item" or not number.isdigit():
         raise ValueError(f"not a mute button's value: {value[:40]!r}")
     return int(number)
+
+
+@dataclass(frozen=True)
+class TeamLine:
+    user_id: int
+    item_id: int
+    spans: Spans
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    heading: str
+    lines: tuple[TeamLine, ...]
+    more: str
+
+    def text(self) -> str:
+        rows = [self.heading, "", *(plain(line.spans) for line in self.lines)]
+        return "\n".join([*rows, self.more] if self.more else rows) + "\n"
+
+
+def compose_summary(payloads: list[dict]) -> TeamSummary:
+    """A manager's weekly summary from its outbox row (the latest, if several are due)."""
+    payload = payloads[-1]
+    today = _day(payload.get("today")) or date.today()
+    rows = list(payload.get("lines") or [])
+    overdue = sum(1 for r in rows if r.get("overdue"))
+    lines = tuple(
+        TeamLine(
+            int(r.get("user_id") or 0),
+            int(r.get("item_id") or 0),
+            team_line(
+                str(r.get("name") or ""), str(r.get("title") or ""), _day(r.get("due_at")), today
+            ),
+        )
+        for r in rows[:MAX_ITEMS]
+    )
+    rest = len(rows) - len(lines)
+    more = f"… and {count(rest, 'more')}; `team` lists them all." if rest > 0 else ""
+    return TeamSummary(team_heading(overdue, len(rows) - overdue), lines, more)

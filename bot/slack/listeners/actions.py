@@ -19,7 +19,9 @@ from handlers.identity import ProfileLookup
 from handlers.registration import REGISTER_INSTEAD
 from handlers.reminders import words
 from handlers.reminders.mutes import mute_pressed
+from handlers.reminders.team import nudge
 from handlers.replies import SOMETHING_WENT_WRONG, Notice, Reply, click_reply, kept_link, kept_token
+from store.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ def register(app: AsyncApp) -> None:
     app.action(blocks.TOKEN_DELETE_CONFIRM_ACTION)(token_delete_confirmed)
     app.action(blocks.TOKEN_DELETE_CANCEL_ACTION)(token_delete_cancelled)
     app.action(re.compile(rf"^{words.MUTE_ACTION}_"))(reminder_muted)
+    app.action(re.compile(rf"^{words.NUDGE_ACTION}_"))(report_nudged)
     app.action(re.compile(r"^open_item_\d+$"))(item_opened)  # a reminder's link to the item
 
 
@@ -181,6 +184,23 @@ async def reminder_muted(
             reply = await mute_pressed(ctx.session, ctx.caller.user, _value(body))
     except Exception:
         log.exception("muting reminders failed (user %s)", caller.account.subject)
+        reply = SOMETHING_WENT_WRONG
+    message = render(reply)
+    message["response_type"] = "ephemeral"
+    message["replace_original"] = False
+    await slack.replies.send(body["response_url"], message)
+
+
+async def report_nudged(
+    ack: AsyncAck, body: dict, slack: Slack, caller: Caller, command_context: CommandContextOpener
+) -> None:
+    """A weekly summary's Nudge: the report reminded (once a day), the manager told."""
+    await ack()
+    try:
+        async with command_context() as ctx:
+            reply = await nudge(ctx.session, ctx.caller.user, _value(body), utcnow())
+    except Exception:
+        log.exception("a nudge failed (user %s)", caller.account.subject)
         reply = SOMETHING_WENT_WRONG
     message = render(reply)
     message["response_type"] = "ephemeral"
