@@ -43,6 +43,7 @@ def write_sheet(path: Path, rows: int) -> None:
 
 async def speed(workdir: Path, db_url: str, label: str, sheet: Path) -> None:
     from handlers import enrol_import as imports
+    from handlers import enrol_import_start as running
     from handlers.organisations import default_organisation
     from store.db import make_engine, make_sessionmaker
 
@@ -58,7 +59,7 @@ async def speed(workdir: Path, db_url: str, label: str, sheet: Path) -> None:
             shown = await imports.preview(session, org_id, import_id)
         previewed = time.monotonic() - began
         began = time.monotonic()
-        done = await imports.start(sessions, org_id, import_id, by_name="bench")
+        done = await running.start(sessions, org_id, import_id, by_name="bench")
         imported = time.monotonic() - began
     finally:
         await engine.dispose()

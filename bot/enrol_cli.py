@@ -96,7 +96,9 @@ def group(
             lines = [f"Final check of {file.name}:", *preview_lines(shown)]
             if not yes:
                 return [*lines, "Nothing was changed: run again with --yes to import."]
-            done = await sheet.start(sessions, org_id, import_id, by_name=BY, rest=rest)
+            from handlers.enrol_import_start import start
+
+            done = await start(sessions, org_id, import_id, by_name=BY, rest=rest)
             return [*lines, started_notice(done).text]
 
         run(work)
@@ -106,11 +108,11 @@ def group(
         """The latest spreadsheet imports: who ran them, when, and their counts."""
 
         async def work(sessions, org_id: int, reads) -> list[str]:
-            from handlers import enrol_import as sheet
+            from handlers.enrol_import_start import past
             from handlers.enrol_import_text import past_notice
 
             async with sessions() as session:
-                notice = past_notice(await sheet.past(session, org_id))
+                notice = past_notice(await past(session, org_id))
             return [notice.text, *notice.lines]
 
         run(work)

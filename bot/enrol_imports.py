@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.runtime import Runtime
 from handlers import admins
 from handlers import enrol_import as sheet
+from handlers import enrol_import_start as running
 from handlers.commands import CommandContext
 from handlers.commands.audience import manages_anyone
 from handlers.csvfile import FileProblem
@@ -103,7 +104,7 @@ async def start(runtime: Runtime, importer: Importer, token: str) -> Notice:
             return Notice(GONE, Tone.ERROR)
     sqlite = runtime.engine.dialect.name == "sqlite"
     try:
-        done = await sheet.start(
+        done = await running.start(
             runtime.sessions,
             org_id,
             import_id,

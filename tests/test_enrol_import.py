@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from handlers import enrol_import as sheet
+from handlers import enrol_import_start as running
 from handlers.enrol_import_text import preview_lines
 from handlers.enrol_sheet import template
 from handlers.organisations import default_organisation
@@ -129,7 +130,7 @@ async def test_preview_then_start(sessions, tmp_path, kind):
     async with sessions() as session:
         assert await counts(session) == (1, 0)  # nothing written before Start
 
-    done = await sheet.start(sessions, org_id, import_id, by_name="Ann Lee")
+    done = await running.start(sessions, org_id, import_id, by_name="Ann Lee")
     assert (done.enrolled, done.people, done.already, done.refused) == (3, 2, 1, 3)
     async with sessions() as session:
         assert await counts(session) == (4, 3)  # one row per enrolment; one message per person
@@ -142,10 +143,10 @@ async def test_preview_then_start(sessions, tmp_path, kind):
         ).all()
         assert sources.count(EnrolmentSource.IMPORT) == 3
         assert await session.scalar(select(func.count()).select_from(EnrolImportRow)) == 0
-        listed = await sheet.past(session, org_id)
+        listed = await running.past(session, org_id)
         assert [(r.id, r.enrolled, r.refused, r.problems) for r in listed] == [(import_id, 3, 3, 3)]
     with pytest.raises(sheet.ImportGone):  # a second Start changes nothing
-        await sheet.start(sessions, org_id, import_id, by_name="Ann Lee")
+        await running.start(sessions, org_id, import_id, by_name="Ann Lee")
 
 
 async def test_manager_may_enrol_only_reports(sessions, tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from handlers import catalog, enrol_import
+from handlers import catalog, enrol_import_start
 from handlers.commands.context import CommandContext
 from handlers.commands.registry import Args, Role, command
 from handlers.enrol_import_text import (
@@ -65,4 +65,4 @@ async def enrol_import_file(ctx: CommandContext, args: Args) -> AskForImportFile
     most=0,
 )
 async def enrol_imports(ctx: CommandContext, args: Args) -> Notice:
-    return past_notice(await enrol_import.past(ctx.session, ctx.organisation.id))
+    return past_notice(await enrol_import_start.past(ctx.session, ctx.organisation.id))
