@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import time
 from pathlib import Path
 
+from bench import beside
 from bench import common as c
 
 ROWS = int(c.knob("BENCH_SHEET_ROWS", 10_000))
@@ -74,49 +74,15 @@ async def speed(workdir: Path, db_url: str, label: str, sheet: Path) -> None:
 
 
 async def clicks(workdir: Path, sheet: Path) -> None:
-    standin = c.standin(workdir)
-    db_url = f"sqlite:///{workdir / 'clicks.db'}"
-    with c.running(standin):
-        standin.start()
-        settings = c.enrolbot_settings(db_url, standin.url)
-        c.run_enrolbot(workdir, settings, "db", "upgrade")
-        tokens = (await c.seed(db_url, users=max(ROWS, CLICKERS), items=4, warm=True))[:2]
-        server = c.enrolbot_serve(workdir, settings)
-        with c.running(server):
-            server.start()
-            url = f"{server.url}/slack/events"
-            counter = iter(range(10**9))
-
-            def body(k: int) -> str:
-                n = next(counter)
-                token = tokens[(n // CLICKERS) % len(tokens)]
-                return c.click_body(c.user_id(n % CLICKERS), token, f"{standin.url}/response/{n}")
-
-            print(f"\n  clicks at {RATE:.0f}/s on a running bot (SQLite):", flush=True)
-            quiet = await c.open_loop(url, body, rate=RATE, seconds=5)
-            command, environment = c.enrolbot_command(settings)
-            importer = subprocess.Popen(  # noqa: ASYNC220 (returns at once; it runs beside)
-                [*command, "enrol", "import", str(sheet), "--yes"],
-                cwd=workdir,
-                env=environment,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            began = time.monotonic()
-            during = []
-            while importer.poll() is None:
-                during.append(await c.open_loop(url, body, rate=RATE, seconds=2))
-            took = time.monotonic() - began
-            samples = [s for load in during for s in load.samples if s.start < began + took]
-        c.show_problems(server)
-    ok = [s.latency for s in samples if s.status == 200]
-    failed = len(samples) - len(ok)
-    c.line("click p99 with no import", c.ms(quiet.pct(99)))
-    c.line(f"enrol import --yes of {ROWS:,} rows beside the bot took", f"{took:.1f} s")
-    p99 = c.percentile(ok, 99)
-    c.line("click p99 while the import runs", c.ms(p99), "<= 100 ms", p99 <= 0.100)
-    print(f"      (ratio to target {p99 / 0.100:.2f}; max {c.ms(max(ok, default=0))})")
-    c.line("clicks that failed while it ran", str(failed), "0", failed == 0)
+    await beside.clicks(
+        workdir,
+        ["enrol", "import", str(sheet), "--yes"],
+        f"enrol import --yes of {ROWS:,} rows",
+        rate=RATE,
+        clickers=CLICKERS,
+        users=ROWS,
+        tokens=2,
+    )
 
 
 async def main() -> None:

@@ -21,6 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench import beside
 from bench import common as c
 
 ROWS = int(c.knob("BENCH_IMPORT_ROWS", 100_000))
@@ -92,51 +93,15 @@ def memory(workdir: Path) -> None:
 
 
 async def clicks(workdir: Path) -> None:
-    standin = c.standin(workdir)
-    db_url = f"sqlite:///{workdir / 'clicks.db'}"
     catalog = workdir / "clicks-catalog.csv"
     write_catalog(catalog, ROWS, first=10_000_000)
-    with c.running(standin):
-        standin.start()
-        settings = c.enrolbot_settings(db_url, standin.url)
-        c.run_enrolbot(workdir, settings, "db", "upgrade")
-        tokens = await c.seed(db_url, users=USERS, items=4, warm=True)
-        server = c.enrolbot_serve(workdir, settings)
-        with c.running(server):
-            server.start()
-            url = f"{server.url}/slack/events"
-            counter = iter(range(10**9))
-
-            def body(k: int) -> str:
-                n = next(counter)
-                token = tokens[(n // USERS) % len(tokens)]
-                return c.click_body(c.user_id(n % USERS), token, f"{standin.url}/response/{n}")
-
-            print(f"\n  clicks at {RATE:.0f}/s on a running bot (SQLite):", flush=True)
-            quiet = await c.open_loop(url, body, rate=RATE, seconds=5)
-            command, environment = c.enrolbot_command(settings)
-            importer = subprocess.Popen(  # noqa: ASYNC220 (returns at once; it runs beside)
-                [*command, "catalog", "import", str(catalog)],
-                cwd=workdir,
-                env=environment,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            began = time.monotonic()
-            during = []
-            while importer.poll() is None:
-                during.append(await c.open_loop(url, body, rate=RATE, seconds=2))
-            took = time.monotonic() - began
-            samples = [s for load in during for s in load.samples if s.start < began + took]
-        c.show_problems(server)
-    ok = [s.latency for s in samples if s.status == 200]
-    failed = len(samples) - len(ok)
-    c.line("click p99 with no import", c.ms(quiet.pct(99)))
-    c.line(f"import of {ROWS:,} rows beside the bot took", f"{took:.1f} s")
-    p99 = c.percentile(ok, 99)
-    c.line("click p99 while the import runs", c.ms(p99), "<= 100 ms", p99 <= 0.100)
-    print(f"      (ratio to target {p99 / 0.100:.2f}; max {c.ms(max(ok, default=0))})")
-    c.line("clicks that failed while it ran", str(failed), "0", failed == 0)
+    await beside.clicks(
+        workdir,
+        ["catalog", "import", str(catalog)],
+        f"import of {ROWS:,} rows",
+        rate=RATE,
+        clickers=USERS,
+    )
 
 
 async def main() -> None:
