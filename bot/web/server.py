@@ -32,41 +32,41 @@ _SPARE_FILES = 200
 TIMEOUT_VARIABLE = "ENROLBOT_SERVE_TIMEOUT_REQUEST"
 
 
+# `serve`'s bound options: name, default, type and help, in the order --help lists them.
+_OPTIONS = (
+    (
+        "--limit-concurrency",
+        LIMIT_CONCURRENCY,
+        click.IntRange(1),
+        "Open connections per worker; more are answered 503 and closed.",
+    ),
+    (
+        "--backlog",
+        BACKLOG,
+        click.IntRange(1),
+        "Connections the kernel queues before the server accepts them.",
+    ),
+    (
+        "--timeout-keep-alive",
+        TIMEOUT_KEEP_ALIVE,
+        click.IntRange(1),
+        "Seconds an idle kept-alive connection stays open.",
+    ),
+    (
+        "--timeout-request",
+        TIMEOUT_REQUEST,
+        click.FloatRange(0.1),
+        "Seconds a client has to send a whole request, headers and body.",
+    ),
+)
+
+
 def options(command: Callable) -> Callable:
     """`serve`'s options for the bounds above (defaults documented in the README)."""
-    for option in reversed(
-        [
-            click.option(
-                "--limit-concurrency",
-                default=LIMIT_CONCURRENCY,
-                show_default=True,
-                type=click.IntRange(1),
-                help="Open connections per worker; more are answered 503 and closed.",
-            ),
-            click.option(
-                "--backlog",
-                default=BACKLOG,
-                show_default=True,
-                type=click.IntRange(1),
-                help="Connections the kernel queues before the server accepts them.",
-            ),
-            click.option(
-                "--timeout-keep-alive",
-                default=TIMEOUT_KEEP_ALIVE,
-                show_default=True,
-                type=click.IntRange(1),
-                help="Seconds an idle kept-alive connection stays open.",
-            ),
-            click.option(
-                "--timeout-request",
-                default=TIMEOUT_REQUEST,
-                show_default=True,
-                type=click.FloatRange(0.1),
-                help="Seconds a client has to send a whole request, headers and body.",
-            ),
-        ]
-    ):
-        command = option(command)
+    for name, default, kind, text in reversed(_OPTIONS):
+        command = click.option(name, default=default, show_default=True, type=kind, help=text)(
+            command
+        )
     return command
 
 
