@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.directory.changes import Origin, record
 from handlers.directory.groups import chunks, clean_name, named_groups
-from handlers.directory.memberships import close_memberships, open_memberships
+from handlers.directory.memberships import close_memberships, open_pairs
 from store.batches import plan_each_statement, update_rows
 from store.models import (
     ATTRIBUTE_KINDS,
@@ -166,12 +166,8 @@ async def follow_attribute(
     for group_id, members in current.items():
         leaving = {u for u in members if target[u] != group_id}
         await close_memberships(session, organisation_id, group_id, leaving, origin, now)
-    joining: dict[int, set[int]] = defaultdict(set)
-    for user_id, group_id in target.items():
-        if group_id is not None:
-            joining[group_id].add(user_id)
-    for group_id, members in joining.items():
-        already = current.get(group_id, set())
-        await open_memberships(
-            session, organisation_id, group_id, members, origin, now, known_open=already & members
-        )
+    # All the joins in one insert and one log write, whatever the number of groups (a
+    # batch of new people lands in as many department groups as it has departments).
+    pairs = [(g, u) for u, g in target.items() if g is not None]
+    known = {(g, u) for g, members in current.items() for u in members}
+    await open_pairs(session, organisation_id, pairs, origin, now, known_open=known)

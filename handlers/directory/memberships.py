@@ -66,11 +66,14 @@ async def open_pairs(
     pairs: list[tuple[int, int]],
     origin: Origin,
     now: datetime,
+    *,
+    known_open: set[tuple[int, int]] | None = None,
 ) -> list[tuple[int, int]]:
     """Start a membership for each (group id, user id) not open already, across many groups
-    in a few statements (a full sync's first run fills hundreds); those that joined."""
-    open_now: set[tuple[int, int]] = set()
-    groups = sorted({g for g, _ in pairs})
+    in a few statements (a full sync's first run fills hundreds); those that joined.
+    `known_open`, when the caller has just read them, spares reading the open ones again."""
+    open_now: set[tuple[int, int]] = set(known_open or ())
+    groups = [] if known_open is not None else sorted({g for g, _ in pairs})
     for part in chunks(groups):
         rows = await session.execute(
             select(Membership.group_id, Membership.user_id).where(
