@@ -57,6 +57,9 @@ class Profile:
     first_name: str = ""
     last_name: str = ""
     standing: Standing = Standing.MEMBER
+    # The IANA time zone the platform reports (Slack's `tz`), kept on the portal user for
+    # reminders' quiet hours; None: not said.
+    time_zone: str | None = None
 
     @classmethod
     def named(
@@ -118,9 +121,11 @@ async def identify(
     """
     # One round trip for a known person: their identity and portal user together.
     row = (await session.execute(_IDENTITY_AND_USER, _params(account))).first()
+    zone = None
     if row is None:
         profile = await lookup()
         identity, user = await _store(session, account, profile), None
+        zone = profile.time_zone
     else:
         identity, user = row
         if _refused(identity) and identity.updated_at <= utcnow() - ASK_AGAIN_AFTER:
@@ -146,6 +151,8 @@ async def identify(
             actor_user_id=user.id,
             email=identity.email,
         )
+    if zone and user.time_zone != zone:
+        user.time_zone = zone[:64]
     if user.status != UserStatus.ACTIVE:
         return Person(identity, user, Refusal.USER_DEACTIVATED)
     return Person(identity, user, None)
@@ -166,6 +173,10 @@ async def profile_changed(
     identity = await _stored(session, account)
     if identity is None:
         return False
+    if profile.time_zone and identity.user_id is not None:
+        user = await session.get(User, identity.user_id)
+        if user is not None and user.time_zone != profile.time_zone:
+            user.time_zone = profile.time_zone[:64]
     return await _apply(session, organisation, account, identity, profile, email_told)
 
 

@@ -263,3 +263,29 @@ async def test_killed_between_batches_the_next_run_neither_duplicates_nor_skips(
         sent = await s.scalar(select(func.count()).select_from(ReminderSent))
         rows = await s.scalar(select(func.count()).select_from(OutboxMessage))
     assert sent == rows == 2 * len(world.people)
+
+
+async def test_a_slack_users_zone_is_kept_on_the_person_when_first_seen(world):
+    from bot.slack.directory import profile_of
+    from bot.slack.workspace import Workspace
+    from handlers.identity import Account, identify
+
+    home = Workspace(team_id="T2", enterprise_id=None)
+    slack_user = {
+        "id": "U9",
+        "team_id": "T2",
+        "tz": "Australia/Sydney",
+        "profile": {"email": "bob@example.com", "first_name": "Bob", "last_name": "Lee"},
+    }
+    profile = profile_of(slack_user, home)
+    assert profile.time_zone == "Australia/Sydney"
+
+    async def lookup():
+        return profile
+
+    async with world.sessions() as s, s.begin():
+        org = await s.get(Organisation, world.org_id)
+        person = await identify(s, org, Account("slack", "T2", "U9"), lookup)
+        assert person.user is not None and person.user.id == world.people["bob"]
+    async with world.sessions() as s:
+        assert (await s.get(User, world.people["bob"])).time_zone == "Australia/Sydney"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -37,13 +38,15 @@ def profile_of(user: dict, home: Workspace) -> Profile:
         standing = Standing.GUEST
     else:
         standing = Standing.MEMBER
-    return Profile.named(
+    named = Profile.named(
         profile.get("email") or None,
         standing,
         profile.get("first_name") or "",
         profile.get("last_name") or "",
         profile.get("real_name") or user.get("real_name") or "",
     )
+    # Slack's `tz` is an IANA name (America/New_York): reminders' quiet hours use it.
+    return dataclasses.replace(named, time_zone=user.get("tz") or None)
 
 
 def person_of(user: dict, home: Workspace) -> PersonRecord | None:
