@@ -30,6 +30,7 @@ noun(
 )
 
 DOING = "manage automatic enrolment"
+WHICH = "which rule (its number, as rule list shows it)"  # what a rule command without one asks
 _LARGEST_ID = 2**31 - 1
 CREATE_USAGE = "rule create ITEM --everyone | --group GROUP | --where FIELD=VALUE ..."
 
@@ -216,7 +217,7 @@ async def list_(ctx: CommandContext, args: Args) -> Notice:
     doing=DOING,
     examples=("rule show 4",),
     least=1,
-    needs="which rule (its number, as rule list shows it)",
+    needs=WHICH,
     most=1,
 )
 async def show(ctx: CommandContext, args: Args) -> Notice:
@@ -244,7 +245,7 @@ async def show(ctx: CommandContext, args: Args) -> Notice:
     doing=DOING,
     examples=("rule pause 4",),
     least=1,
-    needs="which rule (its number, as rule list shows it)",
+    needs=WHICH,
     most=1,
 )
 async def pause(ctx: CommandContext, args: Args) -> Notice:
@@ -267,7 +268,7 @@ async def pause(ctx: CommandContext, args: Args) -> Notice:
     doing=DOING,
     examples=("rule resume 4",),
     least=1,
-    needs="which rule (its number, as rule list shows it)",
+    needs=WHICH,
     most=1,
 )
 async def resume(ctx: CommandContext, args: Args) -> Notice:
@@ -290,7 +291,7 @@ async def resume(ctx: CommandContext, args: Args) -> Notice:
     doing=DOING,
     examples=("rule delete 4",),
     least=1,
-    needs="which rule (its number, as rule list shows it)",
+    needs=WHICH,
     most=1,
 )
 async def delete(ctx: CommandContext, args: Args) -> Notice:
