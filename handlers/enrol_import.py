@@ -47,6 +47,7 @@ from store.models import (
     Standing,
     User,
     UserStatus,
+    UserType,
     utcnow,
 )
 
@@ -58,6 +59,7 @@ SHOWN = 20  # refused people and wrong rows a preview names; all are counted
 PENDING_SECONDS = 60 * 60  # a preview's Start import works this long
 
 UNKNOWN, DEACTIVATED, GUEST, NOT_ALLOWED = "unknown", "deactivated", "guest", "not_allowed"
+PROSPECT = "prospect"  # registered through a token: as `enrol add`, they enrol through it
 
 
 class ImportGone(Exception):
@@ -254,6 +256,7 @@ def staged_marks(
         (u.id.is_(None), UNKNOWN),
         (u.status == UserStatus.DEACTIVATED, DEACTIVATED),
         (guest, GUEST),
+        (u.type == UserType.PROSPECT, PROSPECT),
     ]
     if manager_id is not None:
         whens.append((func.coalesce(u.manager_id, 0) != manager_id, NOT_ALLOWED))

@@ -9,6 +9,7 @@ from handlers.enrol_import import (
     DEACTIVATED,
     GUEST,
     NOT_ALLOWED,
+    PROSPECT,
     UNKNOWN,
     Preview,
     Started,
@@ -21,6 +22,7 @@ REASONS = {
     DEACTIVATED: "deactivated",
     GUEST: "a guest: only members of the organisation can be enrolled",
     NOT_ALLOWED: "not one of your direct reports",
+    PROSPECT: "a prospect: they enrol through their registration token",
 }
 START = "Start import"
 CANCEL_HINT = "Nothing changes until you choose Start import; this preview works for an hour."

@@ -29,6 +29,7 @@ from store.models import (
     Standing,
     User,
     UserStatus,
+    UserType,
 )
 from tests.support import factories
 
@@ -43,6 +44,7 @@ ROWS = [
     ["not-an-email", "x", ""],  # 8: error
     ["ann@example.com", "x", ""],  # 9: duplicate
     ["eve@example.com", "yes", ""],  # 10: not a mark
+    ["pat@example.com", "", "x"],  # 11: a prospect
 ]
 
 
@@ -53,6 +55,7 @@ async def seed(session) -> int:
     for email in ("ann@example.com", "bob@example.com", "eve@example.com"):
         await factories.user(session, org, email)
     await factories.user(session, org, "dee@example.com", status=UserStatus.DEACTIVATED)
+    await factories.user(session, org, "pat@example.com", type=UserType.PROSPECT)
     gus = await factories.user(session, org, "gus@example.com")
     session.add(
         Identity(
@@ -117,11 +120,12 @@ async def test_preview_then_start(sessions, tmp_path, kind):
     async with sessions() as session, session.begin():
         shown = await sheet.preview(session, org_id, import_id)
     assert [(i.slug, i.count) for i in shown.items] == [("fire-safety", 1), ("gdpr", 2)]
-    assert shown.people == 2 and shown.already == 1 and shown.rows == 9
+    assert shown.people == 2 and shown.already == 1 and shown.rows == 10
     assert shown.refused == [
         (4, "nobody@example.com", sheet.UNKNOWN),
         (5, "dee@example.com", sheet.DEACTIVATED),
         (6, "gus@example.com", sheet.GUEST),
+        (11, "pat@example.com", sheet.PROSPECT),
     ]
     assert [line for line, _ in shown.problems] == [8, 9, 10]
     assert "already on row 2" in shown.problems[1][1]
@@ -131,7 +135,7 @@ async def test_preview_then_start(sessions, tmp_path, kind):
         assert await counts(session) == (1, 0)  # nothing written before Start
 
     done = await running.start(sessions, org_id, import_id, by_name="Ann Lee")
-    assert (done.enrolled, done.people, done.already, done.refused) == (3, 2, 1, 3)
+    assert (done.enrolled, done.people, done.already, done.refused) == (3, 2, 1, 4)
     async with sessions() as session:
         assert await counts(session) == (4, 3)  # one row per enrolment; one message per person
         destinations = (await session.scalars(select(OutboxMessage.destination).distinct())).all()
@@ -144,7 +148,7 @@ async def test_preview_then_start(sessions, tmp_path, kind):
         assert sources.count(EnrolmentSource.IMPORT) == 3
         assert await session.scalar(select(func.count()).select_from(EnrolImportRow)) == 0
         listed = await running.past(session, org_id)
-        assert [(r.id, r.enrolled, r.refused, r.problems) for r in listed] == [(import_id, 3, 3, 3)]
+        assert [(r.id, r.enrolled, r.refused, r.problems) for r in listed] == [(import_id, 3, 4, 3)]
     with pytest.raises(sheet.ImportGone):  # a second Start changes nothing
         await running.start(sessions, org_id, import_id, by_name="Ann Lee")
 
@@ -156,7 +160,9 @@ async def test_manager_may_enrol_only_reports(sessions, tmp_path):
         bob = await session.scalar(select(User).where(User.email == "bob@example.com"))
         bob.manager_id = ann.id
         await session.commit()
-    path = write_csv(tmp_path / "team.csv", [["bob@example.com", "x", ""], [*ROWS[-1][:1], "x"]])
+    path = write_csv(
+        tmp_path / "team.csv", [["bob@example.com", "x", ""], ["eve@example.com", "x"]]
+    )
     import_id = await sheet.stage(sessions, org_id, path, by="ann", by_user_id=ann.id)
     async with sessions() as session, session.begin():
         shown = await sheet.preview(session, org_id, import_id, manager_id=ann.id)
