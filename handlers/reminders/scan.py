@@ -42,7 +42,7 @@ from store.models import (
 
 DEFAULT_DAYS = (7, 1, 0)
 CATCH_UP_DAYS = 3  # the last reminder is still sent this many days late, after an outage
-BATCH = 1000  # reminders per transaction
+BATCH = 5000  # reminders per transaction
 
 
 class BadDays(ValueError):
@@ -179,16 +179,19 @@ async def plan(
         return []
     rows = (await session.execute(_candidates(org, days, now))).all()
     planned: list[tuple[Queued, dict]] = []
+    moments: dict[str | None, tuple[date, datetime]] = {}  # per zone: its date, its next moment
     for row in rows:
-        where = zone(row.time_zone, org.time_zone)
-        today = local_day(now, where)
+        moment = moments.get(row.time_zone)
+        if moment is None:
+            where = zone(row.time_zone, org.time_zone)
+            moment = moments[row.time_zone] = (local_day(now, where), next_allowed(now, where))
+        today, at = moment
         due = row.due_at.astimezone(UTC).date()
         offset = owed_offset(days, due, today)
         if offset is None or (row.least_sent is not None and row.least_sent <= offset):
             continue
         if row.last_day is not None and _as_date(row.last_day) >= today:
             continue  # reminded today already: the rest waits for tomorrow
-        at = next_allowed(now, where)
         queued = Queued(row.user_id, row.email, row.item_id, row.title, offset, due, at)
         payload = {
             "enrolment_id": row.id,
