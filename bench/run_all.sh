@@ -20,6 +20,7 @@ run cold_clicks
 run alert_burst
 run imports
 run rules
+run reminders
 run enrol_import
 run slack_groups
 run directory
