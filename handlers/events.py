@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import refresh
 from handlers.destinations import Destination
 from handlers.moodle import site as moodle_site
 from store.models import (
@@ -87,6 +88,7 @@ async def enrolments(
     ids = list(enrolment_ids)
     now = now or utcnow()
     written = 0
+    await _tell_refresh(session, ids)
     if event_type == ENROLMENT_CREATED:  # Moodle hears of new enrolments in mapped items
         written += await moodle_site.fan_out(session, ids, now)
     endpoints = [
@@ -107,6 +109,16 @@ async def enrolments(
             await session.execute(insert(OutboxMessage), messages)
             written += len(messages)
     return written
+
+
+async def _tell_refresh(session: AsyncSession, ids: list[int]) -> None:
+    """Whose My learning changed (handlers.refresh), looked up only when someone listens."""
+    if not refresh.listening() or not ids:
+        return
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        people = await session.scalars(select(Enrolment.user_id).where(Enrolment.id.in_(chunk)))
+        refresh.changed(session, set(people))
 
 
 async def _enrolment_rows(session: AsyncSession, ids: list[int]) -> list:

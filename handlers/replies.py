@@ -12,6 +12,7 @@ from handlers.enrol import EnrolResult, Outcome
 from store.models import DigestMode
 
 if TYPE_CHECKING:  # handlers.reports words its summary with this module's helpers
+    from handlers.my_learning import MyLearning
     from handlers.reports import Report
 
 
@@ -124,8 +125,16 @@ class ReportReady:
     by_user_id: int  # the admin who asked: a download link is made for them alone
 
 
+@dataclass(frozen=True)
+class MyLearningReply:
+    """A person's My learning (handlers.my_learning), for the adapter to render privately."""
+
+    view: MyLearning
+
+
 Reply = (
     Notice
+    | MyLearningReply
     | LinkCreated
     | ConfirmLinkDelete
     | ConfirmTokenDelete

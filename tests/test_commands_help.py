@@ -84,6 +84,14 @@ INVITE_HELP = (
     "`/enrol join off`: switch the join page off",
     "`/enrol join show`: the join page: on or off, its address, group and domains",
 )
+MY_LEARNING_HELP = (
+    "`/enrol my learning`: your enrolments, overdue first, then due soon; your completions; "
+    "featured items to enrol in",
+)
+FEATURE_HELP = (
+    "`/enrol item feature ITEM`: offer ITEM to everyone in My learning, with an Enrol button",
+    "`/enrol item unfeature ITEM`: stop offering ITEM in My learning",
+)
 SUPER_HELP = (
     "`/enrol items [QUERY]`: topics, articles and pathways, with their slugs",
     "`/enrol link create ITEM [--label TEXT] [--notes TEXT]`: a new link (no label: a form asks)",
@@ -113,6 +121,8 @@ SUPER_HELP = (
     *GROUP_HELP,
     *RULE_HELP,
     *ENROL_HELP,
+    *MY_LEARNING_HELP,
+    *FEATURE_HELP,
     *INVITE_HELP,
     "`/enrol help [COMMAND]`: this list, or how one command is used, with examples",
     "ITEM is an item's slug; LINK is a link's id; TOKEN is a token's id (t12) or its code; "
@@ -131,7 +141,14 @@ async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
     reply = await run(await acme.ctx("sam@example.com"), "help")
     assert isinstance(reply, Notice)
     assert reply.lines == (
-        SUPER_HELP[:15] + GROUP_HELP + RULE_HELP + ENROL_HELP + INVITE_HELP + SUPER_HELP[-2:]
+        SUPER_HELP[:15]
+        + GROUP_HELP
+        + RULE_HELP
+        + ENROL_HELP
+        + MY_LEARNING_HELP
+        + FEATURE_HELP
+        + INVITE_HELP
+        + SUPER_HELP[-2:]
     )
     assert not any("admin add" in line or "admin list" in line for line in reply.lines)
 

@@ -39,7 +39,9 @@ def test_slack_manifest_is_valid_and_points_everything_at_one_url(schemas):
         "subteam_members_changed",
         "member_joined_channel",
         "member_left_channel",
+        "app_home_opened",
     ]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
 
 def test_every_event_the_bot_listens_for_is_subscribed():

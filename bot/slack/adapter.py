@@ -18,6 +18,8 @@ from bot.runtime import Runtime
 from bot.slack import blocks, directory
 from bot.slack.client import Replies, error_code
 from bot.slack.directory_source import SlackDirectory
+from bot.slack.home import HomeTab
+from bot.slack.my_learning_blocks import my_learning_message
 from bot.slack.workspace import Pin
 from bot.web.ratelimit import SlidingWindow
 from handlers import commands
@@ -29,6 +31,7 @@ from handlers.replies import (
     ConfirmTokenDelete,
     EnrolButton,
     LinkCreated,
+    MyLearningReply,
     Notice,
     PostProblem,
     Reply,
@@ -75,6 +78,7 @@ class Slack:
         self.people = SlackDirectory(self)  # Slack as a directory source: people and groups
         self.replies = Replies(runtime.settings.slack_timeout_seconds)
         self.pin = Pin(client)
+        self.home = HomeTab(self)  # the app's Home tab: My learning (bot.slack.home)
         # Registrations sent from the modal of a registration button, per Slack account: each
         # may create a prospect and email an invitation (bot.slack.registration).
         self.registrations = SlidingWindow(REGISTRATIONS_PER_ACCOUNT, REGISTRATION_WINDOW)
@@ -186,6 +190,8 @@ def render(reply: Reply) -> dict:
         return blocks.link_created(reply)
     if isinstance(reply, ConfirmLinkDelete | ConfirmTokenDelete):
         return blocks.confirm_delete(reply)
+    if isinstance(reply, MyLearningReply):
+        return my_learning_message(reply.view)
     if isinstance(reply, Notice):
         return dict(_notice(reply))  # callers set the message's top-level flags on their copy
     raise TypeError(f"no Slack rendering for {type(reply).__name__}")

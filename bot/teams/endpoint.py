@@ -30,6 +30,8 @@ from bot.teams.connector import Connector
 from bot.teams.conversations import Conversations
 from bot.teams.delivery import direct_message
 from bot.teams.mentions import command_text
+from bot.teams.my_learning import TeamsMyLearning, added_the_bot
+from bot.teams.my_learning_card import UNMUTE, my_learning_card
 from bot.teams.rosters import Rosters
 from handlers import audit, commands
 from handlers.alerts import channel_destination
@@ -49,6 +51,7 @@ from handlers.replies import (
     ConfirmTokenDelete,
     EnrolButton,
     LinkCreated,
+    MyLearningReply,
     Notice,
     Reply,
     ReportReady,
@@ -76,6 +79,8 @@ def render(reply: Reply) -> dict:
         return cards.link_form(reply)
     if isinstance(reply, AskRuleDetails):
         return rule_card.rule_form(reply)
+    if isinstance(reply, MyLearningReply):
+        return my_learning_card(reply.view)
     if isinstance(reply, Notice):
         return cards.notice(reply)
     if isinstance(reply, AskForImportFile):
@@ -93,6 +98,7 @@ class TeamsEndpoint:
         self.clicks = Clicks(runtime, connector, self.tenant)
         self.rosters = Rosters(runtime, connector, self.tenant)  # teams' members as groups
         self.imports = imports.Starts(runtime, connector)  # spreadsheet imports running
+        self.my_learning = TeamsMyLearning(runtime, connector, self.tenant)
         # Card buttons anyone may press, and those for admins (refused to outsiders first).
         self.verbs: dict[str, Verb] = {
             cards.ENROL: lambda activity, data: self.clicks.enrol(
@@ -103,6 +109,7 @@ class TeamsEndpoint:
             ),
             words.MUTE_ACTION: self._reminder_mute,
             words.NUDGE_ACTION: self._nudge,
+            UNMUTE: self.my_learning.unmute,  # My learning's Unmute buttons
         }
         self.admin_verbs: dict[str, Verb] = {
             cards.LINK_CREATE: self._link_create,
@@ -143,6 +150,11 @@ class TeamsEndpoint:
             if kind == "message":
                 return Response(
                     status_code=200, background=BackgroundTask(self._on_message, activity)
+                )
+            if kind == "conversationUpdate" and added_the_bot(activity):
+                # The app added to someone's personal scope: the chat opens on My learning.
+                return Response(
+                    status_code=200, background=BackgroundTask(self.my_learning.welcome, activity)
                 )
             if kind == "conversationUpdate":  # members joined or left a team, or the bot did
                 return Response(
@@ -226,6 +238,8 @@ class TeamsEndpoint:
                 )
             elif isinstance(reply, TemplateReady):
                 message = imports.template_message(reply, _personal(activity))
+            elif isinstance(reply, MyLearningReply):
+                message = await self.my_learning.privately(activity, reply)
             else:
                 message = cards.message(render(reply))
             await self.connector.reply(activity, message)

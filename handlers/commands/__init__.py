@@ -11,7 +11,7 @@ one way in.
 from handlers.commands import help, items, links, post, notify, tokens, reports, admins  # noqa: F401
 from handlers.commands import groups, team_link, group_links, people  # noqa: F401
 from handlers.commands import rules, explain  # noqa: F401
-from handlers.commands import enrolments, my_team, enrol_sheets  # noqa: F401
+from handlers.commands import enrolments, my_team, enrol_sheets, my_learning  # noqa: F401
 from handlers.commands import invites  # noqa: F401
 
 # isort: on

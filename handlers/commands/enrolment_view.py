@@ -1,16 +1,18 @@
 """Reading enrolments for people to see: one person's (`enrol list`) and a manager's team's
 (`team`), each current enrolment (the latest period of each item) as one line, overdue first,
-then due soon, then the rest. The words are enrol_words'."""
+then due soon (handlers.my_learning.DUE_SOON, as My learning), then the rest. The words are
+enrol_words'."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.commands import enrol_words
+from handlers.my_learning import DUE_SOON, latest_period
 from handlers.replies import echo
 from store.models import (
     CatalogItem,
@@ -22,7 +24,6 @@ from store.models import (
     utcnow,
 )
 
-DUE_SOON = timedelta(days=14)
 SHOWN = 50  # lines one answer shows; the rest are counted
 _FAR = datetime.max.replace(tzinfo=None)
 
@@ -51,24 +52,18 @@ def bucket(row: Enrolment, now: datetime) -> int:
 async def _current(
     session: AsyncSession, user_ids: list[int], item_ids: list[int] | None
 ) -> list[Row]:
-    """Each person's latest enrolment in each item, with the item and the link's label."""
+    """Each person's latest enrolment in each item (handlers.my_learning.latest_period, the one
+    owner of "current"), with the item and the link's label."""
     query = (
         select(Enrolment, CatalogItem, EnrolmentLink.label)
         .join(CatalogItem, CatalogItem.id == Enrolment.item_id)
         .outerjoin(EnrolmentLink, EnrolmentLink.id == Enrolment.link_id)
-        .where(Enrolment.user_id.in_(user_ids))
-        .order_by(Enrolment.user_id, Enrolment.item_id, Enrolment.period.desc())
+        .where(Enrolment.user_id.in_(user_ids), latest_period(Enrolment))
+        .order_by(Enrolment.user_id, Enrolment.item_id)
     )
     if item_ids is not None:
         query = query.where(Enrolment.item_id.in_(item_ids))
-    seen: set[tuple[int, int]] = set()
-    latest = []
-    for row in await session.execute(query):
-        key = (row[0].user_id, row[0].item_id)
-        if key not in seen:
-            seen.add(key)
-            latest.append(row)
-    return latest
+    return list(await session.execute(query))
 
 
 async def current_enrolments(

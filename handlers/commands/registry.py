@@ -150,6 +150,12 @@ def command(
     return register
 
 
+def alias(spelling: str, name: str) -> None:
+    """Another whole spelling of a registered command ("mine" for "my learning"); help shows
+    it among the command's examples, not as a command of its own."""
+    _BY_WORDS[tuple(spelling.lower().split())] = named(name)
+
+
 def resolve(words: list[str]) -> tuple[Command, list[str]] | None:
     """The command whose words start what was typed, the longest that fits, and the rest."""
     lowered = [word.lower() for word in words]

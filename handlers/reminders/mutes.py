@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.my_learning import mute
 from handlers.reminders import words
 from handlers.replies import Notice, Tone
-from store.models import CatalogItem, ReminderMute, User, utcnow
-from store.upsert import insert_ignoring_conflict
+from store.models import CatalogItem, User
 
 NOT_KNOWN = "I could not tell who you are, so nothing was muted. Try again from your reminder."
 NOT_A_BUTTON = "That button is not one I know."
@@ -28,6 +28,5 @@ async def mute_pressed(session: AsyncSession, user: User | None, value: str) -> 
         if item is None or item.organisation_id != user.organisation_id:
             return Notice(NOT_A_BUTTON, Tone.ERROR)
         title = item.title
-    values = {"user_id": user.id, "item_id": item_id, "created_at": utcnow()}
-    await insert_ignoring_conflict(session, ReminderMute, values)
+    await mute(session, user.id, item_id)  # My learning's mute: its Home tab shows it
     return Notice(words.muted(title), Tone.SUCCESS)

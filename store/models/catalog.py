@@ -69,6 +69,8 @@ class CatalogItem(Base):
     external_ids: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The Moodle course this item is (bot/moodle): enrolments are pushed there, completions read.
     moodle_course_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Offered to everyone in My learning with an Enrol button (`item feature ITEM`).
+    featured: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -129,6 +129,9 @@ class Identity(Base):
     standing: Mapped[Standing] = mapped_column(
         text_enum(Standing, "standing"), default=Standing.MEMBER
     )
+    # The last time this Slack account opened the app's Home tab: only those are republished
+    # when their enrolments change (bot.slack.home); the rest see a fresh one when they open it.
+    home_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

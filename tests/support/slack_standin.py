@@ -100,6 +100,7 @@ class SlackStandIn(SlackFiles, SlackDirectoryStandIn):
         self.triggers: dict[str, float] = {}
         self._exchanged: set[str] = set()
         self.views: list[dict] = []  # every view opened, as Slack answered it
+        self.homes: dict[str, list[dict]] = {}  # user id -> Home tabs published, in order
         self._hang_responses: list[float] = []
         self.abandoned: list[float] = []  # seconds a hung response_url post waited for us
         self.app = Starlette(
@@ -344,6 +345,34 @@ class SlackStandIn(SlackFiles, SlackDirectoryStandIn):
             self.views.append(opened)
             self._lock.notify_all()
         return {"ok": True, "view": opened}
+
+    def _views_publish(self, args: dict) -> dict:
+        """views.publish as Slack documents it: a Home tab view (JSON-encoded, or JSON in a JSON
+        body) for one user of the workspace, at most 100 blocks; kept per user, newest last."""
+        view = args.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return {"ok": False, "error": "invalid_arguments"}
+        user = args.get("user_id", "")
+        if not isinstance(view, dict) or view.get("type") != "home" or not user:
+            return {"ok": False, "error": "invalid_arguments"}
+        if user not in self.users:
+            return {"ok": False, "error": "not_found"}
+        if len(view.get("blocks") or []) > 100:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            self.homes.setdefault(user, []).append(view)
+            self._lock.notify_all()
+        return {"ok": True, "view": view | {"id": f"VH{user}", "team_id": self.team}}
+
+    def wait_home(self, user: str, count: int = 1, timeout: float = 10) -> dict:
+        """The `count`th Home tab published for `user`, once it is."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.homes.get(user, [])) >= count, timeout):
+                raise AssertionError(f"no Home tab #{count} for {user} within {timeout}s")
+            return self.homes[user][count - 1]
 
     def wait_view(self, count: int = 1, timeout: float = 10) -> dict:
         """The `count`th view opened, once it is."""

@@ -9,10 +9,11 @@ import time
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import metrics
+from bot import metrics, my_learning
 from bot.slack import blocks, register_blocks, registration
 from bot.slack.adapter import Caller, Slack, render
 from bot.slack.middleware import CommandContextOpener, sender_of
+from bot.slack.my_learning_blocks import UNMUTE_ACTION
 from handlers import commands
 from handlers.clicks import Click
 from handlers.identity import ProfileLookup
@@ -20,7 +21,15 @@ from handlers.registration import REGISTER_INSTEAD
 from handlers.reminders import words
 from handlers.reminders.mutes import mute_pressed
 from handlers.reminders.team import nudge
-from handlers.replies import SOMETHING_WENT_WRONG, Notice, Reply, click_reply, kept_link, kept_token
+from handlers.replies import (
+    SOMETHING_WENT_WRONG,
+    Notice,
+    Reply,
+    Tone,
+    click_reply,
+    kept_link,
+    kept_token,
+)
 from store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -52,6 +61,7 @@ def register(app: AsyncApp) -> None:
     app.action(blocks.ENROL_ACTION)(enrol_clicked)
     app.action(blocks.ENROL_REGISTER_ACTION)(enrol_register_clicked)
     app.action(register_blocks.OPEN_ITEM_ACTION)(item_opened)
+    app.action(UNMUTE_ACTION)(unmute_pressed)
     app.action(blocks.DELETE_CONFIRM_ACTION)(delete_confirmed)
     app.action(blocks.DELETE_CANCEL_ACTION)(delete_cancelled)
     app.action(blocks.TOKEN_DELETE_CONFIRM_ACTION)(token_delete_confirmed)
@@ -65,13 +75,19 @@ def _value(body: dict, default: str = "") -> str:
     return (body.get("actions") or [{}])[0].get("value") or default
 
 
+def _on_home(body: dict) -> bool:
+    """A button on the app's Home tab: it has no response_url; the tab is its answer."""
+    return (body.get("view") or {}).get("type") == "home"
+
+
 async def enrol_clicked(ack: AsyncAck, body: dict, slack: Slack, caller: Caller) -> None:
     started = time.perf_counter()
     sender = sender_of(body)
+    on_home = _on_home(body)
     click = Click(
         caller.account,
         _value(body),
-        body["response_url"],
+        "" if on_home else body["response_url"],
         (body.get("channel") or {}).get("id"),
         sender.team_id if sender else None,
         sender.enterprise_id if sender else None,
@@ -79,7 +95,10 @@ async def enrol_clicked(ack: AsyncAck, body: dict, slack: Slack, caller: Caller)
 
     async def answer(reply: Notice) -> None:
         metrics.CLICK_SECONDS.observe(time.perf_counter() - started)
-        await slack.answer(click.reply_to, reply)
+        if on_home:  # the same click, answered on the tab above the list it changed
+            await slack.home.publish(caller.account.subject, reply.text)
+        else:
+            await slack.answer(click.reply_to, reply)
 
     # Acknowledged once decided, or, past the budget, once written down (bot.clicks).
     await slack.runtime.clicks.handle(
@@ -128,6 +147,19 @@ async def enrol_register_clicked(ack: AsyncAck, body: dict, slack: Slack, caller
             await slack.answer(click.reply_to, reply)
 
     await slack.runtime.clicks.handle(click, ack, decide_or_offer, answer)
+
+
+async def unmute_pressed(ack: AsyncAck, body: dict, slack: Slack, caller: Caller) -> None:
+    """My learning's Unmute button (the Home tab, or the `my learning` message)."""
+    await ack()
+    try:
+        said = await my_learning.unmute(slack.runtime, caller.account, caller.lookup, _value(body))
+        if _on_home(body):
+            await slack.home.publish(caller.account.subject, said)
+        else:
+            await slack.answer(body["response_url"], Notice(said, Tone.SUCCESS))
+    except Exception:
+        log.exception("unmute failed (user %s)", caller.account.subject)
 
 
 async def item_opened(ack: AsyncAck) -> None:

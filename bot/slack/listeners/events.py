@@ -1,4 +1,5 @@
-"""Events: a member's profile changed in Slack (email, guest status, deactivation)."""
+"""Events: a member's profile changed in Slack (email, guest status, deactivation); someone
+opened the app's Home tab (bot.slack.home)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ from handlers.organisations import default_organisation
 
 def register(app: AsyncApp) -> None:
     app.event("user_change")(user_changed)
+    app.event("app_home_opened")(home_opened)
+
+
+async def home_opened(event: dict, slack: Slack) -> None:
+    """Someone opened the app's Home or Messages tab; the Home tab shows My learning afresh.
+    Bolt has acknowledged the event already (it is not a request that waits on us)."""
+    if event.get("tab") == "home" and isinstance(event.get("user"), str):
+        await slack.home.opened(event["user"])
 
 
 async def user_changed(event: dict, slack: Slack) -> None:
