@@ -154,7 +154,7 @@ async def test_help_for_a_standard_admin_leaves_out_admin_management(acme):
 
 
 # What a learner may run about themselves, and so finds in their help.
-LEARNERS_OWN = ("`/enrol why ", "`/enrol enrol list ")
+LEARNERS_OWN = ("`/enrol why ", "`/enrol enrol list ", "`/enrol my learning")
 
 
 async def test_help_for_a_learner_explains_the_enrol_button_and_names_no_admin_command(acme):
