@@ -227,8 +227,10 @@ async def test_a_reminder_in_quiet_hours_is_held_until_the_persons_morning(world
     # Saturday 13 March 2027, 23:00 UTC: New York's Saturday evening, Sydney's Sunday morning.
     result = await run_scan(world.sessions, datetime(2027, 3, 13, 23, tzinfo=UTC))
     assert result.sent_now == []
+    # Her 7-day reminder (owed on her Saturday) waits for Monday 08:00 EDT, and is worded for
+    # the day it arrives: due tomorrow.
     assert [(q.offset, q.not_before) for q in result.held if q.title == "Safety"] == [
-        (7, datetime(2027, 3, 15, 12, tzinfo=UTC))
+        (1, datetime(2027, 3, 15, 12, tzinfo=UTC))
     ]
     # On Sunday 4 April in Sydney (the clocks went back), Bob's 1-day reminder of Tuesday's due
     # date is Monday's: owed on his Monday, sent at his 08:00.

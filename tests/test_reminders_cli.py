@@ -44,14 +44,15 @@ def test_reminders_run_prints_what_it_queued_and_held_then_nothing(tmp_path, db_
     org = enrolbot("org", "set", "--reminder-days", "7, 1", cwd=tmp_path, DATABASE_URL=db_url)
     assert org.returncode == 0, org.stderr
     assert "reminder days before due: 7,1" in org.stdout
-    # Tuesday 15 June 2027 12:00 UTC: Ann's (UTC) noon, Bob's (Sydney) 22:00.
+    # Tuesday 15 June 2027 12:00 UTC: Ann's (UTC) noon, Bob's (Sydney) 22:00, so his reminder
+    # of the day before arrives at his 08:00 on the due day, and says so.
     first = enrolbot(
         "reminders", "run", "--now", "2027-06-15T12:00", cwd=tmp_path, DATABASE_URL=db_url
     )
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == [
         "queued: ann@example.com · Fire <safety> · due tomorrow (16 June 2027)",
-        "held: bob@example.com · Fire <safety> · due tomorrow (16 June 2027) until "
+        "held: bob@example.com · Fire <safety> · due today (16 June 2027) until "
         "2027-06-15 22:00 UTC",
         "Reminders: 2 queued, 1 to send now, 1 held back for quiet hours or the weekend.",
         "Managers' summaries: 0 queued.",

@@ -84,7 +84,7 @@ class Queued:
     email: str
     item_id: int
     title: str
-    offset: int
+    offset: int  # days before the due date on the person's date when it arrives
     due: date
     not_before: datetime
 
@@ -179,20 +179,24 @@ async def plan(
         return []
     rows = (await session.execute(_candidates(org, days, now))).all()
     planned: list[tuple[Queued, dict]] = []
-    moments: dict[str | None, tuple[date, datetime]] = {}  # per zone: its date, its next moment
+    # Per zone: its date now, the next allowed moment, and the date there at that moment (a
+    # reminder held overnight is worded for the day it arrives).
+    moments: dict[str | None, tuple[date, datetime, date]] = {}
     for row in rows:
         moment = moments.get(row.time_zone)
         if moment is None:
             where = zone(row.time_zone, org.time_zone)
-            moment = moments[row.time_zone] = (local_day(now, where), next_allowed(now, where))
-        today, at = moment
+            at = next_allowed(now, where)
+            moment = moments[row.time_zone] = (local_day(now, where), at, local_day(at, where))
+        today, at, arrives = moment
         due = row.due_at.astimezone(UTC).date()
         offset = owed_offset(days, due, today)
         if offset is None or (row.least_sent is not None and row.least_sent <= offset):
             continue
         if row.last_day is not None and _as_date(row.last_day) >= today:
             continue  # reminded today already: the rest waits for tomorrow
-        queued = Queued(row.user_id, row.email, row.item_id, row.title, offset, due, at)
+        left = (due - arrives).days  # days before the due date when it arrives
+        queued = Queued(row.user_id, row.email, row.item_id, row.title, left, due, at)
         payload = {
             "enrolment_id": row.id,
             "item_id": row.item_id,
@@ -200,7 +204,7 @@ async def plan(
             "url": row.url,
             "required": bool(row.required),
             "due_at": due.isoformat(),
-            "offset": offset,
+            "offset": left,
         }
         outbox = {
             "organisation_id": org.id,
