@@ -139,11 +139,11 @@ async def my_learning(
     """Everything My learning shows `user`, at `now`."""
     now = now or utcnow()
     all_muted, muted = await mutes(session, user.id)
-    rows = await _open_rows(session, user.id, now)
+    rows, open_total = await _open_rows(session, user.id, now)
     done, done_total = await _completed_rows(session, user.id, now)
     sources = await _sources(session, [r[0] for r in rows + done])
     entries = [_entry(r, sources, all_muted or r[0].item_id in muted) for r in rows]
-    by_bucket = {b: tuple(e for e in entries[:OPEN_SHOWN] if e.bucket is b) for b in Bucket}
+    by_bucket = {b: tuple(e for e in entries if e.bucket is b) for b in Bucket}
     titles = (
         dict(
             (
@@ -160,7 +160,7 @@ async def my_learning(
         overdue=by_bucket[Bucket.OVERDUE],
         due_soon=by_bucket[Bucket.DUE_SOON],
         rest=by_bucket[Bucket.REST],
-        more_open=max(0, len(entries) - OPEN_SHOWN),
+        more_open=max(0, open_total - len(entries)),
         completed=tuple(_entry(r, sources, False) for r in done),
         completed_total=done_total,
         featured=await featured_for(session, user, signer=signer, public_url=public_url),
@@ -190,18 +190,24 @@ def _joined(query):  # type: ignore[no-untyped-def]
     )
 
 
-async def _open_rows(session: AsyncSession, user_id: int, now: datetime) -> list:
+async def _open_rows(session: AsyncSession, user_id: int, now: datetime) -> tuple[list, int]:
+    """The first OPEN_SHOWN open enrolments in their order, and how many there are."""
     place = bucket_of(now)
-    query = _joined(select(*_columns(), place.label("bucket"))).where(  # type: ignore[attr-defined]
+    where = (
         Enrolment.user_id == user_id,
         Enrolment.status == EnrolmentStatus.ENROLLED,
         _visible(now),
         latest_period(Enrolment),
     )
+    query = _joined(select(*_columns(), place.label("bucket"))).where(*where)  # type: ignore[attr-defined]
     query = query.order_by(
         place, Enrolment.due_at.is_(None), Enrolment.due_at, CatalogItem.title, CatalogItem.id
-    ).limit(OPEN_SHOWN + 1000)
-    return list(await session.execute(query))
+    ).limit(OPEN_SHOWN)
+    rows = list(await session.execute(query))
+    if len(rows) < OPEN_SHOWN:
+        return rows, len(rows)
+    total = await session.scalar(select(func.count()).select_from(Enrolment).where(*where))
+    return rows, int(total or 0)
 
 
 async def _completed_rows(session: AsyncSession, user_id: int, now: datetime) -> tuple[list, int]:

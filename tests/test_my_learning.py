@@ -257,3 +257,16 @@ async def test_whose_my_learning_changed_is_told_after_the_commit_only(acme: Acm
         assert told == [{ann}]  # a rollback tells no one
     finally:
         refresh.unlisten(told.append)
+
+
+async def test_a_long_list_shows_the_first_and_counts_the_rest(acme: Acme, monkeypatch) -> None:
+    from handlers import my_learning as module
+
+    monkeypatch.setattr(module, "OPEN_SHOWN", 3)
+    items = await _items(acme, 5, "many")
+    for n, item in enumerate(items):
+        await _enrolment(acme, ANN, item, due_at=NOW + timedelta(days=n - 1))
+    view = await _view(acme)
+    assert _titles(view.overdue) == ["many 0"]
+    assert _titles(view.due_soon) == ["many 1", "many 2"]
+    assert view.rest == () and view.more_open == 2 and view.open_total == 5
