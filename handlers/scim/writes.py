@@ -60,7 +60,8 @@ async def create_people(
     if not records:
         return results  # type: ignore[return-value]
     ids = await _upsert(session, organisation_id, records)
-    written = {u: people[i] for i, u in zip(chosen, ids, strict=True) if u}
+    subject_of = {u: subject for u, (_, subject, _) in zip(ids, records, strict=True) if u}
+    written = {u: (people[i], subject_of[u]) for i, u in zip(chosen, ids, strict=True) if u}
     await _remember(session, organisation_id, written)
     made = await get_people(session, organisation_id, [u for u in ids if u])
     for i, user_id in zip(chosen, ids, strict=True):
@@ -122,7 +123,7 @@ async def replace_person(
         identity.subject = person.external_id[:64]
         await session.flush()
     await _upsert(session, organisation_id, [(person, identity.subject, email)])
-    await _remember(session, organisation_id, {user_id: person})
+    await _remember(session, organisation_id, {user_id: (person, identity.subject)})
     return await get_person(session, organisation_id, user_id)
 
 
@@ -188,9 +189,12 @@ async def _upsert(
     return result.user_ids
 
 
-async def _remember(session: AsyncSession, organisation_id: int, people: dict[int, Person]) -> None:
+async def _remember(
+    session: AsyncSession, organisation_id: int, people: dict[int, tuple[Person, str]]
+) -> None:
     """Each identity keeps its userName as sent (it need not be the email) and when it was
-    last written (meta.lastModified)."""
+    last written (meta.lastModified). Found by its whole unique key (with its subject): by
+    user id alone, PostgreSQL on a freshly filled table scanned every SCIM identity."""
     if not people:
         return
     key = scim_key(organisation_id)
@@ -201,6 +205,7 @@ async def _remember(session: AsyncSession, organisation_id: int, people: dict[in
             and_(
                 table.c.provider == key.provider,
                 table.c.tenant_key == key.tenant_key,
+                table.c.subject == bindparam("s"),
                 table.c.user_id == bindparam("u"),
             )
         )
@@ -211,7 +216,13 @@ async def _remember(session: AsyncSession, organisation_id: int, people: dict[in
             updated_at=utcnow(),
         ),
         [
-            {"u": u, "n": p.user_name[:320], "f": p.first_name[:100], "l": p.last_name[:100]}
-            for u, p in people.items()
+            {
+                "u": u,
+                "s": s,
+                "n": p.user_name[:320],
+                "f": p.first_name[:100],
+                "l": p.last_name[:100],
+            }
+            for u, (p, s) in people.items()
         ],
     )
