@@ -262,6 +262,7 @@ def _jobs(runtime: Runtime, delivery: Delivery, platforms: Platforms, *, nightly
         moodle_poll=CompletionPoll(moodle, settings.moodle_poll_batch).run if moodle else None,
         moodle_poll_seconds=settings.moodle_poll_seconds,
         reminders=_reminders(runtime),
+        home_refresh=platforms.slack.slack.home.republish_due if platforms.slack else None,
     )
 
 

@@ -42,6 +42,7 @@ from store.models import utcnow
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 2
+HOME_REFRESH_SECONDS = 2  # how soon a Home tab shows a change (bot.slack.home)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def service_jobs(
     moodle_poll: Callable[[], Awaitable[object]] | None = None,
     moodle_poll_seconds: float = 300.0,
     reminders: Callable[[], Awaitable[object]] | None = None,
+    home_refresh: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
     """Every job `enrolbot serve` runs. Digests are outbox rows due at the end of their hour or
     day, so the outbox job sends them when they fall due."""
@@ -247,6 +249,10 @@ def service_jobs(
         # Every quarter hour: each person's reminders fall due on their own date and are held
         # to their 08:00-20:00 (handlers.reminders); what was queued is never queued again.
         jobs.add(Job("reminders", reminders, cron="*/15 * * * *", lease=600))
+    if home_refresh:
+        # The Slack Home tabs whose My learning changed, whichever process changed it
+        # (handlers.refresh): every 2 s, so a change shows within a few seconds.
+        jobs.add(Job("home-refresh", home_refresh, every=HOME_REFRESH_SECONDS, lease=60))
     if sqlite_file:
         # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
         # syncs the file to disk) would hold up every request for as long as the disk takes.

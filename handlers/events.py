@@ -112,13 +112,9 @@ async def enrolments(
 
 
 async def _tell_refresh(session: AsyncSession, ids: list[int]) -> None:
-    """Whose My learning changed (handlers.refresh), looked up only when someone listens."""
-    if not refresh.listening() or not ids:
-        return
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        people = await session.scalars(select(Enrolment.user_id).where(Enrolment.id.in_(chunk)))
-        refresh.changed(session, set(people))
+    """Queue the Home tabs of the people whose My learning changed (handlers.refresh)."""
+    if ids:
+        await refresh.changed_enrolments(session, ids)
 
 
 async def _enrolment_rows(session: AsyncSession, ids: list[int]) -> list:

@@ -356,7 +356,7 @@ async def mute(session: AsyncSession, user_id: int, item_id: int | None) -> bool
     values = {"user_id": user_id, "item_id": item_id, "created_at": utcnow()}
     if await insert_ignoring_conflict(session, ReminderMute, values) is None:
         return False
-    changed_people(session, [user_id])
+    await changed_people(session, [user_id])
     return True
 
 
@@ -366,12 +366,12 @@ async def unmute(session: AsyncSession, user_id: int, item_id: int | None) -> bo
     gone = await session.execute(delete(ReminderMute).where(ReminderMute.user_id == user_id, same))
     if not gone.rowcount:
         return False
-    changed_people(session, [user_id])
+    await changed_people(session, [user_id])
     return True
 
 
-def changed_people(session: AsyncSession, user_ids: list[int]) -> None:
-    """Mark people whose My learning changed in this transaction (handlers.refresh)."""
+async def changed_people(session: AsyncSession, user_ids: list[int]) -> None:
+    """Queue the Home tabs of people whose My learning changed here (handlers.refresh)."""
     from handlers import refresh
 
-    refresh.changed(session, user_ids)
+    await refresh.changed(session, user_ids)

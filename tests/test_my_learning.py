@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from handlers import links, refresh
 from handlers.commands import run
@@ -14,6 +14,7 @@ from handlers.enrol import Outcome, enrol_with_token
 from handlers.identity import Account
 from handlers.my_learning import Bucket, mute, mutes, my_learning, unmute
 from handlers.replies import MyLearningReply, Notice, Tone
+from handlers.rules.periods import reveal
 from store.models import (
     CatalogItem,
     Enrolment,
@@ -23,9 +24,12 @@ from store.models import (
     Group,
     GroupKind,
     GroupSource,
+    HomeRefresh,
+    Identity,
     RegistrationToken,
     RuleGroup,
     User,
+    utcnow,
 )
 from tests.support import factories
 from tests.support.command_world import PUBLIC_URL, SIGNER, TEAM, Acme, profile_of, subject_of
@@ -240,23 +244,57 @@ async def test_my_learning_for_someone_unknown(acme: Acme) -> None:
     assert "don't know you" in reply.text
 
 
-async def test_whose_my_learning_changed_is_told_after_the_commit_only(acme: Acme) -> None:
-    told: list[set[int]] = []
+async def _queued(acme: Acme) -> set[int]:
+    return set(await acme.session.scalars(select(HomeRefresh.user_id)))
+
+
+async def _opened_home(acme: Acme, user_id: int) -> None:
+    opened = update(Identity).where(Identity.user_id == user_id).values(home_opened_at=NOW)
+    await acme.session.execute(opened)
+
+
+async def test_a_change_queues_the_home_tab_of_those_who_opened_it_in_its_transaction(
+    acme: Acme,
+) -> None:
     ann, cat = acme.users[ANN].id, acme.users["cat@example.com"].id
-    refresh.listen(told.append)
-    try:
-        ctx = await acme.ctx("boss@example.com")
-        await acme.session.commit()
-        reply = await run(ctx, "enrol add ann@example.com safety-101 --due-within 3")
-        assert "Enrolled 1 person" in reply.text, reply
-        assert told == []  # not before the commit
-        await acme.session.commit()
-        assert told == [{ann}]
-        await mute(acme.session, cat, None)
-        await acme.session.rollback()
-        assert told == [{ann}]  # a rollback tells no one
-    finally:
-        refresh.unlisten(told.append)
+    ctx = await acme.ctx("boss@example.com")
+    for email in (ANN, "cat@example.com"):
+        await acme.ctx(email)
+    await _opened_home(acme, ann)
+    await acme.session.commit()
+    reply = await run(ctx, "enrol add ann@example.com cat@example.com safety-101")
+    assert "Enrolled 2" in reply.text, reply
+    await acme.session.commit()
+    assert await _queued(acme) == {ann}  # Cat never opened the Home tab
+    await acme.session.execute(delete(HomeRefresh))
+    await _opened_home(acme, cat)
+    await acme.session.commit()
+    await mute(acme.session, cat, None)
+    assert await _queued(acme) == {cat}  # in the change's own transaction
+    await acme.session.rollback()
+    assert await _queued(acme) == set()  # a rollback queues no one
+
+
+async def test_the_periods_job_revealing_an_enrolment_queues_its_person(acme: Acme) -> None:
+    ann = acme.users[ANN].id
+    await acme.ctx(ANN)
+    await _opened_home(acme, ann)
+    await _enrolment(acme, ANN, acme.safety, visible_from=utcnow() - timedelta(hours=1))
+    assert await _queued(acme) == set()
+    assert [u for _, u in await reveal(acme.session)] == [ann]
+    assert await _queued(acme) == {ann}
+
+
+async def test_the_queue_is_taken_once_and_a_failure_goes_back_later(acme: Acme) -> None:
+    ann = acme.users[ANN].id
+    await acme.ctx(ANN)
+    await _opened_home(acme, ann)
+    await refresh.changed(acme.session, [ann, ann])
+    assert await refresh.take(acme.session) == [ann]
+    assert await refresh.take(acme.session) == []
+    await refresh.later(acme.session, [ann])
+    assert await refresh.take(acme.session) == []  # not due yet
+    assert await refresh.take(acme.session, utcnow() + refresh.RETRY) == [ann]
 
 
 async def test_a_long_list_shows_the_first_and_counts_the_rest(acme: Acme, monkeypatch) -> None:

@@ -61,10 +61,8 @@ class SlackEndpoint:
         self.slack.client.session = self.slack.replies.session
         self.outbox_client.session = self.slack.replies.session
         await self.slack.pin.start()
-        self.slack.home.start()
 
     async def close(self) -> None:
-        await self.slack.home.close()
         await self.slack.replies.close()
 
     async def events(self, request: Request) -> Response:

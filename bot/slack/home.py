@@ -2,20 +2,19 @@
 (`app_home_opened`), as the answer to a button pressed on it (Enrol, Unmute), and again when
 their enrolments change.
 
-Republishing after a change is a debounced task in this process, not an outbox row: the Home
-tab is a view of the database that is rebuilt whenever its person opens it, so a republish lost
-to a crash costs nothing but a stale second, while an outbox row would be one more write in
-every enrolment's transaction (a rule's run touches thousands). handlers.refresh tells us, after
-each commit, whose My learning changed; within DEBOUNCE_SECONDS the changes of one person (a
-rule's run, a batch import) make one publish, and only for people who opened the tab at least
-once (identity.home_opened_at). Nothing here runs inside a click's request: a click answers first.
+Republishing after a change goes through the `home_refresh` queue (handlers.refresh): whoever
+changes a person's My learning, in any process (a CLI import, the periods job, another worker),
+queues them in the same transaction, if they opened the tab once (identity.home_opened_at).
+The service's "home-refresh" job (`republish_due`, every few seconds, under a lease) takes the
+due rows and publishes each; a failed publish goes back in the queue, due a little later. A
+person's many changes in between (a rule's run, a batch import) make one row, so one publish.
+Nothing here runs inside a click's request: a click answers first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
@@ -33,29 +32,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROVIDER = "slack"
-DEBOUNCE_SECONDS = 1.0
 AT_ONCE = 4  # publishes in flight at a time: views.publish is Tier 4 (100+ a minute)
 
 
 class HomeTab:
     def __init__(self, slack: Slack) -> None:
         self.slack = slack
-        self._pending: dict[int, float] = {}  # user id -> when their last change was told
-        self._published: dict[str, float] = {}  # Slack user id -> when a publish began
-        self._flush: asyncio.Task | None = None
         self._gate = asyncio.Semaphore(AT_ONCE)
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    # Lifecycle -------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        refresh.listen(self.changed)
-
-    async def close(self) -> None:
-        refresh.unlisten(self.changed)
-        if self._flush is not None:
-            self._flush.cancel()
 
     # Publishing ------------------------------------------------------------------------------
 
@@ -63,9 +46,11 @@ class HomeTab:
         self, user_id: str, notice: str | None = None, *, opened: bool = False
     ) -> None:
         """Build and publish `user_id`'s Home tab (a Slack user id of our workspace)."""
-        self._published[user_id] = time.monotonic()
         home = await self.slack.pin.get()
         account = Account(PROVIDER, home.team_id, user_id)
+        # What is queued for them until now, this view shows: the job need not publish again
+        # (and would overwrite a button's notice).
+        await self.slack.runtime.transact(lambda s: refresh.shown(s, account))
         lookup = self.slack.directory.lookup(user_id, home, home.team_id, home.enterprise_id)
         view = await my_learning.view_of(self.slack.runtime, account, lookup, home_opened=opened)
         payload = home_view(view, notice) if view is not None else unknown_home()
@@ -88,59 +73,46 @@ class HomeTab:
 
     # After a change --------------------------------------------------------------------------
 
-    def changed(self, user_ids: set[int]) -> None:
-        """handlers.refresh's listener, in SQLAlchemy's after_commit: only hand the ids to the
-        service's event loop (the commit may have run on another thread's loop)."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._note, user_ids, time.monotonic())
-
-    def _note(self, user_ids: set[int], told: float) -> None:
-        for user_id in user_ids:  # the latest change counts: older ones may be published
-            self._pending[user_id] = told
-        if self._flush is None or self._flush.done():
-            self._flush = asyncio.get_running_loop().create_task(self._republish())
-
-    async def _republish(self) -> None:
-        await asyncio.sleep(DEBOUNCE_SECONDS)
-        pending, self._pending = self._pending, {}
-        try:
-            subjects = await self._opened(pending)
-        except Exception:
-            log.exception("could not tell whose Home tab to republish")
+    async def republish_due(self) -> None:
+        """The "home-refresh" job: take the people due (handlers.refresh), publish each one's
+        Home tab, and put back those whose publish failed."""
+        runtime = self.slack.runtime
+        people = await runtime.transact(refresh.take)
+        if not people:
             return
-        due = [s for s, told in subjects if self._published.get(s, 0.0) < told]
-        results = await asyncio.gather(*(self._republish_one(s) for s in due))
+        try:
+            subjects = await self._opened(people)
+        except Exception:
+            await runtime.transact(lambda s: refresh.later(s, people))
+            raise
+        results = await asyncio.gather(*(self._republish_one(s) for s, _ in subjects))
+        failed = sorted({user for (_, user), ok in zip(subjects, results, strict=True) if not ok})
+        if failed:
+            await runtime.transact(lambda s: refresh.later(s, failed))
         if sum(results):
             log.info("republished %d Home tabs", sum(results))
 
-    async def _republish_one(self, user_id: str) -> int:
+    async def _republish_one(self, user_id: str) -> bool:
         try:
             await self.publish(user_id)
         except SlackApiError as exc:
             log.info("a Home tab was not republished (%s)", exc.response.get("error"))
-            return 0
+            return False
         except Exception:
             log.exception("a Home tab was not republished (user %s)", user_id)
-            return 0
-        return 1
+            return False
+        return True
 
-    async def _opened(self, pending: dict[int, float]) -> list[tuple[str, float]]:
-        """The Slack accounts of these people that opened the Home tab, with when each
-        person's change was told."""
-        if not pending:
-            return []
+    async def _opened(self, people: list[int]) -> list[tuple[str, int]]:
+        """The Slack accounts of these people that opened the Home tab here, with whose."""
         home = await self.slack.pin.get()
-        found: list[tuple[str, float]] = []
-        ids = list(pending)
         async with self.slack.runtime.sessions() as session:
-            for start in range(0, len(ids), 500):
-                rows = await session.execute(
-                    select(Identity.subject, Identity.user_id).where(
-                        Identity.provider == PROVIDER,
-                        Identity.tenant_key == home.team_id,
-                        Identity.user_id.in_(ids[start : start + 500]),
-                        Identity.home_opened_at.is_not(None),
-                    )
+            rows = await session.execute(
+                select(Identity.subject, Identity.user_id).where(
+                    Identity.provider == PROVIDER,
+                    Identity.tenant_key == home.team_id,
+                    Identity.user_id.in_(people),
+                    Identity.home_opened_at.is_not(None),
                 )
-                found += [(subject, pending[user_id]) for subject, user_id in rows]
-        return found
+            )
+            return [(subject, int(user_id)) for subject, user_id in rows]

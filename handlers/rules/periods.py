@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, Table, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers import refresh
 from handlers.enrol import Placement, enrol_many
 from handlers.rules.criteria import matching
 from handlers.rules.messages import ENROLLED, tell_learners
@@ -154,7 +155,10 @@ async def reveal(session: AsyncSession, now: datetime | None = None) -> list[tup
         .values(visible_from=None, enrolled_at=e.c.visible_from, updated_at=now)
         .returning(e.c.id, e.c.user_id)
     )
-    return [(int(i), int(u)) for i, u in rows]
+    revealed = [(int(i), int(u)) for i, u in rows]
+    # Not events.enrolments (nothing was created), but My learning shows them now.
+    await refresh.changed(session, {u for _, u in revealed})
+    return revealed
 
 
 @dataclass

@@ -136,6 +136,18 @@ class Identity(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class HomeRefresh(Base):
+    """A person whose Home tab is to be republished: written in the transaction of the change,
+    whichever process made it, and taken by the service's "home-refresh" job (bot.slack.home)."""
+
+    __tablename__ = "home_refresh"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("portal_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class AdminGrant(Base):
     __tablename__ = "admin_grant"
     __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
