@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
@@ -31,6 +33,10 @@ from handlers.replies import (
     kept_token,
 )
 from store.models import utcnow
+
+# A command's answer to a Delete press, and a Bolt listener (its arguments injected by name).
+ConfirmDelete = Callable[[Any, str], Awaitable[Any]]
+Listener = Callable[..., Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -167,38 +173,30 @@ async def item_opened(ack: AsyncAck) -> None:
     await ack()
 
 
-async def delete_confirmed(
-    ack: AsyncAck,
-    body: dict,
-    slack: Slack,
-    caller: Caller,
-    command_context: CommandContextOpener,
-) -> None:
-    await ack()
-    try:
-        async with command_context() as ctx:
-            reply = await commands.confirm_link_delete(ctx, _value(body))
-    except Exception:
-        log.exception("link deletion failed (user %s)", caller.account.subject)
-        reply = SOMETHING_WENT_WRONG
-    await _answered(slack, body, reply)
+def _delete_confirmed(confirm: ConfirmDelete, what: str) -> Listener:
+    """The Delete button of a link's or a token's "are you sure?" question."""
+
+    async def confirmed(
+        ack: AsyncAck,
+        body: dict,
+        slack: Slack,
+        caller: Caller,
+        command_context: CommandContextOpener,
+    ) -> None:
+        await ack()
+        try:
+            async with command_context() as ctx:
+                reply = await confirm(ctx, _value(body))
+        except Exception:
+            log.exception("%s deletion failed (user %s)", what, caller.account.subject)
+            reply = SOMETHING_WENT_WRONG
+        await _answered(slack, body, reply)
+
+    return confirmed
 
 
-async def token_delete_confirmed(
-    ack: AsyncAck,
-    body: dict,
-    slack: Slack,
-    caller: Caller,
-    command_context: CommandContextOpener,
-) -> None:
-    await ack()
-    try:
-        async with command_context() as ctx:
-            reply = await commands.confirm_token_delete(ctx, _value(body))
-    except Exception:
-        log.exception("token deletion failed (user %s)", caller.account.subject)
-        reply = SOMETHING_WENT_WRONG
-    await _answered(slack, body, reply)
+delete_confirmed = _delete_confirmed(commands.confirm_link_delete, "link")
+token_delete_confirmed = _delete_confirmed(commands.confirm_token_delete, "token")
 
 
 async def token_delete_cancelled(ack: AsyncAck, body: dict, slack: Slack) -> None:
