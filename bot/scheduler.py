@@ -189,6 +189,10 @@ async def _quietly_cancelled(work: asyncio.Task) -> None:
         await asyncio.wait({work})
 
 
+# What a feature's job runs, or None when the feature is off.
+Runs = Callable[[], Awaitable[object]] | None
+
+
 def service_jobs(
     *,
     delivery: Delivery,
@@ -222,6 +226,40 @@ def service_jobs(
         jobs.add(
             Job("outbox", delivery.dispatch, every=delivery_seconds, lease=delivery_lease_seconds)
         )
+    _add_feature_jobs(
+        jobs,
+        directory_sync=directory_sync,
+        rules_follow=rules_follow,
+        rules_reconcile=rules_reconcile,
+        api_purge=api_purge,
+        rule_periods=rule_periods,
+        moodle_poll=moodle_poll,
+        moodle_poll_seconds=moodle_poll_seconds,
+        reminders=reminders,
+        home_refresh=home_refresh,
+    )
+    if sqlite_file:
+        # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
+        # syncs the file to disk) would hold up every request for as long as the disk takes.
+        checkpoint_file = partial(asyncio.to_thread, checkpoint, sqlite_file)
+        jobs.add(Job("sqlite-checkpoint", checkpoint_file, every=CHECKPOINT_SECONDS, lease=None))
+    return jobs
+
+
+def _add_feature_jobs(
+    jobs: Jobs,
+    *,
+    directory_sync: Runs,
+    rules_follow: Runs,
+    rules_reconcile: Runs,
+    api_purge: Runs,
+    rule_periods: Runs,
+    moodle_poll: Runs,
+    moodle_poll_seconds: float,
+    reminders: Runs,
+    home_refresh: Runs,
+) -> None:
+    """The jobs of the features that are on (each given only when its settings turn it on)."""
     if directory_sync:
         # Repairs what missed events left behind; the sync itself holds to the removal
         # threshold (handlers.directory.sync). An hour's lease: a large source pages slowly.
@@ -253,9 +291,3 @@ def service_jobs(
         # The Slack Home tabs whose My learning changed, whichever process changed it
         # (handlers.refresh): every 2 s, so a change shows within a few seconds.
         jobs.add(Job("home-refresh", home_refresh, every=HOME_REFRESH_SECONDS, lease=60))
-    if sqlite_file:
-        # From a thread: SQLite statements run on the event loop, and a checkpoint there (which
-        # syncs the file to disk) would hold up every request for as long as the disk takes.
-        checkpoint_file = partial(asyncio.to_thread, checkpoint, sqlite_file)
-        jobs.add(Job("sqlite-checkpoint", checkpoint_file, every=CHECKPOINT_SECONDS, lease=None))
-    return jobs
