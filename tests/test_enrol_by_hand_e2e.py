@@ -65,3 +65,15 @@ def test_teams_admin_enrols_and_withdraws_and_the_learner_hears_in_their_chat(te
     [_, told] = world.wait_messages("a:dm-aad-ann", 2)
     card = card_text(told["attachments"][0]["content"])
     assert "withdrew you from Privacy basics." in card and "Wrong course" in card
+
+
+def test_in_teams_enrol_add_is_typed_with_one_enrol_and_help_writes_it_so(teams_world):
+    world = teams_world
+    # TeamsWorld.say starts each message with "enrol": the admin typed `enrol add ...`.
+    done = world.say("admin", "add ann@acme.test safety-101")
+    assert "Enrolled 1 person" in card_text(done)
+    listed = card_text(world.say("admin", "list ann@acme.test"))
+    assert "Safety 101" in listed
+    helped = card_text(world.say("admin", "help enrol add"))
+    assert "\nenrol add PEOPLE... ITEMS..." in helped
+    assert "enrol enrol" not in helped

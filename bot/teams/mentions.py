@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from bot.teams.connector import Connector
+from handlers.commands import registry
 
 _LEADING_COMMAND = re.compile(r"^\s*/?enrol\b", re.IGNORECASE)
 _AT = re.compile(r"<at>[^<]*</at>")
@@ -39,5 +40,12 @@ async def command_text(connector: Connector, activity: dict) -> str:
             object_ids[who] = (member or {}).get("objectId") or (member or {}).get("aadObjectId")
         if object_ids[who]:
             text = text.replace(said, f"<@{object_ids[who]}>")
-    text = _AT.sub(" ", text).replace("&nbsp;", " ")
-    return _LEADING_COMMAND.sub("", text).strip()
+    text = _AT.sub(" ", text).replace("&nbsp;", " ").strip()
+    return text if _an_enrol_command(text) else _LEADING_COMMAND.sub("", text).strip()
+
+
+def _an_enrol_command(text: str) -> bool:
+    """Whether the text is itself one of the `enrol ...` commands (`enrol add`), whose word
+    enrol is the command's own, not the optional word that starts any command in Teams."""
+    found = registry.resolve(text.split())
+    return found is not None and found[0].words[0] == "enrol"

@@ -70,7 +70,14 @@ class CommandContext:
     can_email: bool = False  # SMTP_URL is set: invitations and join confirmations can go out
 
     def usage(self, form: str) -> str:
-        return f"`{self.prefix} {form}`"
+        return f"`{self.said(form)}`"
+
+    def said(self, form: str) -> str:
+        """The command as typed here. Teams commands begin with the word enrol, so one that
+        itself begins with it (`enrol add`) is not written `enrol enrol add` there."""
+        if form.split()[:1] == [self.prefix]:
+            return form
+        return f"{self.prefix} {form}"
 
     @property
     def here(self) -> str:

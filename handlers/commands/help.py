@@ -86,4 +86,4 @@ def _one(ctx: CommandContext, words: list[str]) -> Notice:
     if entry.aliases:
         spellings = ", ".join(" ".join((*entry.words[:-1], a)) for a in entry.aliases)
         lines.append(f"Also understood: {spellings}")
-    return Notice(line(ctx, entry), lines=tuple(lines), heading=f"{ctx.prefix} {entry.name}")
+    return Notice(line(ctx, entry), lines=tuple(lines), heading=ctx.said(entry.name))
