@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import directory
 from handlers.commands.group_links import PAID_PLAN
-from handlers.directory import Outcome, SyncRun
+from handlers.directory import Origin, Outcome, SyncRun
 from handlers.organisations import default_organisation
 from store.models import GroupSource, OutboxMessage, User, UserStatus
 from tests.support.servers import ServedApp
@@ -166,6 +166,23 @@ async def test_slack_deactivates_only_people_it_marks_deleted(db_url):
             status = {e: s for e, s in await session.execute(select(User.email, User.status))}
         assert status["p1@acme.test"] is UserStatus.ACTIVE
         assert status["p2@acme.test"] is UserStatus.DEACTIVATED
+
+
+async def test_slack_restores_whom_it_deactivated_but_not_whom_scim_did(db_url):
+    standin = world_standin()
+    async with slack_source(db_url, standin) as (runtime, platforms):
+        org_id = await link(runtime, GroupSource.SLACK_CHANNEL, CHANNEL, "newbies")
+        standin.users["U000002"]["deleted"] = True
+        await sync(runtime, platforms, org_id)
+        async with runtime.transaction() as session:
+            p3 = (await session.execute(select(User.id).where(User.email == "p3@acme.test")))
+            await directory.deactivate(session, org_id, [p3.scalar_one()], Origin("scim"))
+        standin.users["U000002"]["deleted"] = False  # restored in Slack
+        await sync(runtime, platforms, org_id)
+        async with runtime.transaction() as session:
+            status = {e: s for e, s in await session.execute(select(User.email, User.status))}
+        assert status["p2@acme.test"] is UserStatus.ACTIVE
+        assert status["p3@acme.test"] is UserStatus.DEACTIVATED  # the identity provider's word
 
 
 async def test_without_provisioning_slack_links_only_people_known_by_email(db_url):

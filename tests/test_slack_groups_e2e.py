@@ -138,6 +138,9 @@ def test_a_linked_channel_follows_who_joins_and_leaves_and_people_stay_current(d
         eventually(lambda: world.db.run(_person("nia@acme.test")), ("active", "Nurse"))
         world.event({"type": "user_change", "user": {**nia, "deleted": True}})
         eventually(lambda: world.db.run(_person("nia@acme.test")), ("deactivated", "Nurse"))
+        # Slack restores her: she is active again.
+        world.event({"type": "user_change", "user": {**nia, "deleted": False}})
+        eventually(lambda: world.db.run(_person("nia@acme.test")), ("active", "Nurse"))
 
 
 def _person(email: str):

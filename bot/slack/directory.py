@@ -13,7 +13,10 @@ from bot.slack.client import error_code
 from bot.slack.workspace import Workspace
 from handlers.directory import PersonRecord
 from handlers.identity import Profile, ProfileLookup
-from store.models import Standing
+from store.models import GroupSource, Standing
+
+# The sources a Slack deactivation is logged under: user_change events and the full sync.
+DEACTIVATED_BY_SLACK = ("slack", GroupSource.SLACK_USERGROUP.value, GroupSource.SLACK_CHANNEL.value)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ def profile_of(user: dict, home: Workspace) -> Profile:
 def person_of(user: dict, home: Workspace) -> PersonRecord | None:
     """What the directory keeps of a Slack user: a member of our workspace with an email is a
     person (made if new), their names and title (as their function) set; someone Slack
-    deactivated is deactivated, if known by their Slack id. Guests, bots and other
+    deactivated is deactivated, if known by their Slack id, and reactivated when Slack restores
+    them (but not someone another source, or an admin, deactivated). Guests, bots and other
     organisations' people are not the directory's; an empty field clears nothing (another
     source, SCIM, may keep it)."""
     subject = user.get("id")
@@ -66,7 +70,11 @@ def person_of(user: dict, home: Workspace) -> PersonRecord | None:
     title = ((user.get("profile") or {}).get("title") or "").strip()
     fields = {"first_name": profile.first_name, "last_name": profile.last_name, "function": title}
     return PersonRecord(
-        subject=subject, email=profile.email, attributes={k: v for k, v in fields.items() if v}
+        subject=subject,
+        email=profile.email,
+        attributes={k: v for k, v in fields.items() if v},
+        active=True,
+        restores_only_from=DEACTIVATED_BY_SLACK,
     )
 
 

@@ -17,7 +17,16 @@ from handlers.directory.changes import Origin, record
 from handlers.directory.groups import chunks
 from handlers.users import normalise_email
 from store.batches import insert_missing, plan_each_statement, update_by_id, update_rows
-from store.models import ChangeKind, Identity, Standing, User, UserStatus, UserType, utcnow
+from store.models import (
+    ChangeKind,
+    DirectoryChange,
+    Identity,
+    Standing,
+    User,
+    UserStatus,
+    UserType,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,10 @@ class PersonRecord:
     manager_subject: str | None = None
     manager_email: str | None = None
     active: bool | None = None  # None: the source does not say
+    # With active=True, reactivate only people whose last deactivation came from one of these
+    # sources (empty: whoever deactivated them): Slack restores whom Slack deactivated, never
+    # whom the identity provider did.
+    restores_only_from: tuple[str, ...] = ()
     type: UserType = UserType.STAFF  # for a new person only
 
 
@@ -97,8 +110,15 @@ async def upsert_people(
     values = await _attribute_values(session, organisation_id, people, ids, key)
     changes = await apply_attributes(session, organisation_id, values, origin, now)
     off = [u for p, u in zip(people, ids, strict=True) if u and p.active is False]
-    on = [u for p, u in zip(people, ids, strict=True) if u and p.active is True]
+    on = [
+        u for p, u in zip(people, ids, strict=True) if u and p.active and not p.restores_only_from
+    ]
     changes += len(await deactivate(session, organisation_id, off, origin, now))
+    for sources in {p.restores_only_from for p in people if p.active and p.restores_only_from}:
+        mine = {
+            u for p, u in zip(people, ids, strict=True) if u and p.restores_only_from == sources
+        }
+        on += await deactivated_by(session, sorted(mine), sources)
     changes += len(await reactivate(session, organisation_id, on, origin, now))
     return PeopleResult(ids, created, changes)
 
@@ -312,6 +332,35 @@ async def deactivate(
         origin,
         now,
     )
+
+
+async def deactivated_by(
+    session: AsyncSession, user_ids: list[int], sources: tuple[str, ...]
+) -> list[int]:
+    """Those of these people who are deactivated, and whose last deactivation came from one of
+    these sources (the directory log says who)."""
+    found: list[int] = []
+    for part in chunks(user_ids):
+        last = (
+            select(DirectoryChange.user_id, func.max(DirectoryChange.id).label("id"))
+            .where(
+                DirectoryChange.user_id.in_(part),
+                DirectoryChange.kind == ChangeKind.DEACTIVATED,
+            )
+            .group_by(DirectoryChange.user_id)
+            .subquery()
+        )
+        rows = await session.execute(
+            select(DirectoryChange.user_id)
+            .join(last, DirectoryChange.id == last.c.id)
+            .join(User, User.id == DirectoryChange.user_id)
+            .where(
+                DirectoryChange.source.in_(sources),
+                User.status == UserStatus.DEACTIVATED,
+            )
+        )
+        found.extend(rows.scalars())
+    return found
 
 
 async def reactivate(
