@@ -3,6 +3,7 @@ once for Slack, Teams and the command line, and the replies that carry a file or
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from handlers.enrol_import import (
@@ -64,11 +65,33 @@ class ImportPreview:
     start: str | None
 
 
+class ImportKind(enum.StrEnum):
+    """Which import a file is for: a filled enrolment template, or a sheet of invitations."""
+
+    ENROL = "enrol"
+    INVITE = "invite"
+
+
+@dataclass(frozen=True)
+class ImportForm:
+    """The words of the form that asks for an import's file."""
+
+    title: str
+    label: str
+    hint: str
+    submit: str
+    no_file: str  # the form was sent without its file
+
+
 @dataclass(frozen=True)
 class AskForImportFile:
     """Open a form for the file (a Slack modal); where there is none, `instead` says what to do."""
 
     instead: Notice
+    kind: ImportKind = ImportKind.ENROL
+
+
+FORM = ImportForm(IMPORT_TITLE, IMPORT_FILE_LABEL, IMPORT_FILE_HINT, IMPORT_SUBMIT, NO_FILE)
 
 
 def _people(n: int) -> str:

@@ -21,6 +21,7 @@ from handlers import directory, invitations, users
 from handlers.csvfile import FileProblem
 from handlers.enrol_sheet import records
 from handlers.invitations import Invitations, Invited
+from handlers.replies import echo
 from store.models import Group, Organisation, UserType
 
 SHOWN = 20  # rows named per kind of problem; all are counted
@@ -56,6 +57,19 @@ def read(path: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
+def looks_like_invitations(path: Path) -> bool:
+    """Whether the file's first row is an invitations header (email, group[, type]): how a file
+    sent to the bot with no words is told from a filled enrolment template."""
+    try:
+        for _, cells in records(path):
+            words = [c.strip().lower() for c in cells if c.strip()]
+            if words:
+                return words[:2] == ["email", "group"]
+    except FileProblem:
+        return False
+    return False
+
+
 async def plan(
     session: AsyncSession, organisation: Organisation, rows: list[tuple[int, list[str]]]
 ) -> Plan:
@@ -69,7 +83,7 @@ async def plan(
         name = cells[1].strip() if len(cells) > 1 else ""
         word = cells[2].strip().lower() if len(cells) > 2 and cells[2].strip() else "staff"
         if email is None:
-            found.wrong.append((line, f"`{cells[0][:80] if cells else ''}` is not an email"))
+            found.wrong.append((line, f"`{echo(cells[0], 80) if cells else ''}` is not an email"))
             continue
         if not name:
             found.wrong.append((line, "no group: a group is required to invite"))
@@ -80,7 +94,7 @@ async def plan(
             found.wrong.append((line, group))
             continue
         if word not in ("staff", "client"):
-            found.wrong.append((line, f"`{word[:20]}` is not a type: staff or client"))
+            found.wrong.append((line, f"`{echo(word, 20)}` is not a type: staff or client"))
             continue
         if email in seen:
             found.duplicates.append((line, email))
@@ -97,15 +111,16 @@ async def plan(
 async def _group(session: AsyncSession, org_id: int, name: str) -> Group | str:
     matches = await directory.find_group(session, org_id, name)
     if not matches:
-        return f"no group called {name[:80]} (`group list` shows them)"
+        return f"no group called {echo(name, 80)} (`group list` shows them)"
     if len(matches) > 1:
-        return f"several groups are called {name[:80]}: rename one"
+        return f"several groups are called {echo(name, 80)}: rename one"
     return invitations.group_problem(matches[0]) or matches[0]
 
 
 def preview_lines(found: Plan) -> list[str]:
-    """What the preview says, line by line (the CLI prints it)."""
-    per_group = Counter(group.name for _, group, _ in found.rows)
+    """What the preview says, line by line: the CLI prints it, chat shows it as a Notice
+    (handlers.invite_import_text). What the file said passes through echo."""
+    per_group = Counter(echo(group.name, 80) for _, group, _ in found.rows)
     lines = [f"{len(found.rows)} to invite"] + [
         f"  {n} into {name}" for name, n in sorted(per_group.items())
     ]

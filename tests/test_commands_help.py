@@ -78,7 +78,8 @@ INVITE_HELP = (
     "old one stops working)",
     "`/enrol invite cancel INVITE|EMAIL`: cancel a pending invitation: its link stops working "
     "at once",
-    "`/enrol invite import`: invite up to 500 people from a spreadsheet (on the command line)",
+    "`/enrol invite import`: invite up to 500 people from a spreadsheet (email, group[, type]): "
+    "a preview first, then Send invitations",
     "`/enrol join on [--group GROUP] [--allow-domain DOMAIN]…`: switch the join page on (again: "
     "at a new address, the old one stops working)",
     "`/enrol join off`: switch the join page off",

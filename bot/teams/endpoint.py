@@ -20,7 +20,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot import enrol_imports, metrics
+from bot import enrol_imports, invite_imports, metrics
 from bot.runtime import Runtime
 from bot.teams import cards, conversations, directory, imports, reports, rule_card
 from bot.teams.activity import PROVIDER, channel_of, malformed, sender_account
@@ -119,6 +119,7 @@ class TeamsEndpoint:
             cards.TOKEN_DELETE_CANCEL: self._token_delete_cancel,
             rule_card.RULE_CREATE: self._rule_create,
             imports.START_VERB: self._import_start,
+            imports.SEND_VERB: self._invite_send,
         }
 
     async def messages(self, request: Request) -> Response:
@@ -255,15 +256,18 @@ class TeamsEndpoint:
                 log.exception("could not tell the user either")
 
     async def _on_file(self, activity: dict) -> None:
-        """A file sent to the bot: in the personal chat, an enrolment spreadsheet to preview."""
+        """A file sent to the bot: in the personal chat, a spreadsheet to preview (enrolments,
+        or invitations: bot.teams.imports tells which)."""
         if not _personal(activity):
             await self.connector.reply(activity, cards.message(cards.notice(imports.PERSONAL_ONLY)))
             return
         async with self.runtime.transaction() as session:
-            importer = await enrol_imports.importer_of(await self._context(session, activity))
-        file = imports.sent_file(activity)
-        assert file is not None
-        card = await imports.preview_sent_file(self.runtime, self.connector, importer, file)
+            ctx = await self._context(session, activity)
+            importer = await enrol_imports.importer_of(ctx)
+            inviter = await invite_imports.inviter_of(ctx)
+        card = await imports.preview_sent_file(
+            self.runtime, self.connector, activity, importer, inviter
+        )
         await self.connector.reply(activity, cards.message(card))
 
     async def _on_file_consent(self, activity: dict) -> None:
@@ -365,6 +369,13 @@ class TeamsEndpoint:
         if importer is None:
             return cards.invoke_card(cards.notice(enrol_imports.NOT_ALLOWED))
         return self.imports.start(activity, importer, str(data.get("import") or ""))
+
+    async def _invite_send(self, activity: dict, data: dict) -> dict:
+        async with self.runtime.transaction() as session:
+            who = await invite_imports.inviter_of(await self._context(session, activity))
+        if isinstance(who, invite_imports.Inviter):
+            who = await invite_imports.send(self.runtime, who, str(data.get("invite") or ""))
+        return cards.invoke_card(cards.notice(who))
 
     async def _item_title(self, session: AsyncSession, ctx: CommandContext, slug: str) -> str:
         title = await session.scalar(

@@ -2,7 +2,9 @@
 `enrol template` as a file consent card (bot.teams.reports puts the accepted file in OneDrive),
 a filled file sent to the bot (an attachment of type file.download.info, whose downloadUrl is
 pre-authenticated) previewed on a card with a Start import button (Action.Execute), and Start,
-answered at once and reported in the chat when the import is done."""
+answered at once and reported in the chat when the import is done. A file sent with the words
+`invite import`, or whose first row is email, group, is a sheet of invitations instead
+(bot.invite_imports): its card's Send invitations button sends them."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import logging
 
 import httpx
 
-from bot import enrol_imports
+from bot import enrol_imports, invite_imports
 from bot.runtime import Runtime
 from bot.teams import cards
 from bot.teams.connector import TIMEOUT_SECONDS, Connector
@@ -23,12 +25,14 @@ from handlers.enrol_import_text import (
     ImportPreview,
     TemplateReady,
 )
+from handlers.invite_import_text import SEND, InvitePreview
 from handlers.replies import Notice, Tone
 
 log = logging.getLogger(__name__)
 
 FILE_DOWNLOAD = "application/vnd.microsoft.teams.file.download.info"
 START_VERB = "enrolImportStart"
+SEND_VERB = "inviteImportSend"
 PERSONAL_ONLY = Notice(
     "Teams lets me send and receive files only in our personal chat: ask me there.", Tone.ERROR
 )
@@ -64,36 +68,61 @@ def template_message(ready: TemplateReady, personal: bool) -> dict:
     return message
 
 
+def _button(title: str, verb: str, data: dict) -> dict:
+    return {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": verb,
+        "data": data,
+        "style": "positive",
+    }
+
+
 def preview_card(reply: ImportPreview) -> dict:
     content = cards.notice(reply.summary)
     if reply.start is not None:
-        content["actions"] = [
-            {
-                "type": "Action.Execute",
-                "title": START,
-                "verb": START_VERB,
-                "data": {"import": reply.start},
-                "style": "positive",
-            }
-        ]
+        content["actions"] = [_button(START, START_VERB, {"import": reply.start})]
+    return content
+
+
+def invite_preview_card(reply: InvitePreview) -> dict:
+    """The invitations' preview; Send invitations only when no row needs fixing."""
+    content = cards.notice(reply.summary)
+    if reply.send is not None:
+        content["actions"] = [_button(SEND, SEND_VERB, {"invite": reply.send})]
     return content
 
 
 async def preview_sent_file(
     runtime: Runtime,
     connector: Connector,
+    activity: dict,
     importer: enrol_imports.Importer | None,
-    file: dict,
+    inviter: invite_imports.Inviter | Notice,
 ) -> dict:
-    """The card answering a file sent to the bot: its preview, or why there is none."""
-    if importer is None:
-        return cards.notice(enrol_imports.NOT_ALLOWED)
+    """The card answering a file sent to the bot: its preview as invitations or enrolments
+    (bot.invite_imports.is_for_invitations says which), or why there is none."""
+    file = sent_file(activity)
+    assert file is not None
+    words = str(activity.get("text") or "")
+    if importer is None and isinstance(inviter, Notice):  # may import neither: no download
+        said_invite = invite_imports.SAYS_INVITE.search(words)
+        return cards.notice(inviter if said_invite else enrol_imports.NOT_ALLOWED)
     try:
         got = await connector.http.get(str(file["downloadUrl"]), timeout=TIMEOUT_SECONDS)
         got.raise_for_status()
     except httpx.HTTPError as exc:
         log.warning("could not download an import file (%s)", type(exc).__name__)
         return cards.notice(Notice(FILE_UNREADABLE, Tone.ERROR))
+    if await invite_imports.is_for_invitations(words, got.content, file["name"]):
+        if isinstance(inviter, Notice):
+            return cards.notice(inviter)
+        sheet = await invite_imports.preview_bytes(runtime, inviter, got.content, file["name"])
+        return (
+            invite_preview_card(sheet) if isinstance(sheet, InvitePreview) else cards.notice(sheet)
+        )
+    if importer is None:
+        return cards.notice(enrol_imports.NOT_ALLOWED)
     reply = await enrol_imports.preview_bytes(runtime, importer, got.content, file["name"])
     return preview_card(reply) if isinstance(reply, ImportPreview) else cards.notice(reply)
 

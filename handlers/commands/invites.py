@@ -7,15 +7,13 @@ from handlers import invitations, join, users
 from handlers.commands.context import CommandContext, CommandError
 from handlers.commands.groups import _kind, count_people, group_named
 from handlers.commands.registry import Args, Option, Role, command, noun
+from handlers.enrol_import_text import AskForImportFile, ImportKind
 from handlers.invitations import Invited
+from handlers.invite_import_text import NO_EMAIL, SEND_FILE_HERE
 from handlers.replies import Notice, Tone, echo, plural
 from store.models import Group, InvitationStatus, UserType
 
 LISTED = 50
-NO_EMAIL = (
-    "Invitations go by email, and no mail server is set: set SMTP_URL (see the README's "
-    "settings) and restart enrolbot, then invite again."
-)
 
 
 def _caller(ctx: CommandContext) -> tuple[str, int | None, str]:
@@ -71,7 +69,7 @@ async def invite(ctx: CommandContext, args: Args) -> Notice:
     if len(emails) > invitations.AT_ONCE:
         raise CommandError(
             f"You can invite up to {invitations.AT_ONCE} people at a time, and you gave "
-            f"{len(emails)}; for more, use a spreadsheet: `enrolbot invite import FILE`."
+            f"{len(emails)}; for more, use a spreadsheet: {ctx.usage('invite import')}."
         )
     group, kind = await _group(ctx, args), _type(args.value("type"))
     if not ctx.can_email:
@@ -206,17 +204,16 @@ async def cancel(ctx: CommandContext, args: Args) -> Notice:
 @command(
     "invite import",
     "",
-    f"invite up to {invitations.IMPORT_MAX} people from a spreadsheet (on the command line)",
+    f"invite up to {invitations.IMPORT_MAX} people from a spreadsheet (email, group[, type]): "
+    "a preview first, then Send invitations",
     role=Role.ADMIN,
     doing="invite people",
     most=0,
 )
-async def import_(ctx: CommandContext, args: Args) -> Notice:
-    return Notice(
-        f"Invite up to {invitations.IMPORT_MAX} people from a spreadsheet (.csv or .xlsx with "
-        "columns email, group and optionally type) on the server: `enrolbot invite import "
-        "FILE` shows a preview, and `--yes` sends the invitations."
-    )
+async def import_(ctx: CommandContext, args: Args) -> AskForImportFile:
+    if not ctx.can_email:
+        raise CommandError(NO_EMAIL)
+    return AskForImportFile(Notice(SEND_FILE_HERE), ImportKind.INVITE)
 
 
 # The join page ------------------------------------------------------------------------------

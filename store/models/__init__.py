@@ -34,7 +34,7 @@ from store.models.directory import (
     Membership,
 )
 from store.models.imports import EnrolImport, EnrolImportRow, ImportStatus
-from store.models.invitations import Invitation, InvitationStatus, JoinPage
+from store.models.invitations import Invitation, InvitationStatus, InviteImport, JoinPage
 from store.models.moodle import MoodleCheck, MoodleNotice, MoodleSite
 from store.models.people import (
     AdminGrant,
@@ -101,6 +101,7 @@ __all__ = [
     "ImportStatus",
     "Invitation",
     "InvitationStatus",
+    "InviteImport",
     "ItemKind",
     "ItemSource",
     "JobLease",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, UTCDateTime, text_enum, utcnow
@@ -41,6 +41,24 @@ class Invitation(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))  # who accepted
+
+
+class InviteImport(Base):
+    """A spreadsheet of invitations sent to the bot in chat, kept between its preview and the
+    Send invitations button: the rows as read (checked again when sent, as things change), who
+    may send it, and when it was sent (once: a second press finds sent_at set)."""
+
+    __tablename__ = "invite_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    rows: Mapped[list] = mapped_column(JSON)  # [[line, [cells...]], ...] as the file had them
+    row_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invited: Mapped[int | None] = mapped_column(Integer)  # invitations written when sent
 
 
 class JoinPage(Base):

@@ -55,7 +55,7 @@ async def enrol_command(
             return
         if isinstance(reply, AskForImportFile):
             await slack.client.views_open(
-                trigger_id=body["trigger_id"], view=import_form(body["channel_id"])
+                trigger_id=body["trigger_id"], view=import_form(body["channel_id"], reply.kind)
             )
             return
         if isinstance(reply, TemplateReady):

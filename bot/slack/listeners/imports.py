@@ -1,22 +1,23 @@
-"""Spreadsheet enrolment on Slack: the `enrol import` modal's file, fetched with files.info and
-its url_private_download (the bot token as a bearer token; files:read), previewed in the
-admin's DM with a Start import button, and the button, which runs the import."""
+"""Spreadsheet imports on Slack: the modal's file (`enrol import` or `invite import`, as its
+private_metadata says), fetched with files.info and its url_private_download (the bot token as
+a bearer token; files:read), previewed in the admin's DM with a Start import or Send
+invitations button, and the buttons, which run the import."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 import httpx
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import enrol_imports
+from bot import enrol_imports, invite_imports
 from bot.slack import import_blocks
 from bot.slack.adapter import Caller, Slack, render
 from bot.slack.middleware import CommandContextOpener
-from handlers.enrol_import_text import FILE_UNREADABLE, NO_FILE, STARTED, ImportPreview
-from handlers.replies import SOMETHING_WENT_WRONG, Notice, Tone
+from handlers.enrol_import_text import FILE_UNREADABLE, STARTED, ImportKind, ImportPreview
+from handlers.invite_import_text import InvitePreview
+from handlers.replies import SOMETHING_WENT_WRONG, Notice, Reply, Tone
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp) -> None:
     app.view(import_blocks.IMPORT_FORM)(import_form_submitted)
     app.action(import_blocks.START_ACTION)(import_start_clicked)
+    app.action(import_blocks.SEND_ACTION)(invite_send_clicked)
 
 
 async def _fetch(slack: Slack, file_id: str) -> tuple[bytes, str] | None:
@@ -50,33 +52,48 @@ async def import_form_submitted(
     command_context: CommandContextOpener,
 ) -> None:
     view = body["view"]
+    channel, kind = import_blocks.form_of(view.get("private_metadata"))
     file_id = import_blocks.submitted_file(view["state"]["values"])
     if file_id is None:
-        await ack(response_action="errors", errors={import_blocks.FILE_BLOCK: NO_FILE})
+        no_file = import_blocks.FORMS[kind].no_file
+        await ack(response_action="errors", errors={import_blocks.FILE_BLOCK: no_file})
         return
     await ack()  # the preview follows in the DM: a big file takes longer than Slack waits
-    meta = json.loads(view.get("private_metadata") or "{}")
     user_id = caller.account.subject
     try:
-        async with command_context() as ctx:
-            importer = await enrol_imports.importer_of(ctx)
-        if importer is None:
-            await slack.tell(meta.get("channel"), user_id, enrol_imports.NOT_ALLOWED)
-            return
-        fetched = await _fetch(slack, file_id)
-        if fetched is None:
-            await slack.tell(meta.get("channel"), user_id, Notice(FILE_UNREADABLE, Tone.ERROR))
-            return
-        reply = await enrol_imports.preview_bytes(slack.runtime, importer, *fetched)
+        reply = await _preview(slack, command_context, file_id, kind)
     except Exception:
         log.exception("import preview failed (user %s)", user_id)
         reply = SOMETHING_WENT_WRONG
-    if isinstance(reply, ImportPreview):
-        message = import_blocks.import_preview(reply)
+    if isinstance(reply, ImportPreview | InvitePreview):
+        if isinstance(reply, ImportPreview):
+            message = import_blocks.import_preview(reply)
+        else:
+            message = import_blocks.invite_preview(reply)
         message.pop("response_type"), message.pop("replace_original")
         await slack.client.chat_postMessage(channel=user_id, **message)
     else:
-        await slack.tell(meta.get("channel"), user_id, reply)
+        await slack.tell(channel, user_id, reply)
+
+
+async def _preview(
+    slack: Slack, command_context: CommandContextOpener, file_id: str, kind: ImportKind
+) -> Reply | ImportPreview | InvitePreview:
+    """The preview of the submitted file, or why there is none (who may import is checked
+    before the file is fetched)."""
+    async with command_context() as ctx:
+        if kind is ImportKind.INVITE:
+            who = await invite_imports.inviter_of(ctx)
+        else:
+            who = await enrol_imports.importer_of(ctx) or enrol_imports.NOT_ALLOWED
+    if isinstance(who, Notice):
+        return who
+    fetched = await _fetch(slack, file_id)
+    if fetched is None:
+        return Notice(FILE_UNREADABLE, Tone.ERROR)
+    if isinstance(who, invite_imports.Inviter):
+        return await invite_imports.preview_bytes(slack.runtime, who, *fetched)
+    return await enrol_imports.preview_bytes(slack.runtime, who, *fetched)
 
 
 async def import_start_clicked(
@@ -98,3 +115,22 @@ async def import_start_clicked(
         log.exception("import failed (user %s)", (body.get("user") or {}).get("id"))
         reply = SOMETHING_WENT_WRONG
     await slack.answer(response_url, reply)
+
+
+async def invite_send_clicked(
+    ack: AsyncAck, body: dict, slack: Slack, command_context: CommandContextOpener
+) -> None:
+    """Send invitations: sent, the preview is replaced by how many went; else a reply beside."""
+    await ack()
+    token = (body.get("actions") or [{}])[0].get("value") or ""
+    try:
+        async with command_context() as ctx:
+            who = await invite_imports.inviter_of(ctx)
+        reply = (
+            who if isinstance(who, Notice) else await invite_imports.send(slack.runtime, who, token)
+        )
+    except Exception:
+        log.exception("sending invitations failed (user %s)", (body.get("user") or {}).get("id"))
+        reply = SOMETHING_WENT_WRONG
+    message = render(reply) | {"replace_original": reply.tone is Tone.SUCCESS}
+    await slack.replies.send(body.get("response_url") or "", message)
