@@ -303,9 +303,10 @@ class TeamsWorld:
         [reply] = self.connector.wait(lambda s: s.activity_id == activity["id"] and not s.failed)
         return reply.body["attachments"][0]["content"]
 
-    def send_file(self, who: str, name: str, content: bytes) -> dict:
+    def send_file(self, who: str, name: str, content: bytes, text: str | None = None) -> dict:
         """Send the bot a file in the personal chat, as Teams does (a file.download.info
-        attachment whose downloadUrl the connector serves); the card it replies with."""
+        attachment whose downloadUrl the connector serves), with `text` as the message's words
+        if given; the card it replies with."""
         self.connector.downloads[name] = content
         attachment = {
             "contentType": "application/vnd.microsoft.teams.file.download.info",
@@ -318,6 +319,8 @@ class TeamsWorld:
             },
         }
         activity = self.activity(who, where="personal", type="message", attachments=[attachment])
+        if text is not None:
+            activity["text"] = text
         response = self.send(activity)
         assert response.status_code == 200, response.text
         [reply] = self.connector.wait(lambda s: s.activity_id == activity["id"] and not s.failed)
