@@ -45,9 +45,10 @@ def held(db) -> tuple[int, int, int]:
 @pytest.fixture
 def slack(db_url):
     groups(db_url)
-    with smtp_server() as inbox, SlackWorld(
-        db_url, SMTP_URL=inbox.url, ENROLBOT_DELIVERY_SECONDS="0.1"
-    ) as world:
+    with (
+        smtp_server() as inbox,
+        SlackWorld(db_url, SMTP_URL=inbox.url, ENROLBOT_DELIVERY_SECONDS="0.1") as world,
+    ):
         world.inbox = inbox
         yield world
 
@@ -126,7 +127,9 @@ def test_slack_refuses_oversize_and_unreadable_files_in_one_sentence(slack):
     submit(slack, open_form(slack, ADMIN, 3), "huge.csv", b"a" * (10 * 1024 * 1024 + 1))
     slack.slack.wait_call("chat.postEphemeral", 3)
     told = ephemerals(slack, ADMIN)
-    assert any("it has 501 rows and at most 500 can be invited at once: split it" in t for t in told)
+    assert any(
+        "it has 501 rows and at most 500 can be invited at once: split it" in t for t in told
+    )
     assert any("save the spreadsheet as .xlsx or as CSV UTF-8" in t for t in told)
     assert any("That file is over 10 MB" in t for t in told)
     assert held(slack.db) == (0, 0, 0)
@@ -141,9 +144,10 @@ def test_slack_without_a_mail_server_says_how_to_set_one(db_url):
 @pytest.fixture
 def teams(db_url, tmp_path):
     groups(db_url)
-    with smtp_server() as inbox, TeamsWorld(
-        db_url, tmp_path, SMTP_URL=inbox.url, ENROLBOT_DELIVERY_SECONDS="0.1"
-    ) as world:
+    with (
+        smtp_server() as inbox,
+        TeamsWorld(db_url, tmp_path, SMTP_URL=inbox.url, ENROLBOT_DELIVERY_SECONDS="0.1") as world,
+    ):
         world.inbox = inbox
         yield world
 
