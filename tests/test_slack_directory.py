@@ -175,7 +175,7 @@ async def test_slack_restores_whom_it_deactivated_but_not_whom_scim_did(db_url):
         standin.users["U000002"]["deleted"] = True
         await sync(runtime, platforms, org_id)
         async with runtime.transaction() as session:
-            p3 = (await session.execute(select(User.id).where(User.email == "p3@acme.test")))
+            p3 = await session.execute(select(User.id).where(User.email == "p3@acme.test"))
             await directory.deactivate(session, org_id, [p3.scalar_one()], Origin("scim"))
         standin.users["U000002"]["deleted"] = False  # restored in Slack
         await sync(runtime, platforms, org_id)
