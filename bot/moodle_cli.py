@@ -18,7 +18,7 @@ from handlers.moodle import checks
 from handlers.moodle.problems import FUNCTIONS, Context, problem, unreachable
 from store.models import Organisation
 
-OFF = "Moodle is off: set MOODLE_URL and MOODLE_TOKEN to connect a site (see the README)."
+OFF = "Moodle is off: set MOODLE_URL and MOODLE_TOKEN to connect a site (see docs/moodle.md)."
 
 
 async def connection(settings: Settings) -> tuple[bool, list[str]]:

@@ -91,8 +91,8 @@ def sign_in_missing(title: str) -> WebPage:
             f"For now, click the Enrol button for {title} where your admin posted it, in Slack "
             "or Microsoft Teams; if you can't find it, ask the admin who shared this link.",
             "Admins: turn on sign-in with Microsoft Entra ID (the MICROSOFT_APP_* settings) or "
-            "Sign in with Slack (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), as the README's "
-            "section on deep links describes.",
+            "Sign in with Slack (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), as the guide to "
+            "deep links (docs/deep-links.md) describes.",
         ),
     )
 
@@ -125,7 +125,7 @@ NO_SIGN_IN = WebPage(
     "Sign-in isn't set up",
     (
         "Sign-in with a work account isn't set up here yet. Ask your training admin to turn "
-        "it on, as the README's section on deep links describes.",
+        "it on, as the guide to deep links (docs/deep-links.md) describes.",
     ),
     tone=Tone.ERROR,
 )

@@ -485,7 +485,7 @@ def test_without_sign_in_a_link_names_its_item_and_says_how_to_set_sign_in_up(wo
         "This link is for Safety 101. Opening it in a browser needs sign-in with your work "
         "account, which isn't set up here yet."
     )
-    assert "Enrol button for Safety 101" in said[1] and "README" in said[2]
+    assert "Enrol button for Safety 101" in said[1] and "docs/deep-links.md" in said[2]
     login = world.browser(none).get("/auth/login")
     assert login.status_code == 503 and "isn&#39;t set up" in login.text
 

@@ -140,8 +140,8 @@ def test_in_a_browser_the_deep_link_page_shows_the_title_as_text_and_every_sente
         f"For now, click the Enrol button for {HOSTILE} where your admin posted it, in Slack "
         "or Microsoft Teams; if you can't find it, ask the admin who shared this link.",
         "Admins: turn on sign-in with Microsoft Entra ID (the MICROSOFT_APP_* settings) or "
-        "Sign in with Slack (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), as the README's "
-        "section on deep links describes.",
+        "Sign in with Slack (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), as the guide to "
+        "deep links (docs/deep-links.md) describes.",
     ]
     assert dialogs == []
     page.screenshot(path=tmp_path / "deeplink.png")

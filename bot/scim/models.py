@@ -4,7 +4,8 @@ from handlers.scim's plain values.
 Two schemas are ours to declare: the enterprise extension again, because Entra ID sends a
 manager as its id alone (RFC 7643 makes `$ref` required) or as a bare string in a PATCH; and
 enrolbot's extension with `hireDate`, which Entra fills only through a custom attribute
-mapping from employeeHireDate (README, "Connect Entra ID (or Okta) provisioning")."""
+mapping from employeeHireDate (docs/people-and-groups.md, "Connect Entra ID (or Okta)
+provisioning")."""
 
 from __future__ import annotations
 

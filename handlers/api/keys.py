@@ -19,7 +19,7 @@ from store.models import ApiKey, utcnow
 KEY_PREFIX = "eb_live_"
 _SHOWN = len(KEY_PREFIX) + 6  # what `apikey list` shows of each key
 
-# Every scope, with what it allows; the README and the OpenAPI document say the same.
+# Every scope, with what it allows; docs/api.md and the OpenAPI document say the same.
 SCOPES: dict[str, str] = {
     "catalog:read": "list and read catalog items",
     "catalog:write": "create and update catalog items (PUT /catalog/items/{slug})",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# slug: (status, title) — the README's table of problem types lists the same.
+# slug: (status, title) — docs/api.md's table of problem types lists the same.
 KINDS: dict[str, tuple[int, str]] = {
     "unauthorized": (401, "Missing or unknown API key"),
     "forbidden": (403, "The API key lacks a scope"),

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 NO_SOURCES = (
     "No directory source is set up: connect SCIM provisioning, a Slack user group or channel, "
-    "or a Teams team (see the README's People and groups), or import files with "
+    "or a Teams team (see docs/people-and-groups.md), or import files with "
     "`enrolbot users import` and `enrolbot groups import`."
 )
 
