@@ -4,6 +4,7 @@ template, preview and import as in chat (handlers.enrol_import)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -22,29 +23,9 @@ def group(
     """The `enrol` command group, given how the CLI reads its settings, makes the schema current
     and runs database work (bot.cli)."""
 
-    async def in_db(url: str, work: Callable) -> list[str]:
-        from handlers.organisations import default_organisation
-        from store.batches import bulk_writer
-        from store.db import make_engine, make_sessionmaker
-
-        created = await prepare(url, migrate_empty_sqlite=True)
-        # Batches take SQLite's write lock when they begin (store.batches): a running service's
-        # clicks wait for one short batch, never for a transaction that read first.
-        engine = bulk_writer(make_engine(url))
-        reader = make_engine(url)  # the preview reads without holding the write lock
-        try:
-            sessions = make_sessionmaker(engine)
-            async with sessions() as session, session.begin():
-                org_id = (await default_organisation(session)).id
-            lines = await work(sessions, org_id, make_sessionmaker(reader))
-        finally:
-            await engine.dispose()
-            await reader.dispose()
-        return [*([created] if created else []), *lines]
-
     def run(work: Callable) -> None:
-        current = settings()
-        for line in run_db(current.database_url, lambda: in_db(current.database_url, work)):
+        url = settings().database_url
+        for line in run_db(url, lambda: _in_db(prepare, url, work)):
             click.echo(line)
 
     @click.group("enrol")
@@ -57,20 +38,7 @@ def group(
     def template(items: tuple[str, ...], out: Path) -> None:
         """Write the .xlsx template for ITEMS (slugs): a column of emails, one column per item;
         an x under an item enrols that person in it."""
-
-        async def work(sessions, org_id: int, reads) -> list[str]:
-            from handlers import catalog
-            from handlers.enrol_sheet import template as make
-
-            async with sessions() as session:
-                try:
-                    found = [await catalog.get_item(session, org_id, s) for s in items]
-                except catalog.UnknownItem as exc:
-                    raise click.ClickException(str(exc)) from None
-            await asyncio.to_thread(out.write_bytes, make(found))
-            return [f"Wrote {out}: fill in emails and an x under each item, then import it."]
-
-        run(work)
+        run(functools.partial(_template, items, out))
 
     @enrol_group.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -78,43 +46,79 @@ def group(
     def import_(file: Path, yes: bool) -> None:
         """Preview FILE (.xlsx or .csv, from `enrol template`), and with --yes import it: each
         person enrolled is told once. Without --yes nothing changes."""
-
-        async def work(sessions, org_id: int, reads) -> list[str]:
-            from handlers import enrol_import as sheet
-            from handlers.csvfile import FileProblem
-            from handlers.enrol_import_text import preview_lines, started_notice
-
-            rest = 1.0 if sessions.kw["bind"].dialect.name == "sqlite" else 0.0
-            try:
-                import_id = await sheet.stage(
-                    sessions, org_id, file, by=BY, by_user_id=None, rest=rest
-                )
-            except FileProblem as exc:
-                raise click.ClickException(f"{file}: {exc}; nothing was imported.") from None
-            async with reads() as session, session.begin():
-                shown = await sheet.preview(session, org_id, import_id)
-            lines = [f"Final check of {file.name}:", *preview_lines(shown)]
-            if not yes:
-                return [*lines, "Nothing was changed: run again with --yes to import."]
-            from handlers.enrol_import_start import start
-
-            done = await start(sessions, org_id, import_id, by_name=BY, rest=rest)
-            return [*lines, started_notice(done).text]
-
-        run(work)
+        run(functools.partial(_import, file, yes))
 
     @enrol_group.command("imports")
     def imports() -> None:
         """The latest spreadsheet imports: who ran them, when, and their counts."""
-
-        async def work(sessions, org_id: int, reads) -> list[str]:
-            from handlers.enrol_import_start import past
-            from handlers.enrol_import_text import past_notice
-
-            async with sessions() as session:
-                notice = past_notice(await past(session, org_id))
-            return [notice.text, *notice.lines]
-
-        run(work)
+        run(_imports)
 
     return enrol_group
+
+
+async def _in_db(
+    prepare: Callable[..., Awaitable[str | None]], url: str, work: Callable
+) -> list[str]:
+    """`work(sessions, org_id, reads)`'s lines, after the schema is made current (and the line
+    saying so, if it was created)."""
+    from handlers.organisations import default_organisation
+    from store.batches import bulk_writer
+    from store.db import make_engine, make_sessionmaker
+
+    created = await prepare(url, migrate_empty_sqlite=True)
+    # Batches take SQLite's write lock when they begin (store.batches): a running service's
+    # clicks wait for one short batch, never for a transaction that read first.
+    engine = bulk_writer(make_engine(url))
+    reader = make_engine(url)  # the preview reads without holding the write lock
+    try:
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session, session.begin():
+            org_id = (await default_organisation(session)).id
+        lines = await work(sessions, org_id, make_sessionmaker(reader))
+    finally:
+        await engine.dispose()
+        await reader.dispose()
+    return [*([created] if created else []), *lines]
+
+
+async def _template(items: tuple[str, ...], out: Path, sessions, org_id: int, reads) -> list[str]:
+    from handlers import catalog
+    from handlers.enrol_sheet import template as make
+
+    async with sessions() as session:
+        try:
+            found = [await catalog.get_item(session, org_id, s) for s in items]
+        except catalog.UnknownItem as exc:
+            raise click.ClickException(str(exc)) from None
+    await asyncio.to_thread(out.write_bytes, make(found))
+    return [f"Wrote {out}: fill in emails and an x under each item, then import it."]
+
+
+async def _import(file: Path, yes: bool, sessions, org_id: int, reads) -> list[str]:
+    from handlers import enrol_import as sheet
+    from handlers.csvfile import FileProblem
+    from handlers.enrol_import_text import preview_lines, started_notice
+
+    rest = 1.0 if sessions.kw["bind"].dialect.name == "sqlite" else 0.0
+    try:
+        import_id = await sheet.stage(sessions, org_id, file, by=BY, by_user_id=None, rest=rest)
+    except FileProblem as exc:
+        raise click.ClickException(f"{file}: {exc}; nothing was imported.") from None
+    async with reads() as session, session.begin():
+        shown = await sheet.preview(session, org_id, import_id)
+    lines = [f"Final check of {file.name}:", *preview_lines(shown)]
+    if not yes:
+        return [*lines, "Nothing was changed: run again with --yes to import."]
+    from handlers.enrol_import_start import start
+
+    done = await start(sessions, org_id, import_id, by_name=BY, rest=rest)
+    return [*lines, started_notice(done).text]
+
+
+async def _imports(sessions, org_id: int, reads) -> list[str]:
+    from handlers.enrol_import_start import past
+    from handlers.enrol_import_text import past_notice
+
+    async with sessions() as session:
+        notice = past_notice(await past(session, org_id))
+    return [notice.text, *notice.lines]

@@ -28,15 +28,20 @@ class OrgChange:
     time_zone: str | None = None
 
 
-def _checked(reminder_days: str | None, time_zone: str | None) -> None:
-    if reminder_days is not None:
+def _checked(change: OrgChange) -> None:
+    if change == OrgChange():
+        raise click.UsageError(
+            "say what to change: --name, --primary-admin-email, --sso-auto-provision, "
+            "--rule-messages, --reminder-days or --time-zone"
+        )
+    if change.reminder_days is not None:
         try:
-            parse_days(reminder_days)
+            parse_days(change.reminder_days)
         except BadDays as exc:
             raise click.BadParameter(str(exc), param_hint="--reminder-days") from None
-    if time_zone is not None and not is_known(time_zone):
+    if change.time_zone is not None and not is_known(change.time_zone):
         raise click.BadParameter(
-            f"{time_zone!r} is not an IANA time zone; use a name like Europe/London or UTC",
+            f"{change.time_zone!r} is not an IANA time zone; use a name like Europe/London or UTC",
             param_hint="--time-zone",
         )
 
@@ -56,7 +61,7 @@ def group(
     def org_show() -> None:
         """Print the organisation's name, primary admin email, SSO auto-provisioning and whether
         learners are told what rules do."""
-        _org(OrgChange())
+        _org(settings, in_organisation, OrgChange())
 
     @org_group.command("set")
     @click.option("--name", help="The organisation's name.")
@@ -96,45 +101,46 @@ def group(
         change = OrgChange(
             name, primary_admin_email, sso_auto_provision, rule_messages, reminder_days, time_zone
         )
-        if change == OrgChange():
-            raise click.UsageError(
-                "say what to change: --name, --primary-admin-email, --sso-auto-provision, "
-                "--rule-messages, --reminder-days or --time-zone"
-            )
-        _checked(reminder_days, time_zone)
-        _org(change)
-
-    def _org(change: OrgChange) -> None:
-        current = settings()
-        email = change.email
-        if email:
-            email = users.normalise_email(email)
-            if email is None:
-                raise click.ClickException("--primary-admin-email is not an email address.")
-
-        async def run(session: AsyncSession, org: Organisation) -> list[str]:
-            if change.name is not None:
-                org.name = change.name
-            if email is not None:
-                org.primary_admin_email = email or None
-            if change.provision is not None:
-                org.sso_auto_provision = change.provision
-            if change.rule_messages is not None:
-                org.rule_messages = change.rule_messages
-            if change.reminder_days is not None:
-                org.reminder_days = ",".join(map(str, parse_days(change.reminder_days)))
-            if change.time_zone is not None:
-                org.time_zone = change.time_zone
-            return [
-                f"name: {org.name}",
-                f"primary admin email: {org.primary_admin_email or '(none)'}",
-                f"SSO auto-provisioning: {'on' if org.sso_auto_provision else 'off'}",
-                f"rule messages to learners: {'on' if org.rule_messages else 'off'}",
-                f"reminder days before due: {org.reminder_days or 'off'}",
-                f"time zone (people without their own): {org.time_zone}",
-            ]
-
-        for line in in_organisation(current, run):
-            click.echo(line)
+        _checked(change)
+        _org(settings, in_organisation, change)
 
     return org_group
+
+
+def _org(
+    settings: Callable[[], Settings],
+    in_organisation: Callable[[Settings, Callable[..., Awaitable[Any]]], Any],
+    change: OrgChange,
+) -> None:
+    """Make `change` to the organisation and print its settings as they then are."""
+    current = settings()
+    email = change.email
+    if email:
+        email = users.normalise_email(email)
+        if email is None:
+            raise click.ClickException("--primary-admin-email is not an email address.")
+
+    async def run(session: AsyncSession, org: Organisation) -> list[str]:
+        if change.name is not None:
+            org.name = change.name
+        if email is not None:
+            org.primary_admin_email = email or None
+        if change.provision is not None:
+            org.sso_auto_provision = change.provision
+        if change.rule_messages is not None:
+            org.rule_messages = change.rule_messages
+        if change.reminder_days is not None:
+            org.reminder_days = ",".join(map(str, parse_days(change.reminder_days)))
+        if change.time_zone is not None:
+            org.time_zone = change.time_zone
+        return [
+            f"name: {org.name}",
+            f"primary admin email: {org.primary_admin_email or '(none)'}",
+            f"SSO auto-provisioning: {'on' if org.sso_auto_provision else 'off'}",
+            f"rule messages to learners: {'on' if org.rule_messages else 'off'}",
+            f"reminder days before due: {org.reminder_days or 'off'}",
+            f"time zone (people without their own): {org.time_zone}",
+        ]
+
+    for line in in_organisation(current, run):
+        click.echo(line)
