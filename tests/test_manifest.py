@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import json
+import struct
+import zipfile
 
 import jsonschema
 import yaml
 
 from tests.conftest import ROOT
+from tests.support.processes import enrolbot
+from tests.support.teams_standin import APP_ID
 
 
 def test_slack_manifest_is_valid_and_points_everything_at_one_url(schemas):
@@ -60,3 +64,29 @@ def test_slack_manifest_lets_people_sign_in_with_slack_for_deep_links(schemas):
     oauth = manifest["oauth_config"]
     assert "https://enrolbot.example.com/auth/callback/slack" in oauth["redirect_urls"]
     assert oauth["scopes"]["user"] == ["openid", "email", "profile"]
+
+
+def test_the_app_package_holds_a_valid_manifest_and_the_two_icons(tmp_path, schemas):
+    result = enrolbot(
+        "teams",
+        "package",
+        "--out",
+        str(tmp_path / "app.zip"),
+        cwd=tmp_path,
+        MICROSOFT_APP_ID=APP_ID,
+        ENROLBOT_PUBLIC_URL="https://enrol.acme.test",
+    )
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "app.zip") as archive:
+        assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(archive.read("manifest.json"))
+        sizes = {
+            n: struct.unpack(">II", archive.read(n)[16:24]) for n in ("color.png", "outline.png")
+        }
+    schema = json.loads((schemas / "teams-app-manifest.v1.30.schema.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(manifest)
+    assert manifest["id"] == manifest["bots"][0]["botId"] == APP_ID
+    assert manifest["validDomains"] == ["enrol.acme.test"]
+    assert sizes == {"color.png": (192, 192), "outline.png": (32, 32)}
+    refused = enrolbot("teams", "package", cwd=tmp_path)
+    assert refused.returncode == 1 and "MICROSOFT_APP_ID is not set" in refused.stderr
