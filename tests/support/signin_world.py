@@ -5,12 +5,16 @@ and follow a sign-in the way a browser does."""
 
 from __future__ import annotations
 
+import html
+import re
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.settings import Settings
@@ -18,8 +22,9 @@ from handlers.catalog import get_item
 from handlers.links import check_token, create_link, default_link, delete_link, token_for
 from handlers.organisations import default_organisation
 from handlers.signing import LinkSigner
-from store.models import User, UserType
+from store.models import Enrolment, User, UserType
 from tests.support import seed
+from tests.support.databases import Databases
 from tests.support.entra_signin_standin import APP_ID, TENANT, EntraSignIn
 from tests.support.servers import ServedApp
 from tests.support.slack_signin_standin import CLIENT_ID, CLIENT_SECRET, SlackSignIn
@@ -160,3 +165,43 @@ async def _prospect(session) -> None:
                 type=UserType.PROSPECT,
             )
         )
+
+
+def world_per_database(
+    request: pytest.FixtureRequest, databases: Databases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SignInWorld]:
+    """One served world per database for a module's tests, each test its own browser; a module
+    makes it its `world` fixture with
+    `world = pytest.fixture(world_per_database, scope="module", params=backends(), name="world")`."""
+    url = databases.fresh(request.param)
+    with SignInWorld(url, tmp_path_factory.mktemp("entra")) as w:
+        yield w
+    databases.drop(url)
+
+
+def sign_in_and_open(
+    world: SignInWorld, path: str, provider: str, **kw: Any
+) -> tuple[httpx.Client, httpx.Response]:
+    """Open `path` in a new browser, choose `provider` on the sign-in page, and follow every
+    redirect: what the browser shows at the end."""
+    browser = world.browser(**kw)
+    chooser = browser.get(path)
+    assert chooser.url.path == "/auth/login", chooser.text
+    choice = browser.get(f"/auth/login?next={path}&provider={provider}")
+    return browser, choice
+
+
+def paragraphs(page: httpx.Response) -> list[str]:
+    """The text of each paragraph, as read."""
+    found = re.findall(r"<p>(.*?)</p>", page.text, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>|\s+", " ", p)).strip() for p in found]
+
+
+def enrolments(world: SignInWorld, email: str) -> int:
+    """How many enrolments the person with `email` has."""
+    return world.db.scalar(
+        select(func.count())
+        .select_from(Enrolment)
+        .join(User, User.id == Enrolment.user_id)
+        .where(User.email == email)
+    )
