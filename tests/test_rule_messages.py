@@ -26,9 +26,9 @@ from store.models import (
     OutboxStatus,
 )
 from tests.support import factories
+from tests.support.rules_world import World, rules_world
 from tests.support.servers import ServedApp
 from tests.support.slack_standin import SlackStandIn
-from tests.test_rules import World, _world
 
 
 async def _slack_ids(w: World, team: str = "T1") -> None:
@@ -90,7 +90,7 @@ def _delivery(sessions, standin) -> Delivery:
 
 
 async def test_one_direct_message_per_person_for_several_items_from_one_change(sessions, slack):
-    w = await _world(sessions)
+    w = await rules_world(sessions)
     await _slack_ids(w)
     sales = await _two_items_on_sales(w)
     follower = Follower(sessions)
@@ -113,7 +113,7 @@ async def test_one_direct_message_per_person_for_several_items_from_one_change(s
 
 
 async def test_the_maker_hears_once_per_run_and_leavers_are_told(sessions, slack):
-    w = await _world(sessions)
+    w = await rules_world(sessions)
     await _slack_ids(w)
     sales = await _two_items_on_sales(w)
     async with sessions() as s, s.begin():
@@ -137,7 +137,7 @@ async def test_the_maker_hears_once_per_run_and_leavers_are_told(sessions, slack
 
 
 async def test_an_organisation_can_turn_learner_messages_off(sessions):
-    w = await _world(sessions)
+    w = await rules_world(sessions)
     await _slack_ids(w)
     sales = await _two_items_on_sales(w)
     async with sessions() as s, s.begin():
@@ -151,7 +151,7 @@ async def test_an_organisation_can_turn_learner_messages_off(sessions):
 
 
 async def test_people_without_chat_are_written_to_and_teams_people_in_their_chat(sessions):
-    w = await _world(sessions)
+    w = await rules_world(sessions)
     async with sessions() as s, s.begin():
         s.add(
             Identity(provider="teams", tenant_key="TEN", subject="aad-bob", user_id=w.people["bob"])
@@ -171,7 +171,7 @@ async def test_people_without_chat_are_written_to_and_teams_people_in_their_chat
 
 async def test_a_burst_survives_a_restart_with_nothing_lost_or_doubled(sessions, slack):
     names = tuple(f"p{i:03d}" for i in range(60))
-    w = await _world(sessions, names)
+    w = await rules_world(sessions, names)
     await _slack_ids(w)
     sales = await _two_items_on_sales(w, maker=None)
     await w.join(sales, *names)
@@ -233,7 +233,7 @@ async def test_an_enrolment_made_ahead_is_told_on_the_day_it_shows(sessions):
 
     from store.models import Due, Enrolment, utcnow
 
-    w = await _world(sessions)
+    w = await rules_world(sessions)
     await _slack_ids(w)
     due = (utcnow() + timedelta(days=100)).date()
     await w.rule(
