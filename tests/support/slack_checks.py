@@ -1,5 +1,6 @@
 """What the Slack end-to-end tests read back from the seeded workspace: the enrolments before and
-after Ann's click, a link's uses, audit rows, and how often Slack was asked about someone."""
+after Ann's click, a link's uses, audit rows, how often Slack was asked about someone, and the
+answer an admin reads to a command."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from store.models import AuditEvent, Enrolment, Identity, utcnow
-from tests.support.slack_world import SlackWorld
+from tests.support.slack_world import ADMIN, SlackWorld, text_of
 
 ENROLLED_ANN = [
     ("ann@acme.test", "safety-101", "enrolled"),
@@ -47,3 +48,8 @@ def age_identity(world: SlackWorld, subject: str, minutes: int = 2) -> None:
 
 def lookups_of(world: SlackWorld, user: str) -> int:
     return [c.args["user"] for c in world.slack.calls_of("users.info")].count(user)
+
+
+def subscribe(world: SlackWorld, text: str) -> str:
+    """What the admin reads after typing `text` (a notify command, as the alert tests use it)."""
+    return text_of(world.command(ADMIN, text))
