@@ -159,6 +159,49 @@ async def _pending(runtime: Runtime) -> dict[str, tuple[str | None, datetime]]:
         return {subject: (owner, until) for subject, owner, until in rows}
 
 
+async def _record_clicks_of_gone_workers(runtime: Runtime) -> None:
+    """Clicks written down by workers that are gone: one whose lease ran out, one whose lease
+    still runs."""
+    for subject, owner, seconds in (("expired", "dead", -1), ("leased", "other", 300)):
+        click, lease = _click(subject), timedelta(seconds=seconds)
+        await runtime.transact(lambda s, c=click, o=owner, t=lease: clicks.record(s, c, o, t))
+
+
+def _service_jobs_sweeping(runtime: Runtime) -> Jobs:
+    """The service's jobs, with the runtime's sweep of pending clicks as the only one."""
+    return service_jobs(
+        delivery=Delivery(runtime.sessions, {}, lease_seconds=30),
+        delivery_seconds=0,
+        delivery_lease_seconds=30,
+        sqlite_file=None,
+        sweep_clicks=runtime.clicks.sweep,
+    )
+
+
+async def _a_click_still_deciding(
+    runtime: Runtime, subject: str
+) -> tuple[asyncio.Task, asyncio.Event, list[str]]:
+    """A click of this worker, acknowledged and still deciding until the event returned is set;
+    the task handling it, that event, and the answers it gave."""
+    decided, acked, answers = asyncio.Event(), asyncio.Event(), []
+
+    async def acknowledge() -> None:
+        acked.set()
+
+    async def decide() -> str:
+        await decided.wait()
+        return "enrolled"
+
+    async def answer(result: str) -> None:
+        answers.append(result)
+
+    handling = asyncio.create_task(
+        runtime.clicks.handle(_click(subject), acknowledge, decide, answer)
+    )
+    await asyncio.wait_for(acked.wait(), 5)
+    return handling, decided, answers
+
+
 async def test_the_sweep_of_pending_clicks_is_a_job_that_finishes_dead_workers_clicks_and_keeps_its_own(
     db_url, backend
 ):
@@ -171,17 +214,8 @@ async def test_the_sweep_of_pending_clicks_is_a_job_that_finishes_dead_workers_c
         finished.append(click.account.subject)
 
     runtime.clicks.finish_with("slack", finish)
-    # Written down by workers that are gone: one whose lease ran out, one whose lease still runs.
-    for subject, owner, seconds in (("expired", "dead", -1), ("leased", "other", 300)):
-        click, lease = _click(subject), timedelta(seconds=seconds)
-        await runtime.transact(lambda s, c=click, o=owner, t=lease: clicks.record(s, c, o, t))
-    jobs = service_jobs(
-        delivery=Delivery(runtime.sessions, {}, lease_seconds=30),
-        delivery_seconds=0,
-        delivery_lease_seconds=30,
-        sqlite_file=None,
-        sweep_clicks=runtime.clicks.sweep,
-    )
+    await _record_clicks_of_gone_workers(runtime)
+    jobs = _service_jobs_sweeping(runtime)
     [sweep] = list(jobs)
     runner = Runner(runtime.sessions, jobs)
     runner.start()
@@ -198,22 +232,7 @@ async def test_the_sweep_of_pending_clicks_is_a_job_that_finishes_dead_workers_c
 
         # A click of this worker, still deciding past the acknowledgement budget: written down,
         # and each sweep renews its lease, which no other worker may take meanwhile.
-        decided, acked, answers = asyncio.Event(), asyncio.Event(), []
-
-        async def acknowledge() -> None:
-            acked.set()
-
-        async def decide() -> str:
-            await decided.wait()
-            return "enrolled"
-
-        async def answer(result: str) -> None:
-            answers.append(result)
-
-        handling = asyncio.create_task(
-            runtime.clicks.handle(_click("mine"), acknowledge, decide, answer)
-        )
-        await asyncio.wait_for(acked.wait(), 5)
+        handling, decided, answers = await _a_click_still_deciding(runtime, "mine")
         owner, until = (await _pending(runtime))["mine"]
         await asyncio.sleep(0.05)
         assert await runner.run(sweep)
