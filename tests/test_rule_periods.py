@@ -159,12 +159,14 @@ async def _rows(sessions, item_id):
         return [tuple(r) for r in rows]
 
 
-async def test_completing_opens_next_period_hidden_until_its_day(sessions):
-    org_id, item_id, people = await _setup(sessions)
+async def _report_completion(
+    sessions, org_id: int, item_id: int, user_id: int, *, now: datetime
+) -> completions.Completion:
+    """The API reports the person completed the item on 20 September 2027."""
     async with sessions() as s, s.begin():
         org, item = await s.get(Organisation, org_id), await s.get(CatalogItem, item_id)
-        user = await s.get(User, people[0])
-        done = await completions.complete(
+        user = await s.get(User, user_id)
+        return await completions.complete(
             s,
             organisation=org,
             user=user,
@@ -172,42 +174,35 @@ async def test_completing_opens_next_period_hidden_until_its_day(sessions):
             completed_at=at(2027, 9, 20),
             source=EnrolmentSource.API,
             by="api:test#1",
-            now=at(2027, 9, 20),
+            now=now,
         )
-        assert done.outcome is completions.CompletionOutcome.COMPLETED
+
+
+async def _next_years_enrolment(sessions, user_id: int) -> Enrolment:
+    """The person's enrolment in the period that opens on 1 October 2028."""
+    async with sessions() as s:
+        query = select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.period == 20281001)
+        return (await s.execute(query)).scalar_one()
+
+
+async def test_completing_opens_next_period_hidden_until_its_day(sessions):
+    org_id, item_id, people = await _setup(sessions)
+    done = await _report_completion(sessions, org_id, item_id, people[0], now=at(2027, 9, 20))
+    assert done.outcome is completions.CompletionOutcome.COMPLETED
     rows = await _rows(sessions, item_id)
     assert rows[:2] == [
         (people[0], 20271001, EnrolmentStatus.COMPLETED, None),
         (people[0], 20281001, EnrolmentStatus.ENROLLED, at(2028, 8, 2, 0)),
     ]
-    async with sessions() as s:
-        nxt = (
-            await s.execute(
-                select(Enrolment).where(
-                    Enrolment.user_id == people[0], Enrolment.period == 20281001
-                )
-            )
-        ).scalar_one()
-        assert (nxt.due_at, nxt.source, nxt.required) == (
-            at(2028, 10, 1, 0),
-            EnrolmentSource.RULE,
-            True,
-        )
+    nxt = await _next_years_enrolment(sessions, people[0])
+    assert (nxt.due_at, nxt.source, nxt.required) == (
+        at(2028, 10, 1, 0),
+        EnrolmentSource.RULE,
+        True,
+    )
     # The same report again (a retry, a file imported twice) predates the period it opened:
     # nothing changes, and next year's period stays open.
-    async with sessions() as s, s.begin():
-        org, item = await s.get(Organisation, org_id), await s.get(CatalogItem, item_id)
-        user = await s.get(User, people[0])
-        again = await completions.complete(
-            s,
-            organisation=org,
-            user=user,
-            item=item,
-            completed_at=at(2027, 9, 20),
-            source=EnrolmentSource.API,
-            by="api:test#1",
-            now=at(2027, 9, 22),
-        )
+    again = await _report_completion(sessions, org_id, item_id, people[0], now=at(2027, 9, 22))
     assert again == completions.Completion(
         completions.CompletionOutcome.ALREADY_COMPLETED, done.enrolment_id
     )
@@ -217,14 +212,8 @@ async def test_completing_opens_next_period_hidden_until_its_day(sessions):
     assert (await run_periods(sessions, now=at(2028, 8, 1, 23))).revealed == 0
     run = await run_periods(sessions, now=at(2028, 8, 2, 0, 5))
     assert (run.opened, run.revealed) == (0, 1)
-    async with sessions() as s:
-        shown = (
-            await s.execute(
-                select(Enrolment.enrolled_at, Enrolment.visible_from).where(
-                    Enrolment.user_id == people[0], Enrolment.period == 20281001
-                )
-            )
-        ).one()
+    nxt = await _next_years_enrolment(sessions, people[0])
+    shown = (nxt.enrolled_at, nxt.visible_from)
     assert tuple(shown) == (at(2028, 8, 2, 0), None)
     assert (await run_periods(sessions, now=at(2028, 8, 2, 0, 6))).revealed == 0
 
