@@ -117,31 +117,41 @@ def test_a_guest_registers_through_the_modal_and_gets_the_invitation(world, inbo
         "*Check your email*\nYou're registered and enrolled in Safety 101.\n"
         "We've sent an email to guest@partner.test."
     )
-
-    def enrolment(session):
-        return session.execute(
-            select(User.type, Enrolment.source, Enrolment.registration_token_id)
-            .join(Enrolment, Enrolment.user_id == User.id)
-            .where(User.email == "guest@partner.test")
-        )
-
-    rows = world.db.run(lambda s: _all(enrolment(s)))
+    rows = _enrolments_of(world, "guest@partner.test")
     assert rows == [(UserType.PROSPECT, EnrolmentSource.REGISTRATION, 1)]
     [(to, mail)] = inbox.wait(1)
     assert to == ["guest@partner.test"]
     assert mail["Subject"] == "Confirm your email address to start Safety 101"
     assert "https://enrol.acme.test/register/confirm?t=" in mail.get_content()
-    actors = world.db.run(
-        lambda s: _all(
-            s.execute(select(AuditEvent.action, AuditEvent.actor).order_by(AuditEvent.id))
-        )
-    )
+    actors = _audited_actions(world)
     assert ("enrol.guest", f"slack:T0ACME:{GUEST}") in actors  # the link refused, then...
     assert ("enrol.enrolled", f"slack:T0ACME:{GUEST}") in actors  # ...the registration
 
 
 async def _all(result):
     return [tuple(row) for row in (await result).all()]
+
+
+def _enrolments_of(world: SlackWorld, email: str) -> list[tuple]:
+    """(user type, source, registration token id) of each enrolment of the person."""
+    return world.db.run(
+        lambda s: _all(
+            s.execute(
+                select(User.type, Enrolment.source, Enrolment.registration_token_id)
+                .join(Enrolment, Enrolment.user_id == User.id)
+                .where(User.email == email)
+            )
+        )
+    )
+
+
+def _audited_actions(world: SlackWorld) -> list[tuple]:
+    """(action, actor) of every audit row, oldest first."""
+    return world.db.run(
+        lambda s: _all(
+            s.execute(select(AuditEvent.action, AuditEvent.actor).order_by(AuditEvent.id))
+        )
+    )
 
 
 def test_someone_from_another_organisation_gets_the_modal_and_a_member_enrols(world):
