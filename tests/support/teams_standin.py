@@ -315,7 +315,27 @@ def _certificates(workdir: Path) -> tuple[str, str, str]:
     now = dt.datetime.now(dt.UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "enrolbot test CA")])
-    ca = (
+    ca = _ca_certificate(ca_key, ca_name, now)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = _localhost_certificate(key, ca_key, ca_name, now)
+    ca_file, cert_file, key_file = workdir / "ca.pem", workdir / "cert.pem", workdir / "key.pem"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(ca_file), str(cert_file), str(key_file)
+
+
+def _ca_certificate(
+    ca_key: rsa.RSAPrivateKey, ca_name: x509.Name, now: dt.datetime
+) -> x509.Certificate:
+    """The CA's own certificate, valid for a day, that may sign others."""
+    return (
         x509.CertificateBuilder()
         .subject_name(ca_name)
         .issuer_name(ca_name)
@@ -340,10 +360,15 @@ def _certificates(workdir: Path) -> tuple[str, str, str]:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _localhost_certificate(
+    key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca_name: x509.Name, now: dt.datetime
+) -> x509.Certificate:
+    """A server certificate for localhost and 127.0.0.1 with `key`, signed by the CA."""
     import ipaddress
 
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
         .issuer_name(ca_name)
@@ -362,14 +387,3 @@ def _certificates(workdir: Path) -> tuple[str, str, str]:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    ca_file, cert_file, key_file = workdir / "ca.pem", workdir / "cert.pem", workdir / "key.pem"
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(ca_file), str(cert_file), str(key_file)
