@@ -1,8 +1,8 @@
 """Deep links in a real headless Chromium, with JavaScript off: a colleague opens a link, picks
 how to sign in, signs in at Entra ID's or Slack's stand-in, and reads the page that says what
-happened. The branches are all checked over HTTP in the test_deeplink_signin_*.py files; these few follow
-a person through the main pages, check what makes them readable (a language, one heading,
-the link to go on with), and take the screenshots a person looks at."""
+happened. The branches are all checked over HTTP in the test_deeplink_signin_*.py files; these
+few follow a person through the main pages, check what makes them readable (a language, one
+heading, the link to go on with), and take the screenshots a person looks at."""
 
 from __future__ import annotations
 
