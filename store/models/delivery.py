@@ -87,7 +87,11 @@ class OutboxMessage(Base):
     """A message to send, written in the transaction of the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        # Each lane reads its destination's due rows (handlers.outbox).
+        Index("ix_outbox_lane", "destination", "status", "not_before"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
