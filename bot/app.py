@@ -21,6 +21,7 @@ from bot.api.app import Api
 from bot.directory_sync import directory_sources, sync_directory
 from bot.email import EmailDelivery, SmtpSettings
 from bot.events import event_channels, moodle_connector
+from bot.foreground import CountRequests
 from bot.log_limits import limit_repeated_warnings
 from bot.moodle.poll import CompletionPoll
 from bot.runtime import Runtime
@@ -82,7 +83,7 @@ def create_app(settings: Settings) -> Starlette:
     platforms = Platforms.start(runtime)
     sign_in = sign_in_for(runtime, platforms.slack.slack if platforms.slack else None)
     delivery = Delivery(
-        runtime.sessions,
+        runtime.foreground.background(runtime.sessions),
         _outbox_channels(runtime, platforms),
         lease_seconds=settings.delivery_lease_seconds,
     )
@@ -95,7 +96,10 @@ def create_app(settings: Settings) -> Starlette:
         + _scim_routes(runtime)
         + Api(runtime).routes(),
         lifespan=_lifespan(runtime, platforms, sign_in, delivery, scheduler),
-        middleware=[Middleware(BodySizeLimit)],
+        middleware=[
+            Middleware(CountRequests, foreground=runtime.foreground),
+            Middleware(BodySizeLimit),
+        ],
     )
     app.state.runtime = runtime
     app.state.delivery = delivery

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clicks import Clicks
 from bot.directory_sync import chat_sync
+from bot.foreground import Foreground
 from bot.settings import Settings
 from handlers.commands import CommandContext
 from handlers.directory import DirectorySources
@@ -51,6 +52,8 @@ class Runtime:
     directory_sources: DirectorySources | None = None
     # Clicks acknowledged before they were committed, until answered (bot.clicks).
     clicks: Clicks = field(init=False)
+    # Requests in flight, which the background work waits for (bot.foreground).
+    foreground: Foreground = field(default_factory=Foreground)
 
     def __post_init__(self) -> None:
         self.clicks = Clicks(self)

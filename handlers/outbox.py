@@ -31,11 +31,12 @@ import enum
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import admin_notices
 from handlers.alert_message import ALERT, GROUP_INVITATION, INVITATION, JOIN_CONFIRM, NOTICE
@@ -85,6 +86,8 @@ class Batch:
 
 
 Sender = Callable[[Batch], Awaitable[SendOutcome]]
+# An async_sessionmaker, or one whose sessions wait their turn (the service's: bot.foreground).
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 @dataclass
@@ -99,7 +102,7 @@ class Channel:
 class Delivery:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         channels: dict[str, Channel],
         *,
         clock: Callable[[], datetime] = utcnow,
