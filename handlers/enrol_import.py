@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.csvfile import FileProblem
 from handlers.directory import users_by_email
 from handlers.enrol_sheet import Mark, read
+from store.batches import Pace
 from store.models import (
     CatalogItem,
     EnrolImport,
@@ -154,16 +155,17 @@ async def stage(
         await session.flush()
         import_id = record.id
     lines: set[int] = set()
-    for chunk in _chunks(marks):
-        began = time.monotonic()
+    pace = Pace(BATCH, rest, most=BATCH)  # SQLite: batches that hold the write lock briefly
+    for chunk in _chunks(marks, pace):
         async with sessions() as session, session.begin():
+            await session.connection()  # SQLite: the write lock is taken here (bulk_writer)
+            locked = time.monotonic()
             people = await users_by_email(session, organisation_id, [m.email for m in chunk])
             await session.execute(
                 insert(EnrolImportRow.__table__), _staged(import_id, item_ids, chunk, people)
             )
         lines.update(m.line for m in chunk)
-        if rest:  # SQLite: the others' turn at the write lock, as long as this batch held it
-            await asyncio.sleep((time.monotonic() - began) * rest)
+        await pace.held(time.monotonic() - locked)  # then the others' turn at the write lock
     async with sessions() as session, session.begin():
         await session.execute(
             update(EnrolImport).where(EnrolImport.id == import_id).values(rows=len(lines))
@@ -192,14 +194,12 @@ def _staged(
     ]
 
 
-def _chunks(marks: list[Mark]) -> Iterator[list[Mark]]:
-    chunk: list[Mark] = []
-    for mark in marks:
-        chunk.append(mark)
-        if len(chunk) >= BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
+def _chunks(marks: list[Mark], pace: Pace) -> Iterator[list[Mark]]:
+    """`marks` in chunks of as many as `pace` says, asked again for each chunk."""
+    start = 0
+    while start < len(marks):
+        chunk = marks[start : start + pace.rows]
+        start += len(chunk)
         yield chunk
 
 

@@ -1,12 +1,12 @@
 """Start import (seed 002's go-ahead) and the imports that ran: a previewed import written
-through `enrol_many` per item over START_BATCH staged rows at a time, each in its own short
-transaction with each person's learner message (handlers.rules.messages.tell_by_hand), resting
-between batches on SQLite so clicks get the write lock; the record's counts kept for
+through `enrol_many` per item over a range of staged lines at a time, each in its own short
+transaction with each person's learner message (handlers.rules.messages.tell_by_hand); on
+SQLite the ranges are sized by how long the last one held the write lock, and the import rests
+between them so clicks get it (store.batches.Pace); the record's counts kept for
 `enrol imports`. The staging and the preview are handlers.enrol_import's."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,6 +24,7 @@ from handlers.enrol_import import (
 )
 from handlers.rules.messages import tell_by_hand
 from handlers.rules.telling import ENROLLED
+from store.batches import Pace
 from store.models import (
     EnrolImport,
     EnrolImportRow,
@@ -43,8 +44,9 @@ async def start(
     rest: float = 0.0,
     progress: Callable[[int], None] | None = None,
 ) -> Started:
-    """Run a previewed import: enrol_many per item over START_BATCH lines at a time, each person
-    enrolled told through the outbox. ImportGone when it expired, ran, or is running."""
+    """Run a previewed import: enrol_many per item over START_BATCH lines at a time (on SQLite,
+    `rest` > 0, as many as hold the lock about Pace.HOLD), each person enrolled told through
+    the outbox. ImportGone when it expired, ran, or is running."""
     async with sessions() as session, session.begin():
         record = await _claim(session, organisation_id, import_id)
         lines = await session.scalar(
@@ -59,37 +61,57 @@ async def start(
         ).all()
     enrolled: list[tuple[int, int]] = []
     for item_id in sorted(item_ids):
-        for first in range(1, (lines or 0) + 1, START_BATCH):
-            began = time.monotonic()
+        pace = Pace(START_BATCH, rest)
+        first = 1
+        while first <= (lines or 0):
+            last = first + pace.rows - 1
             async with sessions() as session, session.begin():
-                only = (item_id, first, first + START_BATCH - 1)
-                m = staged_marks(organisation_id, import_id, manager_id, only)
-                people = select(m.c.user_id.label("id")).where(m.c.reason.is_(None)).distinct()
-                now = utcnow()
-                made = await enrol_many(
-                    session,
-                    organisation_id=organisation_id,
-                    item_id=item_id,
-                    people=people,
-                    source=EnrolmentSource.IMPORT,
-                    by=record.by,
-                    placement=Placement(enrolled_by_user_id=record.by_user_id),
-                    now=now,
+                await session.connection()  # SQLite: the write lock is taken here (bulk_writer)
+                locked = time.monotonic()
+                made = await _enrol_lines(
+                    session, record, (item_id, first, last), manager_id=manager_id, by=by_name
                 )
-                await tell_by_hand(
-                    session,
-                    organisation_id=organisation_id,
-                    enrolment_ids=[i for i, _ in made],
-                    action=ENROLLED,
-                    at=now,
-                    by=by_name,
-                )
+            held = time.monotonic() - locked
             enrolled += made
             if progress is not None:
                 progress(len(enrolled))
-            if rest:
-                await asyncio.sleep((time.monotonic() - began) * rest)
+            first = last + 1
+            await pace.held(held)
     return await _finish(sessions, import_id, enrolled)
+
+
+async def _enrol_lines(
+    session: AsyncSession,
+    record: EnrolImport,
+    only: tuple[int, int, int],
+    *,
+    manager_id: int | None,
+    by: str,
+) -> list[tuple[int, int]]:
+    """One batch: the item's staged lines first..last (`only`) enrolled and each person told."""
+    item_id = only[0]
+    m = staged_marks(record.organisation_id, record.id, manager_id, only)
+    people = select(m.c.user_id.label("id")).where(m.c.reason.is_(None)).distinct()
+    now = utcnow()
+    made = await enrol_many(
+        session,
+        organisation_id=record.organisation_id,
+        item_id=item_id,
+        people=people,
+        source=EnrolmentSource.IMPORT,
+        by=record.by,
+        placement=Placement(enrolled_by_user_id=record.by_user_id),
+        now=now,
+    )
+    await tell_by_hand(
+        session,
+        organisation_id=record.organisation_id,
+        enrolment_ids=[i for i, _ in made],
+        action=ENROLLED,
+        at=now,
+        by=by,
+    )
+    return made
 
 
 async def _claim(session: AsyncSession, organisation_id: int, import_id: int) -> EnrolImport:

@@ -9,6 +9,8 @@ instead (busy_timeout) and hold the lock only for the batch.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, event, text, update
@@ -45,6 +47,35 @@ def bulk_writer(engine: AsyncEngine) -> AsyncEngine:
     event.listen(engine.sync_engine, "connect", manual_transactions)
     event.listen(engine.sync_engine, "begin", begin_immediate)
     return engine
+
+
+@dataclass
+class Pace:
+    """How many rows a writer's next batch takes, and its rest after each batch.
+
+    On SQLite a batch holds the one write lock from its BEGIN IMMEDIATE (bulk_writer) to its
+    commit, and a running service's writes (its clicks) wait for it. A fixed number of rows is
+    no bound on that: 250 enrolments held the lock 15 ms on a quiet machine and 60-180 ms on a
+    busy one, the writer descheduled with the lock held. So while resting (`rest` > 0, the
+    SQLite case) each batch is sized from the last one's time held towards HOLD seconds, between
+    `least` and `most` rows, and the writer then rests `rest` times as long as it held the lock,
+    which is when the others write. Without a rest the batches keep `rows`."""
+
+    rows: int
+    rest: float = 0.0
+    least: int = 25
+    most: int = 1000
+
+    HOLD = 0.02
+
+    async def held(self, seconds: float) -> None:
+        """After a batch that held the database `seconds`: size the next one, then rest."""
+        if not self.rest:
+            return
+        if seconds > 0:
+            aimed = int(self.rows * self.HOLD / seconds)
+            self.rows = max(self.least, min(self.most, aimed, self.rows * 2))
+        await asyncio.sleep(seconds * self.rest)
 
 
 async def insert_missing(
