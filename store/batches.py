@@ -55,15 +55,17 @@ class Pace:
 
     On SQLite a batch holds the one write lock from its BEGIN IMMEDIATE (bulk_writer) to its
     commit, and a running service's writes (its clicks) wait for it. A fixed number of rows is
-    no bound on that: 250 enrolments held the lock 15 ms on a quiet machine and 60-180 ms on a
-    busy one, the writer descheduled with the lock held. So while resting (`rest` > 0, the
-    SQLite case) each batch is sized from the last one's time held towards HOLD seconds, between
-    `least` and `most` rows, and the writer then rests `rest` times as long as it held the lock,
-    which is when the others write. Without a rest the batches keep `rows`."""
+    no bound on that: 250 enrolments held the lock 15 ms on a quiet machine and 35-180 ms on a
+    busy one. So while resting (`rest` > 0, the SQLite case) each batch is sized from the last
+    one's time held towards HOLD seconds, between `least` and `most` rows, and the writer then
+    rests `rest` times as long as it held the lock, which is when the others write. Much of a
+    batch's time does not grow with its rows (its statements' building and planning: 50
+    enrolments took 20 ms where 250 took 34 on a busy machine), so batches stop shrinking at
+    `least`, where fewer rows would only mean more batches. Without a rest they keep `rows`."""
 
     rows: int
     rest: float = 0.0
-    least: int = 25
+    least: int = 100
     most: int = 1000
 
     HOLD = 0.02
