@@ -19,6 +19,7 @@ from handlers import enrol_import_start as running
 from handlers.enrol_import_text import preview_lines
 from handlers.enrol_sheet import template
 from handlers.organisations import default_organisation
+from store.batches import Pace
 from store.models import (
     EnrolImportRow,
     Enrolment,
@@ -210,3 +211,41 @@ def test_cli_template_import_yes_and_imports(db_url, tmp_path):
     assert "1 enrolled" in listed.output and "enrolbot enrol import" in listed.output
     wrong = runner.invoke(main, ["enrol", "template", "nope", "--out", str(out)], env=env)
     assert wrong.exit_code != 0 and "no item" in wrong.output
+
+
+async def test_paced_batches_enrol_everyone_once(sessions, tmp_path):
+    # Resting between batches (SQLite beside a running service) sizes each batch by how long
+    # the last one held the database: however the lines are cut, each person is enrolled and
+    # told once, and the record counts them all.
+    async with sessions() as session:
+        org_id = await seed(session)
+        org = await default_organisation(session)
+        emails = [f"p{n}@example.com" for n in range(600)]
+        for email in emails:
+            await factories.user(session, org, email)
+        await session.commit()
+    path = write_csv(tmp_path / "many.csv", [[e, "x", "x"] for e in emails])
+    import_id = await sheet.stage(
+        sessions, org_id, path, by="ann@example.com", by_user_id=None, rest=0.01
+    )
+    done = await running.start(sessions, org_id, import_id, by_name="Ann Lee", rest=0.01)
+    assert (done.enrolled, done.people) == (1200, 600)
+    async with sessions() as session:
+        assert await counts(session) == (1 + 1200, 1200)  # a row per enrolment
+        told = select(func.count(func.distinct(OutboxMessage.destination)))
+        assert await session.scalar(told) == 600  # sent as one message per person
+        listed = await running.past(session, org_id)
+        assert [(r.rows, r.enrolled) for r in listed] == [(600, 1200)]
+
+
+async def test_pace_sizes_batches_by_time_held():
+    pace = Pace(250, rest=0.001)
+    await pace.held(2 * Pace.HOLD)  # held twice as long as it should: half the rows
+    assert pace.rows == 125
+    await pace.held(Pace.HOLD / 10)  # far shorter: grows, at most doubling
+    assert pace.rows == 250
+    await pace.held(1.0)  # however long, never under `least`
+    assert pace.rows == pace.least
+    unpaced = Pace(250)  # no rest (PostgreSQL): the rows stay as they are
+    await unpaced.held(1.0)
+    assert unpaced.rows == 250
