@@ -3,7 +3,8 @@ request is one transaction through handlers.scim; nothing here knows the tables.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from scim2_models import Context, Group, ResponseParameters
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +21,10 @@ from bot.scim.patch import GroupPatch, patched_user
 from handlers import directory, scim
 from handlers.scim import InvalidValue, NotFound
 from handlers.scim.people import ORIGIN
+from store.statistics import Statistics
 
 PREFIX = "/scim/v2"
+T = TypeVar("T")
 
 
 def scim_routes(runtime: Runtime, tokens: list[str]) -> list[Mount]:
@@ -81,12 +84,20 @@ class ScimApi:
         self.runtime = runtime
         self.base = runtime.settings.public_url.rstrip("/") + PREFIX
         self.creations = Batcher(self._create_people, scim.BATCH)
+        # A first provisioning fills these tables from empty (store.statistics).
+        self.statistics = Statistics(runtime.engine, scim.TABLES_FILLED)
 
     async def _create_people(self, people: list[scim.Person]) -> list[scim.Person | Exception]:
         async def create(session: AsyncSession) -> list[scim.Person | scim.ScimError]:
             return await scim.create_people(session, await self._org(session), people)
 
-        return list(await self.runtime.transact(create))
+        return list(await self._write(create))
+
+    async def _write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` in a transaction of its own, then the statistics kept up."""
+        result = await self.runtime.transact(work)
+        await self.statistics.after_write()
+        return result
 
     async def _org(self, session: AsyncSession) -> int:
         return (await self.runtime.organisation(session)).id
@@ -174,7 +185,7 @@ class ScimApi:
                 name = given.display_name or ""
                 return await scim.create_group(session, org, name, given.external_id, members)
 
-            made = group_from(await self.runtime.transact(create), self.base)
+            made = group_from(await self._write(create), self.base)
             location = {"Location": made.meta.location}
             return answer(
                 self._dump(made, request, Context.RESOURCE_CREATION_RESPONSE), 201, location
@@ -218,7 +229,7 @@ class ScimApi:
                 await scim.change_members(session, group, replace=_member_ids(given))
             return (await scim.view(session, [group], members))[0]
 
-        view = await self.runtime.transact(work)
+        view = await self._write(work)
         if view is None:
             return Response(status_code=204)
         if request.method == "PATCH" and "attributes" not in request.query_params:

@@ -23,10 +23,17 @@ from handlers.scim.groups import (
     view,
 )
 from handlers.scim.people import Person, find_people, get_person, hire_date, scim_users
-from handlers.scim.writes import BATCH, create_people, deprovision, replace_person
+from handlers.scim.writes import (
+    BATCH,
+    TABLES_FILLED,
+    create_people,
+    deprovision,
+    replace_person,
+)
 
 __all__ = [
     "BATCH",
+    "TABLES_FILLED",
     "Conflict",
     "GroupView",
     "InvalidFilter",

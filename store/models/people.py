@@ -114,7 +114,11 @@ class Identity(Base):
     """A platform account, keyed by the platform's stable id, linked to a portal user."""
 
     __tablename__ = "identity"
-    __table_args__ = (UniqueConstraint("provider", "tenant_key", "subject"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "tenant_key", "subject"),
+        # SCIM finds its users by userName (kept here) whatever its case (handlers.scim).
+        Index("ix_identity_provider_email", "provider", "tenant_key", func.lower(text("email"))),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
