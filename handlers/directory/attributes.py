@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.directory.changes import Origin, record
-from handlers.directory.groups import chunks, clean_name, named_groups
+from handlers.directory.groups import chunks, clean_name, named_groups_of_kinds
 from handlers.directory.memberships import close_memberships, open_pairs
 from store.batches import plan_each_statement, update_rows
 from store.models import (
@@ -102,8 +102,8 @@ async def apply_attributes(
     for rows in by_columns.values():
         await _update(session, rows)
     await record(session, organisation_id, origin, log, now)
-    for field, people in moved.items():
-        await follow_attribute(session, organisation_id, GroupKind(field), people, origin, now)
+    kinds = {GroupKind(field): people for field, people in moved.items()}
+    await follow_attributes(session, organisation_id, kinds, origin, now)
     return len(log)
 
 
@@ -129,45 +129,61 @@ async def _update(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     await update_rows(session, _TABLE, names, [(r["id"], *(r[n] for n in names)) for r in rows])
 
 
-async def follow_attribute(
+async def follow_attributes(
     session: AsyncSession,
     organisation_id: int,
-    kind: GroupKind,
-    people: dict[int, str | None],
+    kinds: dict[GroupKind, dict[int, str | None]],
     origin: Origin,
     now: datetime,
 ) -> None:
-    """Make each person a member of the group of `kind` named as their new value (made if
-    new), and of no other group of that kind kept by name."""
-    groups = await named_groups(
+    """For each kind, make each person a member of the group of that kind named as their new
+    value (made if new), and of no other group of that kind kept by name. All the kinds in a
+    few statements: a batch of new people sets company, department and function at once."""
+    kinds = {kind: people for kind, people in kinds.items() if people}
+    if not kinds:
+        return
+    groups = await named_groups_of_kinds(
         session,
         organisation_id,
-        kind,
-        {v for v in people.values() if v},
+        {kind: {v for v in people.values() if v} for kind, people in kinds.items()},
         create=GroupSource.ATTRIBUTE,
     )
-    target = {u: groups.get(v.lower()) if v else None for u, v in people.items()}
-    # Every open membership of these people in groups of this kind kept by name.
-    current: dict[int, set[int]] = defaultdict(set)  # group id -> members among `people`
-    for part in chunks(list(people)):
+    target = {
+        (kind, u): groups[kind].get(v.lower()) if v else None
+        for kind, people in kinds.items()
+        for u, v in people.items()
+    }
+    current = await _kept_by_name(session, organisation_id, kinds)
+    for (kind, group_id), members in current.items():
+        leaving = {u for u in members if target[kind, u] != group_id}
+        await close_memberships(session, organisation_id, group_id, leaving, origin, now)
+    # All the joins in one insert and one log write, whatever the number of groups and kinds
+    # (a batch of new people lands in as many department groups as it has departments).
+    pairs = [(g, u) for (_, u), g in target.items() if g is not None]
+    known = {(g, u) for (_, g), members in current.items() for u in members}
+    await open_pairs(session, organisation_id, pairs, origin, now, known_open=known)
+
+
+async def _kept_by_name(
+    session: AsyncSession, organisation_id: int, kinds: dict[GroupKind, dict[int, str | None]]
+) -> dict[tuple[GroupKind, int], set[int]]:
+    """The open memberships of these people in groups of each kind kept by name: the members
+    among that kind's people, by (kind, group id)."""
+    current: dict[tuple[GroupKind, int], set[int]] = defaultdict(set)
+    everyone = sorted({u for people in kinds.values() for u in people})
+    for part in chunks(everyone):
         rows = await session.execute(
-            select(Membership.group_id, Membership.user_id)
+            select(Group.kind, Membership.group_id, Membership.user_id)
             .join(Group, Group.id == Membership.group_id)
             .where(
                 Group.organisation_id == organisation_id,
-                Group.kind == kind,
+                Group.kind.in_(list(kinds)),
                 Group.source_id.is_(None),
                 Membership.ended_at.is_(None),
                 Membership.user_id.in_(part),
             )
         )
-        for group_id, user_id in rows:
-            current[group_id].add(user_id)
-    for group_id, members in current.items():
-        leaving = {u for u in members if target[u] != group_id}
-        await close_memberships(session, organisation_id, group_id, leaving, origin, now)
-    # All the joins in one insert and one log write, whatever the number of groups (a
-    # batch of new people lands in as many department groups as it has departments).
-    pairs = [(g, u) for u, g in target.items() if g is not None]
-    known = {(g, u) for g, members in current.items() for u in members}
-    await open_pairs(session, organisation_id, pairs, origin, now, known_open=known)
+        for kind, group_id, user_id in rows:
+            if user_id in kinds[GroupKind(kind)]:
+                current[GroupKind(kind), group_id].add(user_id)
+    return current

@@ -1,10 +1,13 @@
 """The change log: every attribute and membership change, written in the change's transaction.
 
-Rows go in with one set-based insert per call; automatic enrolment follows the log by id.
+Rows go in with one set-based insert per call, or, inside `together`, one for all the calls;
+automatic enrolment follows the log by id.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +20,7 @@ from store.models import ChangeKind, DirectoryChange
 
 VALUE_MAX = 400
 _COLUMNS = ("user_id", "kind", "field", "old", "new", "group_id")
+_PENDING = "enrolbot.directory_changes"
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,45 @@ async def record(
     if not rows:
         return
     wakeup.changed(session)  # automatic enrolment follows, once this transaction commits
+    logged = [(u, k.value, f, as_text(o), as_text(n), g) for u, k, f, o, n, g in rows]
+    pending = session.info.get(_PENDING)
+    if pending is not None:
+        pending.append(((organisation_id, origin, now), logged))
+        return
+    await _insert(session, (organisation_id, origin, now), logged)
+
+
+@asynccontextmanager
+async def together(session: AsyncSession) -> AsyncIterator[None]:
+    """The rows `record`ed inside go into the log at the end, in the order recorded, with one
+    insert for all that share an organisation, origin and time (a batch of new people logs
+    their arrival, attributes and joins in one statement instead of one each). Nothing inside
+    may read the log. Nested, the outermost writes."""
+    if _PENDING in session.info:
+        yield
+        return
+    pending: list[tuple[tuple[int, Origin, datetime], list[tuple]]] = []
+    session.info[_PENDING] = pending
+    try:
+        yield
+    finally:
+        del session.info[_PENDING]
+    while pending:  # consecutive calls with the same organisation, origin and time as one
+        key, rows = pending.pop(0)
+        while pending and pending[0][0] == key:
+            rows = rows + pending.pop(0)[1]
+        await _insert(session, key, rows)
+
+
+async def _insert(
+    session: AsyncSession, key: tuple[int, Origin, datetime], rows: list[tuple]
+) -> None:
+    organisation_id, origin, now = key
     await insert_missing(
         session,
         DirectoryChange.__table__,
         _COLUMNS,
-        [(u, k.value, f, as_text(o), as_text(n), g) for u, k, f, o, n, g in rows],
+        rows,
         {
             "organisation_id": organisation_id,
             "at": now,

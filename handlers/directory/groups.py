@@ -40,15 +40,36 @@ async def named_groups(
 ) -> dict[str, int]:
     """The ids of the groups of `kind` with these names (not kept by a source), by lower-cased
     name; with `create`, the missing ones are made with that source."""
-    wanted = {clean_name(n).lower(): clean_name(n) for n in names if clean_name(n)}
-    found = await _named(session, organisation_id, kind, list(wanted))
-    missing = [wanted[key] for key in wanted if key not in found]
-    if missing and create is not None:
+    found = await named_groups_of_kinds(session, organisation_id, {kind: names}, create=create)
+    return found[kind]
+
+
+async def named_groups_of_kinds(
+    session: AsyncSession,
+    organisation_id: int,
+    names: dict[GroupKind, Iterable[str]],
+    *,
+    create: GroupSource | None = None,
+) -> dict[GroupKind, dict[str, int]]:
+    """named_groups for several kinds at once, in one lookup (and one more for those made)."""
+    wanted = {
+        kind: {clean_name(n).lower(): clean_name(n) for n in kind_names if clean_name(n)}
+        for kind, kind_names in names.items()
+    }
+    found = await _named(session, organisation_id, {k: list(w) for k, w in wanted.items()})
+    missing = {
+        kind: [w[key] for key in w if key not in found[kind]]
+        for kind, w in wanted.items()
+        if not set(w) <= set(found[kind])
+    }
+    if not missing or create is None:
+        return found
+    for kind, kind_names in missing.items():
         await insert_missing(
             session,
             Group.__table__,
             ("name",),
-            [(name,) for name in missing],
+            [(name,) for name in kind_names],
             {
                 "organisation_id": organisation_id,
                 "kind": kind,
@@ -56,26 +77,36 @@ async def named_groups(
                 "created_at": utcnow(),
             },
         )
-        found.update(await _named(session, organisation_id, kind, [n.lower() for n in missing]))
+    made = await _named(
+        session, organisation_id, {k: [n.lower() for n in m] for k, m in missing.items()}
+    )
+    for kind, ids in made.items():
+        found[kind].update(ids)
     return found
 
 
 async def _named(
-    session: AsyncSession, organisation_id: int, kind: GroupKind, keys: list[str]
-) -> dict[str, int]:
-    found: dict[str, int] = {}
+    session: AsyncSession, organisation_id: int, keys: dict[GroupKind, list[str]]
+) -> dict[GroupKind, dict[str, int]]:
+    """Groups kept by name, by kind and lower-cased name: one lookup for all the kinds."""
+    found: dict[GroupKind, dict[str, int]] = {kind: {} for kind in keys}
+    of_kind = {kind: set(kind_keys) for kind, kind_keys in keys.items()}
+    everything = sorted(set().union(*of_kind.values()))
     key = func.lower(Group.name)
-    for part in chunks(keys):
+    for part in chunks(everything):
         rows = await session.execute(
-            select(key, Group.id).where(
+            select(Group.kind, key, Group.id).where(
                 Group.organisation_id == organisation_id,
-                Group.kind == kind,
+                Group.kind.in_(list(keys)),
                 Group.source_id.is_(None),
                 _live(),
                 key.in_(part),
             )
         )
-        found.update({name: id_ for name, id_ in rows})
+        for kind, name, id_ in rows:
+            kind = GroupKind(kind)
+            if name in of_kind[kind]:
+                found[kind][name] = id_
     return found
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.directory.attributes import apply_attributes, normalised
-from handlers.directory.changes import Origin, record
+from handlers.directory.changes import Origin, record, together
 from handlers.directory.groups import chunks
 from handlers.users import normalise_email
 from store.batches import insert_missing, plan_each_statement, update_by_id, update_rows
@@ -83,8 +83,22 @@ async def upsert_people(
     now: datetime | None = None,
 ) -> PeopleResult:
     """Find or make each person, link their stable id, and set what the source says of them;
-    set-based, for thousands of records a call."""
-    now = now or utcnow()
+    set-based, for thousands of records a call. What changed is logged with one insert."""
+    async with together(session):
+        return await _upsert_people(
+            session, organisation_id, people, origin, key, create, now or utcnow()
+        )
+
+
+async def _upsert_people(
+    session: AsyncSession,
+    organisation_id: int,
+    people: list[PersonRecord],
+    origin: Origin,
+    key: SourceKey | None,
+    create: bool,
+    now: datetime,
+) -> PeopleResult:
     await plan_each_statement(session)
     emails = [normalise_email(p.email) if p.email else None for p in people]
     by_subject = await users_by_subject(session, key, [p.subject for p in people if p.subject])
