@@ -86,16 +86,22 @@ async def insert_missing(
     columns: tuple[str, ...],
     rows: list[tuple[Any, ...]],
     constants: dict[str, Any],
-) -> None:
+    *,
+    returning: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]] | None:
     """INSERT `rows` (values of `columns`, then `constants`, the same for every row), skipping
     any that a unique constraint already holds: another writer got there first.
+
+    With `returning`, on PostgreSQL, those columns of the rows it inserted (not of those it
+    skipped), which spares the caller reading them back; None on SQLite, where the caller
+    reads them (a statement run for each row returns nothing).
 
     The rows go to the driver as plain tuples in one executemany: SQLAlchemy's processing of
     each row's parameters cost more than the insert itself. So each value in `rows` must be
     what the driver takes as it is (str, int, bool, None; an enum's value); `constants` go
     through their column's type once."""
     if not rows:
-        return
+        return [] if returning else None
     connection = await session.connection()
     dialect = connection.dialect
     fixed = tuple(
@@ -114,15 +120,17 @@ async def insert_missing(
 
         arrays = ", ".join(f"${n}::{cast(c)}[]" for n, c in enumerate(columns, 1))
         extra = "".join(f", ${n}::{cast(c)}" for n, c in enumerate(constants, len(columns) + 1))
-        await connection.exec_driver_sql(
-            f"{into} SELECT *{extra} FROM unnest({arrays}) ON CONFLICT DO NOTHING",
+        back = f" RETURNING {', '.join(quote(n) for n in returning)}" if returning else ""
+        result = await connection.exec_driver_sql(
+            f"{into} SELECT *{extra} FROM unnest({arrays}) ON CONFLICT DO NOTHING{back}",
             (*[list(values) for values in zip(*rows, strict=True)], *fixed),
         )
-        return
+        return [tuple(row) for row in result] if returning else None
     marks = ", ".join("?" for _ in range(len(columns) + len(constants)))
     await connection.exec_driver_sql(
         f"{into} VALUES ({marks}) ON CONFLICT DO NOTHING", [row + fixed for row in rows]
     )
+    return None
 
 
 def _bound(processor: Any, value: Any) -> Any:

@@ -108,9 +108,9 @@ async def _upsert_people(
     for i, email in enumerate(emails):
         if ids[i] is None and email:
             ids[i] = by_email.get(email)
-    created = 0
+    created, made = 0, set()
     if create:
-        created = await _create(session, organisation_id, people, emails, ids, origin, now)
+        created, made = await _create(session, organisation_id, people, emails, ids, origin, now)
     if key is not None:  # the stable ids not linked yet
         await link_identities(
             session,
@@ -124,8 +124,11 @@ async def _upsert_people(
     values = await _attribute_values(session, organisation_id, people, ids, key)
     changes = await apply_attributes(session, organisation_id, values, origin, now)
     off = [u for p, u in zip(people, ids, strict=True) if u and p.active is False]
+    # Someone this call made is active already.
     on = [
-        u for p, u in zip(people, ids, strict=True) if u and p.active and not p.restores_only_from
+        u
+        for p, u in zip(people, ids, strict=True)
+        if u and p.active and not p.restores_only_from and u not in made
     ]
     changes += len(await deactivate(session, organisation_id, off, origin, now))
     for sources in {p.restores_only_from for p in people if p.active and p.restores_only_from}:
@@ -179,7 +182,7 @@ async def link_identities(
     if not links:
         return
     now = utcnow()
-    await insert_missing(
+    inserted = await insert_missing(
         session,
         _IDENTITIES,
         ("subject", "user_id", "email"),
@@ -193,9 +196,12 @@ async def link_identities(
             "created_at": now,
             "updated_at": now,
         },
+        returning=("subject",),
     )
     # Ids seen before without a person (a refusal remembered, say) now name this one.
     user_of = {s[:SUBJECT_MAX]: u for s, u, _ in links}
+    if inserted is not None and len(inserted) == len(user_of):
+        return  # every one of them new
     unlinked = []
     for part in chunks(sorted(user_of)):
         rows = await session.execute(
@@ -255,7 +261,9 @@ async def _create(
     ids: list[int | None],
     origin: Origin,
     now: datetime,
-) -> int:
+) -> tuple[int, set[int]]:
+    """Make the people not found, filling in their ids: how many were new, and the ids of
+    those this call made when the back end says (see insert_missing)."""
     new = {}
     for person, user_id, email in zip(people, ids, emails, strict=True):
         if user_id is None and email and email not in new:
@@ -267,8 +275,8 @@ async def _create(
                 person.type.value,
             )
     if not new:
-        return 0
-    await insert_missing(
+        return 0, set()
+    inserted = await insert_missing(
         session,
         _USERS,
         ("email", "first_name", "last_name", "type"),
@@ -279,8 +287,12 @@ async def _create(
             "created_at": now,
             "first_known_at": now,
         },
+        returning=("email", "id"),
     )
-    made = await users_by_email(session, organisation_id, list(new))
+    if inserted is not None and len(inserted) == len(new):
+        made = dict(inserted)  # the emails as given: normalised, so lower-cased
+    else:  # SQLite, or another writer made some of them first
+        made = await users_by_email(session, organisation_id, list(new))
     for i, email in enumerate(emails):
         if ids[i] is None and email:
             ids[i] = made.get(email)
@@ -291,7 +303,7 @@ async def _create(
         [(made[e], ChangeKind.PERSON_ADDED, None, None, e, None) for e in new if e in made],
         now,
     )
-    return len(new)
+    return len(new), {u for _, u in inserted or ()}
 
 
 async def _attribute_values(
