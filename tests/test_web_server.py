@@ -165,3 +165,27 @@ def test_a_repeated_warning_is_written_once_per_interval_with_a_count_of_the_res
         "refused a Bot Framework request: bad token 1000 "
         "[999 more like this not logged since the last]",
     ]
+
+
+def test_connections_accepted_on_a_listener_made_as_workers_make_it_send_at_once():
+    from bot.web.protocol import send_at_once
+
+    # `serve --workers N`: uvicorn makes the listening socket without naming TCP, and asyncio
+    # then leaves Nagle's algorithm on for the connections it accepts.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+
+    class Transport:
+        def get_extra_info(self, name: str) -> socket.socket | None:
+            return accepted if name == "socket" else None
+
+    try:
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        send_at_once(Transport())
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        for s in (accepted, client, listener):
+            s.close()

@@ -1,11 +1,13 @@
 """uvicorn's h11 protocol with the two bounds it lacks (see bot.web.server): a connection over
 the limit is answered 503 and closed at once, and one that has not sent a whole request within
-the request timeout is closed."""
+the request timeout is closed. And every connection sends at once (TCP_NODELAY), whatever
+the number of workers."""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any
 
 import h11
@@ -24,6 +26,16 @@ _LINGER_SECONDS = 1.0
 _TOO_SLOW = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
+def send_at_once(transport: Any) -> None:
+    """Turn Nagle's algorithm off for a TCP connection. asyncio does so only for a socket that
+    says it is TCP, and with `serve --workers N` uvicorn listens on a socket it made without
+    saying so (uvicorn issue 3149): an answer's body then waited for the client's delayed ACK
+    of its headers, some 40 ms, on every request after the first on a kept-alive connection."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class BoundedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a connection limit enforced on connect and a deadline for
     each request to arrive whole."""
@@ -35,6 +47,7 @@ class BoundedH11Protocol(H11Protocol):
         self.refused = False  # over the connection limit: answered 503, closing
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        send_at_once(transport)
         super().connection_made(transport)
         limit = self.limit_concurrency
         if limit is not None and len(self.connections) > limit:
