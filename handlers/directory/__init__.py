@@ -27,6 +27,7 @@ from handlers.directory.members import (
     replace_members,
 )
 from handlers.directory.people import (
+    Known,
     PeopleResult,
     PersonRecord,
     SourceKey,
@@ -55,6 +56,7 @@ __all__ = [
     "DirectorySource",
     "DirectorySources",
     "GroupRecord",
+    "Known",
     "MemberChange",
     "Origin",
     "Outcome",

@@ -75,15 +75,21 @@ async def apply_attributes(
     values: dict[int, dict[str, Any]],
     origin: Origin,
     now: datetime,
+    *,
+    made: dict[int, dict[str, Any]] | None = None,
 ) -> int:
     """Set each person's (by user id) given attributes; only what differs is written and
-    logged. The number of attribute changes."""
+    logged. The number of attribute changes. `made`: people this transaction has just made,
+    with all their FIELDS as made, so neither read again nor looked for in groups."""
     await plan_each_statement(session)
     fields = sorted({f for attrs in values for f in values[attrs]})
     if not values or not fields:
         return 0
+    made = made or {}
     wanted = {u: {f: normalised(f, v) for f, v in a.items()} for u, a in values.items()}
-    before = await _current(session, organisation_id, list(wanted), fields)
+    rest = [u for u in wanted if u not in made]
+    before = {u: made[u] for u in wanted if u in made}
+    before |= await _current(session, organisation_id, rest, fields)
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     log = []
     moved: dict[str, dict[int, str | None]] = defaultdict(dict)
@@ -103,7 +109,7 @@ async def apply_attributes(
         await _update(session, rows)
     await record(session, organisation_id, origin, log, now)
     kinds = {GroupKind(field): people for field, people in moved.items()}
-    await follow_attributes(session, organisation_id, kinds, origin, now)
+    await follow_attributes(session, organisation_id, kinds, origin, now, new=set(made))
     return len(log)
 
 
@@ -135,10 +141,13 @@ async def follow_attributes(
     kinds: dict[GroupKind, dict[int, str | None]],
     origin: Origin,
     now: datetime,
+    *,
+    new: set[int] | None = None,
 ) -> None:
     """For each kind, make each person a member of the group of that kind named as their new
     value (made if new), and of no other group of that kind kept by name. All the kinds in a
-    few statements: a batch of new people sets company, department and function at once."""
+    few statements: a batch of new people sets company, department and function at once.
+    `new`: people made in this transaction, who are in no group yet."""
     kinds = {kind: people for kind, people in kinds.items() if people}
     if not kinds:
         return
@@ -153,7 +162,14 @@ async def follow_attributes(
         for kind, people in kinds.items()
         for u, v in people.items()
     }
-    current = await _kept_by_name(session, organisation_id, kinds)
+    current = await _kept_by_name(
+        session,
+        organisation_id,
+        {
+            k: {u: v for u, v in people.items() if u not in (new or ())}
+            for k, people in kinds.items()
+        },
+    )
     for (kind, group_id), members in current.items():
         leaving = {u for u in members if target[kind, u] != group_id}
         await close_memberships(session, organisation_id, group_id, leaving, origin, now)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.directory.attributes import apply_attributes, normalised
+from handlers.directory.attributes import FIELDS, apply_attributes, normalised
 from handlers.directory.changes import Origin, record, together
 from handlers.directory.groups import chunks
 from handlers.users import normalise_email
@@ -64,6 +64,16 @@ class PersonRecord:
 
 
 @dataclass
+class Known:
+    """What a caller has just read for the records it passes, so as not to read it again:
+    user ids by stable id and by lower-cased email, as users_by_subject and users_by_email
+    give them for those records."""
+
+    by_subject: dict[str, int]
+    by_email: dict[str, int]
+
+
+@dataclass
 class PeopleResult:
     """The user id of each record (None: unknown and not made, e.g. no email), and counts."""
 
@@ -81,12 +91,13 @@ async def upsert_people(
     key: SourceKey | None = None,
     create: bool = True,
     now: datetime | None = None,
+    known: Known | None = None,
 ) -> PeopleResult:
     """Find or make each person, link their stable id, and set what the source says of them;
     set-based, for thousands of records a call. What changed is logged with one insert."""
     async with together(session):
         return await _upsert_people(
-            session, organisation_id, people, origin, key, create, now or utcnow()
+            session, organisation_id, people, origin, key, create, now or utcnow(), known
         )
 
 
@@ -98,17 +109,23 @@ async def _upsert_people(
     key: SourceKey | None,
     create: bool,
     now: datetime,
+    known: Known | None,
 ) -> PeopleResult:
     await plan_each_statement(session)
     emails = [normalise_email(p.email) if p.email else None for p in people]
-    by_subject = await users_by_subject(session, key, [p.subject for p in people if p.subject])
+    if known is None:
+        subjects = [p.subject for p in people if p.subject]
+        known = Known(
+            await users_by_subject(session, key, subjects),
+            await users_by_email(session, organisation_id, [e for e in emails if e]),
+        )
+    by_subject, by_email = known.by_subject, dict(known.by_email)
     ids: list[int | None] = [by_subject.get(p.subject) if p.subject else None for p in people]
-    by_email = await users_by_email(session, organisation_id, [e for e in emails if e])
     await _follow_emails(session, organisation_id, people, emails, ids, by_email, origin, now)
     for i, email in enumerate(emails):
         if ids[i] is None and email:
             ids[i] = by_email.get(email)
-    created, made = 0, set()
+    created, made = 0, {}
     if create:
         created, made = await _create(session, organisation_id, people, emails, ids, origin, now)
     if key is not None:  # the stable ids not linked yet
@@ -122,7 +139,7 @@ async def _upsert_people(
             ],
         )
     values = await _attribute_values(session, organisation_id, people, ids, key)
-    changes = await apply_attributes(session, organisation_id, values, origin, now)
+    changes = await apply_attributes(session, organisation_id, values, origin, now, made=made)
     off = [u for p, u in zip(people, ids, strict=True) if u and p.active is False]
     # Someone this call made is active already.
     on = [
@@ -261,9 +278,9 @@ async def _create(
     ids: list[int | None],
     origin: Origin,
     now: datetime,
-) -> tuple[int, set[int]]:
-    """Make the people not found, filling in their ids: how many were new, and the ids of
-    those this call made when the back end says (see insert_missing)."""
+) -> tuple[int, dict[int, dict[str, Any]]]:
+    """Make the people not found, filling in their ids: how many were new, and the attributes
+    of those this call made, by id, when the back end says which (see insert_missing)."""
     new = {}
     for person, user_id, email in zip(people, ids, emails, strict=True):
         if user_id is None and email and email not in new:
@@ -275,7 +292,7 @@ async def _create(
                 person.type.value,
             )
     if not new:
-        return 0, set()
+        return 0, {}
     inserted = await insert_missing(
         session,
         _USERS,
@@ -287,10 +304,10 @@ async def _create(
             "created_at": now,
             "first_known_at": now,
         },
-        returning=("email", "id"),
+        returning=("email", "id", *FIELDS),
     )
     if inserted is not None and len(inserted) == len(new):
-        made = dict(inserted)  # the emails as given: normalised, so lower-cased
+        made = {row[0]: row[1] for row in inserted}  # emails as given: normalised, lower-case
     else:  # SQLite, or another writer made some of them first
         made = await users_by_email(session, organisation_id, list(new))
     for i, email in enumerate(emails):
@@ -303,7 +320,7 @@ async def _create(
         [(made[e], ChangeKind.PERSON_ADDED, None, None, e, None) for e in new if e in made],
         now,
     )
-    return len(new), {u for _, u in inserted or ()}
+    return len(new), {row[1]: dict(zip(FIELDS, row[2:], strict=True)) for row in inserted or ()}
 
 
 async def _attribute_values(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import directory
 from handlers.directory import PersonRecord
+from handlers.directory.people import SUBJECT_MAX
 from handlers.scim.errors import Conflict, NotFound, ScimError
 from handlers.scim.people import (
     NO_EXTERNAL_ID,
@@ -47,7 +48,7 @@ async def create_people(
         except ScimError as exc:
             results[i] = exc
             emails.append("")
-    names, subjects = await _taken(session, organisation_id, people)
+    names, subjects, by_subject = await _taken(session, organisation_id, people)
     holders = await directory.users_by_email(session, organisation_id, [e for e in emails if e])
     linked = await scim_users(session, organisation_id, list(holders.values()))
     held = {e for e, u in holders.items() if u in linked}
@@ -61,7 +62,9 @@ async def create_people(
     ]
     if not records:
         return results  # type: ignore[return-value]
-    ids = await _upsert(session, organisation_id, records)
+    # What upsert_people would read again: the subjects and emails were just looked up.
+    known = directory.Known(by_subject, holders)
+    ids = await _upsert(session, organisation_id, records, known)
     subject_of = {u: subject for u, (_, subject, _) in zip(ids, records, strict=True) if u}
     written = {u: (people[i], subject_of[u]) for i, u in zip(chosen, ids, strict=True) if u}
     await _remember(session, organisation_id, written)
@@ -91,20 +94,26 @@ def _clash(
 
 async def _taken(
     session: AsyncSession, organisation_id: int, people: list[Person]
-) -> tuple[set[str], set[str]]:
-    """The userNames (lower-cased) and externalIds among `people`'s already provisioned."""
+) -> tuple[set[str], set[str], dict[str, int]]:
+    """The userNames (lower-cased) and externalIds among `people`'s already provisioned, and
+    the user ids by externalId (as directory.users_by_subject gives them)."""
     key = scim_key(organisation_id)
     names = sorted({p.user_name.lower() for p in people})
-    subjects = sorted({p.external_id for p in people if p.external_id})
+    subjects = {p.external_id for p in people if p.external_id}
+    wanted = {s[:SUBJECT_MAX] for s in subjects}  # as identities keep them
     rows = await session.execute(
-        select(func.lower(Identity.email), Identity.subject).where(
+        select(func.lower(Identity.email), Identity.subject, Identity.user_id).where(
             Identity.provider == key.provider,
             Identity.tenant_key == key.tenant_key,
-            or_(func.lower(Identity.email).in_(names), Identity.subject.in_(subjects)),
+            or_(
+                func.lower(Identity.email).in_(names),
+                Identity.subject.in_(sorted(subjects | wanted)),
+            ),
         )
     )
     found = rows.all()
-    return {n for n, _ in found if n in set(names)}, {s for _, s in found}
+    by_subject = {s: u for _, s, u in found if s in wanted and u is not None}
+    return {n for n, _, _ in found if n in set(names)}, {s for _, s, _ in found}, by_subject
 
 
 async def replace_person(
@@ -116,7 +125,7 @@ async def replace_person(
     if identity is None:
         raise NotFound(f"No user has the id {user_id}.")
     email = email_of(person)
-    names, subjects = await _taken(session, organisation_id, [person])
+    names, subjects, _ = await _taken(session, organisation_id, [person])
     mine = {identity.email.lower() if identity.email else "", identity.subject}
     clash = _clash(person, email, names - mine, subjects - mine, set())
     if clash is not None:
@@ -166,7 +175,10 @@ async def _identity(session: AsyncSession, organisation_id: int, user_id: int) -
 
 
 async def _upsert(
-    session: AsyncSession, organisation_id: int, people: list[tuple[Person, str, str]]
+    session: AsyncSession,
+    organisation_id: int,
+    people: list[tuple[Person, str, str]],
+    known: directory.Known | None = None,
 ) -> list[int | None]:
     """(person, subject, email) each, written with one upsert_people; their user ids."""
     managers = await scim_users(
@@ -186,7 +198,7 @@ async def _upsert(
             PersonRecord(subject=subject, email=email, attributes=attributes, active=person.active)
         )
     result = await directory.upsert_people(
-        session, organisation_id, records, ORIGIN, key=scim_key(organisation_id)
+        session, organisation_id, records, ORIGIN, key=scim_key(organisation_id), known=known
     )
     return result.user_ids
 
