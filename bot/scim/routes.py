@@ -224,16 +224,16 @@ class ScimApi:
                 await scim.change_members(
                     session, group, add=change.add, remove=change.remove, replace=change.replace
                 )
+                if "attributes" not in request.query_params:
+                    return None  # RFC 7644 §3.5.2: no body unless asked, so nothing to read
             elif request.method == "PUT":
                 await scim.rename(session, group, given.display_name, given.external_id)
                 await scim.change_members(session, group, replace=_member_ids(given))
             return (await scim.view(session, [group], members))[0]
 
         view = await self._write(work)
-        if view is None:
+        if view is None:  # deleted, or patched with no body asked for
             return Response(status_code=204)
-        if request.method == "PATCH" and "attributes" not in request.query_params:
-            return Response(status_code=204)  # RFC 7644 §3.5.2: no body unless asked
         return answer(
             self._dump(group_from(view, self.base), request, Context.RESOURCE_QUERY_RESPONSE)
         )
