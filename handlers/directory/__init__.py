@@ -31,14 +31,13 @@ from handlers.directory.people import (
     PeopleResult,
     PersonRecord,
     SourceKey,
-    deactivate,
     link_identities,
-    reactivate,
     upsert_people,
     users_by_email,
     users_by_subject,
 )
 from handlers.directory.sources import NO_SOURCES, DirectorySource, DirectorySources, SyncRun
+from handlers.directory.status import deactivate, reactivate
 from handlers.directory.sync import (
     DEFAULT_MAX_REMOVAL_PERCENT,
     GroupRecord,

@@ -9,17 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.directory.attributes import FIELDS, apply_attributes, normalised
 from handlers.directory.changes import Origin, record, together
 from handlers.directory.groups import chunks
+from handlers.directory.status import deactivate, deactivated_by, reactivate
 from handlers.users import normalise_email
 from store.batches import insert_missing, plan_each_statement, update_by_id, update_rows
 from store.models import (
     ChangeKind,
-    DirectoryChange,
     Identity,
     Standing,
     User,
@@ -95,10 +95,16 @@ async def upsert_people(
 ) -> PeopleResult:
     """Find or make each person, link their stable id, and set what the source says of them;
     set-based, for thousands of records a call. What changed is logged with one insert."""
+    now = now or utcnow()
     async with together(session):
-        return await _upsert_people(
-            session, organisation_id, people, origin, key, create, now or utcnow(), known
+        result, made = await _upsert_people(
+            session, organisation_id, people, origin, key, create, now, known
         )
+    # After the log is written: whom to reactivate may depend on who deactivated them.
+    result.changes += await _set_statuses(
+        session, organisation_id, people, result.user_ids, made, origin, now
+    )
+    return result
 
 
 async def _upsert_people(
@@ -110,7 +116,8 @@ async def _upsert_people(
     create: bool,
     now: datetime,
     known: Known | None,
-) -> PeopleResult:
+) -> tuple[PeopleResult, dict[int, dict[str, Any]]]:
+    """upsert_people but the statuses; also the people made, with their attributes."""
     await plan_each_statement(session)
     emails = [normalise_email(p.email) if p.email else None for p in people]
     if known is None:
@@ -140,6 +147,19 @@ async def _upsert_people(
         )
     values = await _attribute_values(session, organisation_id, people, ids, key)
     changes = await apply_attributes(session, organisation_id, values, origin, now, made=made)
+    return PeopleResult(ids, created, changes), made
+
+
+async def _set_statuses(
+    session: AsyncSession,
+    organisation_id: int,
+    people: list[PersonRecord],
+    ids: list[int | None],
+    made: dict[int, Any],
+    origin: Origin,
+    now: datetime,
+) -> int:
+    """Deactivate and reactivate whom the source says; the number of changes."""
     off = [u for p, u in zip(people, ids, strict=True) if u and p.active is False]
     # Someone this call made is active already.
     on = [
@@ -147,14 +167,13 @@ async def _upsert_people(
         for p, u in zip(people, ids, strict=True)
         if u and p.active and not p.restores_only_from and u not in made
     ]
-    changes += len(await deactivate(session, organisation_id, off, origin, now))
+    changes = len(await deactivate(session, organisation_id, off, origin, now))
     for sources in {p.restores_only_from for p in people if p.active and p.restores_only_from}:
         mine = {
             u for p, u in zip(people, ids, strict=True) if u and p.restores_only_from == sources
         }
         on += await deactivated_by(session, sorted(mine), sources)
-    changes += len(await reactivate(session, organisation_id, on, origin, now))
-    return PeopleResult(ids, created, changes)
+    return changes + len(await reactivate(session, organisation_id, on, origin, now))
 
 
 async def users_by_subject(
@@ -355,98 +374,3 @@ async def _attribute_values(
             attrs["manager_id"] = manager
         values.setdefault(user_id, {}).update(attrs)
     return values
-
-
-async def deactivate(
-    session: AsyncSession,
-    organisation_id: int,
-    user_ids: list[int],
-    origin: Origin,
-    now: datetime | None = None,
-) -> list[int]:
-    """Deactivate these people; their enrolments, memberships and history stay. Those who
-    were active."""
-    return await _set_status(
-        session,
-        organisation_id,
-        user_ids,
-        UserStatus.DEACTIVATED,
-        ChangeKind.DEACTIVATED,
-        origin,
-        now,
-    )
-
-
-async def deactivated_by(
-    session: AsyncSession, user_ids: list[int], sources: tuple[str, ...]
-) -> list[int]:
-    """Those of these people who are deactivated, and whose last deactivation came from one of
-    these sources (the directory log says who)."""
-    found: list[int] = []
-    for part in chunks(user_ids):
-        last = (
-            select(DirectoryChange.user_id, func.max(DirectoryChange.id).label("id"))
-            .where(
-                DirectoryChange.user_id.in_(part),
-                DirectoryChange.kind == ChangeKind.DEACTIVATED,
-            )
-            .group_by(DirectoryChange.user_id)
-            .subquery()
-        )
-        rows = await session.execute(
-            select(DirectoryChange.user_id)
-            .join(last, DirectoryChange.id == last.c.id)
-            .join(User, User.id == DirectoryChange.user_id)
-            .where(
-                DirectoryChange.source.in_(sources),
-                User.status == UserStatus.DEACTIVATED,
-            )
-        )
-        found.extend(rows.scalars())
-    return found
-
-
-async def reactivate(
-    session: AsyncSession,
-    organisation_id: int,
-    user_ids: list[int],
-    origin: Origin,
-    now: datetime | None = None,
-) -> list[int]:
-    return await _set_status(
-        session, organisation_id, user_ids, UserStatus.ACTIVE, ChangeKind.REACTIVATED, origin, now
-    )
-
-
-async def _set_status(
-    session: AsyncSession,
-    organisation_id: int,
-    user_ids: list[int],
-    status: UserStatus,
-    kind: ChangeKind,
-    origin: Origin,
-    now: datetime | None,
-) -> list[int]:
-    now = now or utcnow()
-    await plan_each_statement(session)
-    changed: list[int] = []
-    for part in chunks(sorted(set(user_ids))):
-        result = await session.execute(
-            update(_USERS)
-            .where(
-                _USERS.c.organisation_id == organisation_id,
-                _USERS.c.id.in_(part),
-                _USERS.c.status != status.value,
-            )
-            .values(status=status)
-            .returning(_USERS.c.id)
-        )
-        changed.extend(result.scalars())
-    await record(
-        session,
-        organisation_id,
-        origin,
-        [(u, kind, "status", None, status.value, None) for u in changed],
-        now,
-    )
-    return changed

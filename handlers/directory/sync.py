@@ -25,10 +25,10 @@ from handlers.directory.memberships import close_memberships, open_pairs
 from handlers.directory.people import (
     PersonRecord,
     SourceKey,
-    deactivate,
     upsert_people,
     users_by_subject,
 )
+from handlers.directory.status import deactivate
 from store.batches import plan_each_statement
 from store.models import (
     Group,
