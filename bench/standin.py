@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 
-from bench.common import ADMIN_EMAIL, ADMIN_ID, ALERT_CHANNEL, CLICK_CHANNEL, email_of
+from bench.workspace import ADMIN_EMAIL, ADMIN_ID, ALERT_CHANNEL, CLICK_CHANNEL, email_of
 from tests.support.slack_standin import SlackStandIn, member
 
 _PEOPLE = re.compile(r"\*([\d,]+) self-enrolments?\*")
