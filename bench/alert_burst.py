@@ -29,6 +29,8 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 from bench import common as c
 
@@ -187,64 +189,88 @@ def subscribe(app: c.Process, standin: c.Process) -> str:
     raise RuntimeError("no answer to /enrol notify")
 
 
-def main() -> None:
-    c.header("P2 alert burst: self-enrolments into one subscribed channel")
-    print(
-        f"   {TOTAL} enrolments over {SECONDS:.0f}s, {MODE} mode, {PROCS} process(es); "
-        "delivery by enrolbot serve (every 1s)",
-        flush=True,
-    )
-    with c.workdir("bench-burst-") as wd:
-        standin = c.standin(wd).start()
-        db_url = f"sqlite:///{wd / 'enrolbot.db'}"
-        settings = c.enrolbot_settings(db_url, standin.url)
-        c.run_enrolbot(wd, settings, "db", "upgrade")
-        tokens = asyncio.run(c.seed(db_url, users=TOTAL, items=1, warm=True))
-        app = c.enrolbot_serve(wd, settings)
-        with c.running(standin, app):
-            app.start()
-            print(f"   /enrol notify answered: {subscribe(app, standin)}", flush=True)
-            c.standin_reset(standin.url)
-            start_at = time.time() + 1.0
-            began = time.monotonic() + 1.0
-            children = [
-                subprocess.Popen(
-                    [
-                        *(sys.executable, "-m", "bench.alert_burst", "--child", "--db", db_url),
-                        *("--token", tokens[0], "--index", str(i), "--start-at", str(start_at)),
-                    ],
-                    cwd=c.REPO,
-                    env=c.env(),
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-                for i in range(PROCS)
-            ]
-            outcomes: dict[str, int] = {}
-            last_enrol_wall = 0.0
-            for proc in children:
-                out, _ = proc.communicate(timeout=SECONDS + 600)
-                result = json.loads(out.strip().splitlines()[-1])
-                for k, v in result["outcomes"].items():
-                    outcomes[k] = outcomes.get(k, 0) + v
-                last_enrol_wall = max(last_enrol_wall, result["last"])
-            # The enrolment processes report wall-clock times; convert to this clock.
-            last_enrol = began + (last_enrol_wall - start_at)
-            enrolled = outcomes.get("enrolled", 0)
-            print(
-                f"   enrolments done in {last_enrol - began:.1f}s: {outcomes}",
-                flush=True,
-            )
-            deadline = time.monotonic() + 150
-            while True:
-                stats = c.standin_stats(standin.url)
-                messages = [m for m in stats["messages"] if m["channel"] == c.ALERT_CHANNEL]
-                people = sum(m["people"] for m in messages)
-                if people >= enrolled or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
-        c.show_problems(app)
+def start_enrolments(db_url: str, token: str, start_at: float) -> list[subprocess.Popen]:
+    """PROCS child processes, each enrolling its share of the people from `start_at` (wall)."""
+    return [
+        subprocess.Popen(
+            [
+                *(sys.executable, "-m", "bench.alert_burst", "--child", "--db", db_url),
+                *("--token", token, "--index", str(i), "--start-at", str(start_at)),
+            ],
+            cwd=c.REPO,
+            env=c.env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(PROCS)
+    ]
 
+
+def collect(children: list[subprocess.Popen]) -> tuple[dict[str, int], float]:
+    """The children's outcomes added up, and the wall-clock time of the last enrolment."""
+    outcomes: dict[str, int] = {}
+    last_enrol_wall = 0.0
+    for proc in children:
+        out, _ = proc.communicate(timeout=SECONDS + 600)
+        result = json.loads(out.strip().splitlines()[-1])
+        for k, v in result["outcomes"].items():
+            outcomes[k] = outcomes.get(k, 0) + v
+        last_enrol_wall = max(last_enrol_wall, result["last"])
+    return outcomes, last_enrol_wall
+
+
+def wait_alerts(standin_url: str, enrolled: int) -> tuple[list[dict], int]:
+    """The alert channel's messages once they have listed `enrolled` people (or after 150 s),
+    and how many people they listed."""
+    deadline = time.monotonic() + 150
+    while True:
+        stats = c.standin_stats(standin_url)
+        messages = [m for m in stats["messages"] if m["channel"] == c.ALERT_CHANNEL]
+        people = sum(m["people"] for m in messages)
+        if people >= enrolled or time.monotonic() > deadline:
+            return messages, people
+        time.sleep(0.5)
+
+
+@dataclass
+class Burst:
+    messages: list[dict]  # what the alert channel got
+    people: int  # how many people those messages listed
+    enrolled: int  # self-enrolments made
+    began: float  # monotonic: when the first enrolment was due
+    last_enrol: float  # monotonic: when the last was made
+
+
+def burst(wd: Path) -> Burst:
+    """Subscribe the channel, run the enrolments and wait for their alerts."""
+    standin = c.standin(wd).start()
+    db_url = f"sqlite:///{wd / 'enrolbot.db'}"
+    settings = c.enrolbot_settings(db_url, standin.url)
+    c.run_enrolbot(wd, settings, "db", "upgrade")
+    tokens = asyncio.run(c.seed(db_url, users=TOTAL, items=1, warm=True))
+    app = c.enrolbot_serve(wd, settings)
+    with c.running(standin, app):
+        app.start()
+        print(f"   /enrol notify answered: {subscribe(app, standin)}", flush=True)
+        c.standin_reset(standin.url)
+        start_at = time.time() + 1.0
+        began = time.monotonic() + 1.0
+        outcomes, last_enrol_wall = collect(start_enrolments(db_url, tokens[0], start_at))
+        # The enrolment processes report wall-clock times; convert to this clock.
+        last_enrol = began + (last_enrol_wall - start_at)
+        enrolled = outcomes.get("enrolled", 0)
+        print(
+            f"   enrolments done in {last_enrol - began:.1f}s: {outcomes}",
+            flush=True,
+        )
+        messages, people = wait_alerts(standin.url, enrolled)
+    c.show_problems(app)
+    return Burst(messages, people, enrolled, began, last_enrol)
+
+
+def report(b: Burst) -> None:
+    messages, people, enrolled = b.messages, b.people, b.enrolled
+    began, last_enrol = b.began, b.last_enrol
     times = [m["at"] for m in messages]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     print("\n  figures:")
@@ -271,6 +297,18 @@ def main() -> None:
         c.line(
             "people per message: min / median / max", f"{per[0]} / {c.median(per):.0f} / {per[-1]}"
         )
+
+
+def main() -> None:
+    c.header("P2 alert burst: self-enrolments into one subscribed channel")
+    print(
+        f"   {TOTAL} enrolments over {SECONDS:.0f}s, {MODE} mode, {PROCS} process(es); "
+        "delivery by enrolbot serve (every 1s)",
+        flush=True,
+    )
+    with c.workdir("bench-burst-") as wd:
+        result = burst(wd)
+    report(result)
 
 
 if __name__ == "__main__":

@@ -135,6 +135,87 @@ def click_outcomes(url: str) -> dict[str, float]:
     return {k: float(v) for k, v in found}
 
 
+async def closed_rounds(
+    apps: dict[str, c.Process], clickers: dict[str, Clicker], standin: c.Process
+) -> dict[str, list[Run]]:
+    """Warm both apps up, then ROUNDS rounds of the closed loop, the apps taking turns."""
+    # Warm up both: the first click asks auth.test, imports settle, pools fill.
+    for name, app in apps.items():
+        procs = {"server": app, "stand-in": standin}
+        await measure(name, app, procs, clickers[name], seconds=2)
+
+    print("\n  closed loop (as fast as the clients go):", flush=True)
+    closed: dict[str, list[Run]] = {name: [] for name in apps}
+    for _ in range(ROUNDS):
+        for name, app in apps.items():
+            procs = {"server": app, "stand-in": standin}
+            run = await measure(name, app, procs, clickers[name], seconds=SECONDS)
+            show(run)
+            closed[name].append(run)
+    return closed
+
+
+async def paced_runs(
+    apps: dict[str, c.Process], clickers: dict[str, Clicker], standin: c.Process
+) -> dict[str, Run]:
+    """The open loop at RATE clicks a second, each app in turn."""
+    print(f"\n  open loop ({RATE:.0f} clicks/s, paced):", flush=True)
+    paced: dict[str, Run] = {}
+    for name, app in apps.items():
+        procs = {"server": app, "stand-in": standin}
+        run = await measure(name, app, procs, clickers[name], rate=RATE, seconds=OPEN_SECONDS)
+        show(run)
+        paced[name] = run
+    return paced
+
+
+def report_closed(closed: dict[str, list[Run]]) -> None:
+    best = {name: max(runs, key=lambda r: r.completed_rps) for name, runs in closed.items()}
+    mine, base = best["enrolbot"], best["minimal"]
+    print("\n  figures (closed loop: the better round of each app):")
+    c.line("minimal app: acks/s", f"{base.load.rps:.0f}")
+    c.line("minimal app: completed clicks/s", f"{base.completed_rps:.0f}")
+    c.line("minimal app: p50 / p99 ack", f"{c.ms(base.load.pct(50))} / {c.ms(base.load.pct(99))}")
+    c.line("enrolbot: acks/s", f"{mine.load.rps:.0f}")
+    c.line("enrolbot: completed clicks/s", f"{mine.completed_rps:.0f}")
+    c.line("enrolbot: p50 / p99 ack", f"{c.ms(mine.load.pct(50))} / {c.ms(mine.load.pct(99))}")
+    ack_ratio = mine.load.rps / base.load.rps
+    done_ratio = mine.completed_rps / base.completed_rps
+    c.line(
+        "throughput ratio, acks/s (ours/minimal)",
+        f"{ack_ratio:.2f}",
+        ">= 0.6",
+        ack_ratio >= 0.6,
+    )
+    c.line(
+        "throughput ratio, completed/s (ours/minimal)",
+        f"{done_ratio:.2f}",
+        ">= 0.6",
+        done_ratio >= 0.6,
+    )
+    p99_closed = mine.load.pct(99) / base.load.pct(99)
+    c.line("p99 ratio, closed loop (ours/minimal)", f"{p99_closed:.2f}", "<= 2", p99_closed <= 2)
+
+
+def report_open(paced: dict[str, Run], closed: dict[str, list[Run]]) -> None:
+    pm, pb = paced["enrolbot"], paced["minimal"]
+    print(f"\n  figures (open loop, {RATE:.0f} clicks/s):")
+    c.line("minimal app: p50 / p99 ack", f"{c.ms(pb.load.pct(50))} / {c.ms(pb.load.pct(99))}")
+    c.line("enrolbot: p50 / p99 ack", f"{c.ms(pm.load.pct(50))} / {c.ms(pm.load.pct(99))}")
+    c.line("enrolbot: max ack", c.ms(pm.load.pct(100)))
+    c.line("enrolbot: completed clicks/s", f"{pm.completed_rps:.0f}")
+    p99_open = pm.load.pct(99) / pb.load.pct(99)
+    c.line("p99 ratio, open loop (ours/minimal)", f"{p99_open:.2f}", "<= 2", p99_open <= 2)
+    c.line(
+        f"enrolbot p99 ack at {RATE:.0f}/s",
+        c.ms(pm.load.pct(99)),
+        "<= 50 ms",
+        pm.load.pct(99) <= 0.050,
+    )
+    errors = sum(r.load.errors for runs in closed.values() for r in runs) + pm.load.errors
+    c.line("failed click requests (non-200)", str(errors), "0", errors == 0)
+
+
 async def main() -> None:
     c.header("P1 warm clicks: enrolbot serve (SQLite) against a minimal Bolt app")
     print(
@@ -155,78 +236,14 @@ async def main() -> None:
             minimal.start()
             apps = {"minimal": minimal, "enrolbot": ours}
             clickers = {name: Clicker(tokens, standin.url) for name in apps}
-            # Warm up both: the first click asks auth.test, imports settle, pools fill.
-            for name, app in apps.items():
-                procs = {"server": app, "stand-in": standin}
-                await measure(name, app, procs, clickers[name], seconds=2)
-
-            print("\n  closed loop (as fast as the clients go):", flush=True)
-            closed: dict[str, list[Run]] = {name: [] for name in apps}
-            for _ in range(ROUNDS):
-                for name, app in apps.items():
-                    procs = {"server": app, "stand-in": standin}
-                    run = await measure(name, app, procs, clickers[name], seconds=SECONDS)
-                    show(run)
-                    closed[name].append(run)
-
-            print(f"\n  open loop ({RATE:.0f} clicks/s, paced):", flush=True)
-            paced: dict[str, Run] = {}
-            for name, app in apps.items():
-                procs = {"server": app, "stand-in": standin}
-                run = await measure(
-                    name, app, procs, clickers[name], rate=RATE, seconds=OPEN_SECONDS
-                )
-                show(run)
-                paced[name] = run
+            closed = await closed_rounds(apps, clickers, standin)
+            paced = await paced_runs(apps, clickers, standin)
             outcomes = click_outcomes(ours.url)
         c.show_problems(ours)
 
         print(f"\n  enrolbot's click outcomes (from /metrics): {outcomes}")
-        best = {name: max(runs, key=lambda r: r.completed_rps) for name, runs in closed.items()}
-        mine, base = best["enrolbot"], best["minimal"]
-        print("\n  figures (closed loop: the better round of each app):")
-        c.line("minimal app: acks/s", f"{base.load.rps:.0f}")
-        c.line("minimal app: completed clicks/s", f"{base.completed_rps:.0f}")
-        c.line(
-            "minimal app: p50 / p99 ack", f"{c.ms(base.load.pct(50))} / {c.ms(base.load.pct(99))}"
-        )
-        c.line("enrolbot: acks/s", f"{mine.load.rps:.0f}")
-        c.line("enrolbot: completed clicks/s", f"{mine.completed_rps:.0f}")
-        c.line("enrolbot: p50 / p99 ack", f"{c.ms(mine.load.pct(50))} / {c.ms(mine.load.pct(99))}")
-        ack_ratio = mine.load.rps / base.load.rps
-        done_ratio = mine.completed_rps / base.completed_rps
-        c.line(
-            "throughput ratio, acks/s (ours/minimal)",
-            f"{ack_ratio:.2f}",
-            ">= 0.6",
-            ack_ratio >= 0.6,
-        )
-        c.line(
-            "throughput ratio, completed/s (ours/minimal)",
-            f"{done_ratio:.2f}",
-            ">= 0.6",
-            done_ratio >= 0.6,
-        )
-        p99_closed = mine.load.pct(99) / base.load.pct(99)
-        c.line(
-            "p99 ratio, closed loop (ours/minimal)", f"{p99_closed:.2f}", "<= 2", p99_closed <= 2
-        )
-        pm, pb = paced["enrolbot"], paced["minimal"]
-        print(f"\n  figures (open loop, {RATE:.0f} clicks/s):")
-        c.line("minimal app: p50 / p99 ack", f"{c.ms(pb.load.pct(50))} / {c.ms(pb.load.pct(99))}")
-        c.line("enrolbot: p50 / p99 ack", f"{c.ms(pm.load.pct(50))} / {c.ms(pm.load.pct(99))}")
-        c.line("enrolbot: max ack", c.ms(pm.load.pct(100)))
-        c.line("enrolbot: completed clicks/s", f"{pm.completed_rps:.0f}")
-        p99_open = pm.load.pct(99) / pb.load.pct(99)
-        c.line("p99 ratio, open loop (ours/minimal)", f"{p99_open:.2f}", "<= 2", p99_open <= 2)
-        c.line(
-            f"enrolbot p99 ack at {RATE:.0f}/s",
-            c.ms(pm.load.pct(99)),
-            "<= 50 ms",
-            pm.load.pct(99) <= 0.050,
-        )
-        errors = sum(r.load.errors for runs in closed.values() for r in runs) + pm.load.errors
-        c.line("failed click requests (non-200)", str(errors), "0", errors == 0)
+        report_closed(closed)
+        report_open(paced, closed)
 
 
 if __name__ == "__main__":

@@ -203,13 +203,64 @@ async def c_item(session, org) -> int:
     return (await factories.item(session, org, "baseline")).id
 
 
-async def follow_latency(backend: str, workdir) -> None:
+async def _mentors(sessions, org_id: int) -> int:
+    """A manual group, Mentors: its id."""
+    from handlers import directory
+    from store.models import GroupKind, GroupSource
+
+    async with sessions() as s, s.begin():
+        ids = await directory.named_groups(
+            s, org_id, GroupKind.GROUP, ["Mentors"], create=GroupSource.MANUAL
+        )
+    return ids["mentors"]
+
+
+def _clock_steps(follower, changes: int) -> tuple[dict[int, float], asyncio.Event]:
+    """Have the follower note when each person was enrolled (monotonic, by user id); the event
+    is set once `changes` people have been."""
+    done: dict[int, float] = {}
+    all_done = asyncio.Event()
+    step = follower.step
+
+    async def timed_step():
+        did = await step()
+        at = time.monotonic()
+        if did is not None:
+            for rows in did.enrolled.values():
+                for _, user_id in rows:
+                    done.setdefault(user_id, at)
+        if len(done) >= changes:
+            all_done.set()
+        return did
+
+    follower.step = timed_step  # type: ignore[method-assign]
+    return done, all_done
+
+
+async def _add_paced(sessions, group_id: int, changes: int) -> dict[int, float]:
+    """People 1..`changes` added to the group one a transaction at RATE a second: when each
+    was committed (monotonic, by user id)."""
     from handlers import directory
     from handlers.directory import Origin
+    from store.models import Group
+
+    committed: dict[int, float] = {}
+    began = time.monotonic()
+    for n in range(changes):
+        due = began + n / RATE
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        user_id = n + 1
+        async with sessions() as s, s.begin():
+            group = await s.get(Group, group_id)
+            await directory.add_members(s, group, [user_id], Origin("manual"))
+        committed[user_id] = time.monotonic()
+    return committed
+
+
+async def follow_latency(backend: str, workdir) -> None:
     from handlers.rules.criteria import Criteria
     from handlers.rules.follow import Follower
     from store.db import make_engine, make_sessionmaker
-    from store.models import Group, GroupKind, GroupSource
 
     url, drop = await _fresh(backend, workdir)
     engine = make_engine(url)
@@ -217,41 +268,13 @@ async def follow_latency(backend: str, workdir) -> None:
     changes = int(RATE * SECONDS)
     try:
         org_id, item_id = await _seed(sessions, max(changes, 1000))
-        async with sessions() as s, s.begin():
-            ids = await directory.named_groups(
-                s, org_id, GroupKind.GROUP, ["Mentors"], create=GroupSource.MANUAL
-            )
-        group_id = ids["mentors"]
+        group_id = await _mentors(sessions, org_id)
         await _rule(sessions, org_id, item_id, Criteria(org_id, group_ids=(group_id,)))
         follower = Follower(sessions)
         await follower.step()  # the cursor, as a running service has it
-        done: dict[int, float] = {}
-        all_done = asyncio.Event()
-        step = follower.step
-
-        async def timed_step():
-            did = await step()
-            at = time.monotonic()
-            if did is not None:
-                for rows in did.enrolled.values():
-                    for _, user_id in rows:
-                        done.setdefault(user_id, at)
-            if len(done) >= changes:
-                all_done.set()
-            return did
-
-        follower.step = timed_step  # type: ignore[method-assign]
+        done, all_done = _clock_steps(follower, changes)
         task = asyncio.create_task(follower.follow())
-        committed: dict[int, float] = {}
-        began = time.monotonic()
-        for n in range(changes):
-            due = began + n / RATE
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            user_id = n + 1
-            async with sessions() as s, s.begin():
-                group = await s.get(Group, group_id)
-                await directory.add_members(s, group, [user_id], Origin("manual"))
-            committed[user_id] = time.monotonic()
+        committed = await _add_paced(sessions, group_id, changes)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(all_done.wait(), 10)
         task.cancel()

@@ -24,6 +24,9 @@ from sqlalchemy.engine import make_url
 from bench import common as c
 from bench.clicks import CONCURRENCY, ITEMS, ROUNDS, SECONDS, USERS, Clicker  # the same load
 
+# One round's enrolled clicks/s, its load, cores used by party, and notes.
+Round = tuple[float, c.LoadResult, dict, dict]
+
 
 def postgres_pids() -> list[int]:
     """PostgreSQL server processes (its backends do the database's share of the work)."""
@@ -50,9 +53,7 @@ def postgres_cpu() -> float:
     return total
 
 
-async def one_round(
-    workers: int, wd, settings, standin: c.Process, clicker: Clicker
-) -> tuple[float, c.LoadResult, dict, dict]:
+async def one_round(workers: int, wd, settings, standin: c.Process, clicker: Clicker) -> Round:
     args = ("--workers", str(workers)) if workers > 1 else ()
     app = c.enrolbot_serve(wd, settings, *args)
     with c.running(app):
@@ -93,53 +94,48 @@ async def one_round(
     return rate, load, cpu, notes
 
 
-async def main() -> None:
-    c.header("Workers: enrolbot serve --workers 2 against 1, PostgreSQL")
+def show_round(workers: int, result: Round) -> None:
+    rate, load, cpu, notes = result
+    used = ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
     print(
-        f"   {USERS} known users, {ITEMS} items; closed loop {CONCURRENCY} clients x "
-        f"{SECONDS:.0f}s x {ROUNDS} rounds",
+        f"    --workers {workers}: {rate:6.1f} enrolled/s  "
+        f"{load.rps:6.1f} acks/s  p50 {c.ms(load.pct(50))}  "
+        f"p99 {c.ms(load.pct(99))}  errors {load.errors}",
         flush=True,
     )
-    name = f"enrolbot_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_url(c.pg_admin_url())
-    db_url = admin.set(database=name).render_as_string(hide_password=False)
-    await c.pg_execute(f'CREATE DATABASE "{name}"')
-    try:
-        with c.workdir("bench-workers-") as wd:
-            standin = c.standin(wd).start()
-            with c.running(standin):
-                settings = c.enrolbot_settings(db_url, standin.url)
-                print(f"   {c.run_enrolbot(wd, settings, 'db', 'upgrade')}", flush=True)
-                async_url = make_url(db_url).set(drivername="postgresql+asyncpg")
-                tokens = await c.seed(
-                    async_url.render_as_string(hide_password=False),
-                    users=USERS,
-                    items=ITEMS,
-                    warm=True,
-                )
-                clicker = Clicker(tokens, standin.url)
-                results: dict[int, list[tuple[float, c.LoadResult, dict, dict]]] = {1: [], 2: []}
-                for _ in range(ROUNDS):
-                    for workers in (1, 2):
-                        result = await one_round(workers, wd, settings, standin, clicker)
-                        rate, load, cpu, notes = result
-                        used = ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
-                        print(
-                            f"    --workers {workers}: {rate:6.1f} enrolled/s  "
-                            f"{load.rps:6.1f} acks/s  p50 {c.ms(load.pct(50))}  "
-                            f"p99 {c.ms(load.pct(99))}  errors {load.errors}",
-                            flush=True,
-                        )
-                        print(f"         CPU cores used: {used}", flush=True)
-                        split = " + ".join(f"{x:.2f}" for x in notes["split"])
-                        print(f"         server processes' cores: {split}", flush=True)
-                        print(f"         replies {notes['outcomes']}", flush=True)
-                        if notes["problems"]:
-                            print(f"         server logged {notes['problems']}", flush=True)
-                        results[workers].append(result)
-    finally:
-        await c.pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(f"         CPU cores used: {used}", flush=True)
+    split = " + ".join(f"{x:.2f}" for x in notes["split"])
+    print(f"         server processes' cores: {split}", flush=True)
+    print(f"         replies {notes['outcomes']}", flush=True)
+    if notes["problems"]:
+        print(f"         server logged {notes['problems']}", flush=True)
 
+
+async def all_rounds(db_url: str) -> dict[int, list[Round]]:
+    """Migrate and seed the database, then ROUNDS rounds of 1 worker and 2 in turn."""
+    with c.workdir("bench-workers-") as wd:
+        standin = c.standin(wd).start()
+        with c.running(standin):
+            settings = c.enrolbot_settings(db_url, standin.url)
+            print(f"   {c.run_enrolbot(wd, settings, 'db', 'upgrade')}", flush=True)
+            async_url = make_url(db_url).set(drivername="postgresql+asyncpg")
+            tokens = await c.seed(
+                async_url.render_as_string(hide_password=False),
+                users=USERS,
+                items=ITEMS,
+                warm=True,
+            )
+            clicker = Clicker(tokens, standin.url)
+            results: dict[int, list[Round]] = {1: [], 2: []}
+            for _ in range(ROUNDS):
+                for workers in (1, 2):
+                    result = await one_round(workers, wd, settings, standin, clicker)
+                    show_round(workers, result)
+                    results[workers].append(result)
+    return results
+
+
+def report(results: dict[int, list[Round]]) -> None:
     one = max(results[1], key=lambda r: r[0])
     two = max(results[2], key=lambda r: r[0])
     print("\n  figures (the better round of each):")
@@ -158,6 +154,24 @@ async def main() -> None:
     c.line("cores the 2 workers used (of 2)", f"{two[2]['server']:.2f}")
     c.line("cores load generator + stand-in + PostgreSQL", f"{others:.2f}")
     c.line("cores other processes on the machine used", f"{two[2]['other processes']:.2f}")
+
+
+async def main() -> None:
+    c.header("Workers: enrolbot serve --workers 2 against 1, PostgreSQL")
+    print(
+        f"   {USERS} known users, {ITEMS} items; closed loop {CONCURRENCY} clients x "
+        f"{SECONDS:.0f}s x {ROUNDS} rounds",
+        flush=True,
+    )
+    name = f"enrolbot_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_url(c.pg_admin_url())
+    db_url = admin.set(database=name).render_as_string(hide_password=False)
+    await c.pg_execute(f'CREATE DATABASE "{name}"')
+    try:
+        results = await all_rounds(db_url)
+    finally:
+        await c.pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    report(results)
 
 
 if __name__ == "__main__":
