@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import (
     ColumnElement,
     Subquery,
@@ -36,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.csvfile import FileProblem
 from handlers.directory import users_by_email
 from handlers.enrol_sheet import Mark, read
+from handlers.staged_signer import PENDING_SECONDS, StagedSigner
 from store.batches import Pace
 from store.models import (
     CatalogItem,
@@ -57,7 +57,6 @@ BATCH = 1000  # staged rows written per transaction
 # waits one batch at most (bench/enrol_import.py)
 START_BATCH = 250
 SHOWN = 20  # refused people and wrong rows a preview names; all are counted
-PENDING_SECONDS = 60 * 60  # a preview's Start import works this long
 
 UNKNOWN, DEACTIVATED, GUEST, NOT_ALLOWED = "unknown", "deactivated", "guest", "not_allowed"
 PROSPECT = "prospect"  # registered through a token: as `enrol add`, they enrol through it
@@ -104,22 +103,11 @@ class Started:
     problems: int
 
 
-class ImportSigner:
-    """The signed id a Start import button carries: good for PENDING_SECONDS, under a salt of
-    its own so no other token verifies as one."""
+class ImportSigner(StagedSigner):
+    """The signed id a Start import button carries."""
 
     def __init__(self, keys: tuple[str, ...] | list[str]) -> None:
-        self._s = URLSafeTimedSerializer(list(reversed(keys)), salt="enrolbot.enrol-import")
-
-    def sign(self, organisation_id: int, import_id: int) -> str:
-        return self._s.dumps([organisation_id, import_id])
-
-    def read(self, token: str) -> tuple[int, int] | None:
-        try:
-            org, import_id = self._s.loads(token, max_age=PENDING_SECONDS)
-        except (BadSignature, SignatureExpired, ValueError, TypeError):
-            return None
-        return int(org), int(import_id)
+        super().__init__(keys, "enrolbot.enrol-import")
 
 
 async def stage(

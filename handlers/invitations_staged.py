@@ -11,7 +11,6 @@ answering two presses, send once.
 
 from __future__ import annotations
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,30 +23,17 @@ from handlers.invite_import_text import (
     sent_notice,
 )
 from handlers.replies import Notice
+from handlers.staged_signer import StagedSigner
 from store.models import InviteImport, Organisation, utcnow
-
-PENDING_SECONDS = 60 * 60  # a preview's Send invitations works this long
 
 Rows = list[tuple[int, list[str]]]
 
 
-class InviteImportSigner:
-    """The signed id a Send invitations button carries, under a salt of its own so no other
-    token verifies as one; None when it is forged, tampered or older than PENDING_SECONDS."""
+class InviteImportSigner(StagedSigner):
+    """The signed id a Send invitations button carries."""
 
     def __init__(self, keys: tuple[str, ...] | list[str]) -> None:
-        # itsdangerous wants the keys oldest first; ours are newest first.
-        self._s = URLSafeTimedSerializer(list(reversed(keys)), salt="enrolbot.invite-import")
-
-    def sign(self, organisation_id: int, import_id: int) -> str:
-        return self._s.dumps([organisation_id, import_id])
-
-    def read(self, token: str) -> tuple[int, int] | None:
-        try:
-            org, import_id = self._s.loads(token, max_age=PENDING_SECONDS)
-        except (BadSignature, SignatureExpired, ValueError, TypeError):
-            return None
-        return int(org), int(import_id)
+        super().__init__(keys, "enrolbot.invite-import")
 
 
 async def stage(
