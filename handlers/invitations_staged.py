@@ -11,7 +11,9 @@ answering two presses, send once.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from datetime import timedelta
+
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import invitations
@@ -23,7 +25,7 @@ from handlers.invite_import_text import (
     sent_notice,
 )
 from handlers.replies import Notice
-from handlers.staged_signer import StagedSigner
+from handlers.staged_signer import PENDING_SECONDS, StagedSigner
 from store.models import InviteImport, Organisation, utcnow
 
 Rows = list[tuple[int, list[str]]]
@@ -40,6 +42,7 @@ async def stage(
     session: AsyncSession, org_id: int, by_user_id: int, filename: str, rows: Rows
 ) -> int:
     """Keep a previewed file's rows until Send invitations; the staged import's id."""
+    await _forget_expired(session, org_id)
     staged = InviteImport(
         organisation_id=org_id,
         by_user_id=by_user_id,
@@ -51,6 +54,17 @@ async def stage(
     session.add(staged)
     await session.flush()
     return staged.id
+
+
+async def _forget_expired(session: AsyncSession, org_id: int) -> None:
+    """Previews never sent stop holding people's emails once their button has expired."""
+    await session.execute(
+        delete(InviteImport).where(
+            InviteImport.organisation_id == org_id,
+            InviteImport.sent_at.is_(None),
+            InviteImport.created_at < utcnow() - timedelta(seconds=PENDING_SECONDS),
+        )
+    )
 
 
 async def send(
@@ -90,7 +104,7 @@ async def send(
     await session.execute(
         update(InviteImport)
         .where(InviteImport.id == import_id)
-        .values(invited=invited)
+        .values(invited=invited, rows=[])  # the invitations hold what is kept of them
         .execution_options(synchronize_session=False)
     )
     return sent_notice(invited)

@@ -5,6 +5,8 @@ then; each invitation is audited and its email is in the outbox."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from handlers import invitations_staged as staged
@@ -70,9 +72,20 @@ async def test_a_staged_import_is_sent_once_by_its_admin_after_a_second_check(ac
     assert await count(acme, AuditEvent, AuditEvent.action == "invite.sent") == 2
     record = await acme.session.get(InviteImport, import_id)
     await acme.session.refresh(record)
-    assert record.sent_at is not None and record.invited == 2
+    assert record.sent_at is not None and record.invited == 2 and record.rows == []
     assert (await send(boss)).text.startswith("These invitations were sent already")
     assert await count(acme, Invitation) == 2
+
+
+async def test_previews_never_sent_are_forgotten_once_expired(acme):
+    boss = acme.users[BOSS]
+    old = await staged.stage(acme.session, acme.org.id, boss.id, "old.csv", ROWS)
+    (await acme.session.get(InviteImport, old)).created_at = utcnow() - timedelta(hours=2)
+    await acme.session.commit()
+    new = await staged.stage(acme.session, acme.org.id, boss.id, "new.csv", ROWS)
+    await acme.session.commit()
+    kept = (await acme.session.execute(select(InviteImport.id))).scalars().all()
+    assert kept == [new]
 
 
 def test_the_signed_id_expires_and_cannot_be_forged():
