@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.settings import Settings
 from bot.web.ratelimit import SlidingWindow
 from handlers import directory, invitations, join
 from handlers.catalog import create_item
@@ -26,6 +25,7 @@ from handlers.rules.saved import Terms, create_rule
 from store.models import Enrolment, GroupKind, GroupSource, ItemKind, OutboxMessage, User, UserType
 from tests.support.browser import chromium
 from tests.support.databases import backends
+from tests.support.register_site import mailing_site_settings
 from tests.support.servers import ServedApp
 from tests.support.smtp import Inbox, smtp_server
 from tests.support.syncdb import SyncDB
@@ -81,15 +81,7 @@ def site(request, databases) -> Iterator[Site]:
     db = SyncDB(url)
     path = _seed(db)
     with smtp_server() as inbox:
-        settings = Settings(
-            _env_file=None,
-            ENROLBOT_SECRET_KEY=KEY,
-            DATABASE_URL=url,
-            ENROLBOT_PUBLIC_URL=PUBLIC_URL,
-            SMTP_URL=inbox.url,
-            ENROLBOT_DELIVERY_SECONDS="0.1",
-            ENROLBOT_REGISTER_LIMIT_ADDRESS="1000",
-        )
+        settings = mailing_site_settings(url, inbox.url, KEY)
         app = create_app(settings)
         with ServedApp(app) as served:
             yield Site(served.url, db, inbox, path, app)

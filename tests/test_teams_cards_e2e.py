@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import event
 
 from store.models import Enrolment, EnrolmentLink
-from tests.support.teams_standin import APP_ID
 from tests.support.teams_world import TeamsWorld, card_text, member
 
 
@@ -99,30 +98,13 @@ def test_link_delete_asks_on_a_card_and_the_confirm_button_deletes(world):
     assert world.db.count(EnrolmentLink, EnrolmentLink.deleted_at.is_not(None)) == 1
 
 
+ANN = {"Ann Lee": "29:ann"}
+
+
 def test_commands_work_in_a_personal_chat_and_mentions_name_people(world):
     assert "What I can do for you" in card_text(world.say("admin", "help", where="personal"))
-    activity = world.activity(
-        "admin",
-        type="message",
-        text="<at>enrolbot</at> enrol admin add <at>Ann Lee</at> --standard",
-        entities=[
-            {
-                "type": "mention",
-                "text": "<at>enrolbot</at>",
-                "mentioned": {"id": f"28:{APP_ID}", "name": "enrolbot"},
-            },
-            {
-                "type": "mention",
-                "text": "<at>Ann Lee</at>",
-                "mentioned": {"id": "29:ann", "name": "Ann Lee"},
-            },
-        ],
-    )
-    assert world.send(activity).status_code == 200
-    [reply] = world.connector.wait(lambda s: s.activity_id == activity["id"])
-    assert "ann@acme.test is now a standard admin." in card_text(
-        reply.body["attachments"][0]["content"]
-    )
+    added = world.say("admin", "admin add <at>Ann Lee</at> --standard", mentions=ANN)
+    assert "ann@acme.test is now a standard admin." in card_text(added)
 
 
 def test_an_unknown_item_card_button_and_bad_json_are_answered(world):

@@ -95,6 +95,20 @@ def _seed(session_work_db: SyncDB) -> tuple[dict[str, str], str]:
     return session_work_db.run(work)
 
 
+def mailing_site_settings(database_url: str, smtp_url: str, key: str) -> Settings:
+    """A served site that emails through a local SMTP server at once, its pages not rate
+    limited per address (every test request comes from 127.0.0.1)."""
+    return Settings(
+        _env_file=None,
+        ENROLBOT_SECRET_KEY=key,
+        DATABASE_URL=database_url,
+        ENROLBOT_PUBLIC_URL=PUBLIC_URL,
+        SMTP_URL=smtp_url,
+        ENROLBOT_DELIVERY_SECONDS="0.1",
+        ENROLBOT_REGISTER_LIMIT_ADDRESS="1000",
+    )
+
+
 def site_per_database(request: pytest.FixtureRequest, databases: Databases) -> Iterator[Site]:
     """One served site per database for a module's tests, each test with people and tokens of
     its own; a module makes it its `site` fixture with
@@ -103,15 +117,7 @@ def site_per_database(request: pytest.FixtureRequest, databases: Databases) -> I
     db = SyncDB(url)
     codes, link_token = _seed(db)
     with smtp_server() as inbox:
-        settings = Settings(
-            _env_file=None,
-            ENROLBOT_SECRET_KEY=KEY,
-            DATABASE_URL=url,
-            ENROLBOT_PUBLIC_URL=PUBLIC_URL,
-            SMTP_URL=inbox.url,
-            ENROLBOT_DELIVERY_SECONDS="0.1",
-            ENROLBOT_REGISTER_LIMIT_ADDRESS="1000",
-        )
+        settings = mailing_site_settings(url, inbox.url, KEY)
         with ServedApp(create_app(settings)) as served:
             yield Site(served.url, db, inbox, codes, link_token)
     databases.drop(url)

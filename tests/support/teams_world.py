@@ -280,9 +280,13 @@ class TeamsWorld:
             },
         )
 
-    def say(self, who: str, text: str, *, where: str = "channel") -> dict:
-        """Send `enrol TEXT` to the bot (with an @mention in a channel); the card it replies with."""
+    def say(
+        self, who: str, text: str, *, where: str = "channel", mentions: dict[str, str] | None = None
+    ) -> dict:
+        """Send `enrol TEXT` to the bot (with an @mention in a channel); the card it replies with.
+        `mentions` names the people TEXT mentions as <at>Name</at>, by their Teams id."""
         mention = "<at>enrolbot</at> " if where == "channel" else ""
+        named = {**({"enrolbot": BOT} if mention else {}), **(mentions or {})}
         activity = self.activity(
             who,
             where=where,
@@ -291,12 +295,11 @@ class TeamsWorld:
             entities=[
                 {
                     "type": "mention",
-                    "text": "<at>enrolbot</at>",
-                    "mentioned": {"id": BOT, "name": "enrolbot"},
+                    "text": f"<at>{name}</at>",
+                    "mentioned": {"id": i, "name": name},
                 }
-            ]
-            if mention
-            else [],
+                for name, i in named.items()
+            ],
         )
         response = self.send(activity)
         assert response.status_code == 200, response.text
