@@ -19,6 +19,7 @@ from tests.support.command_world import (
     error,
     new_audit,
 )
+from tests.support.tampering import tampered
 
 # post ----------------------------------------------------------------------------------------------
 
@@ -158,7 +159,7 @@ async def test_post_with_a_token_signs_a_reference_to_it_never_its_code(acme):
     assert code not in reply.registration
     refs = RegistrationRefSigner.beside(SIGNER)
     assert refs.read(reply.registration) == RegistrationRef(acme.org.id, token.id)
-    assert refs.read(reply.registration[:-1] + "x") is TokenProblem.TAMPERED
+    assert refs.read(tampered(reply.registration)) is TokenProblem.TAMPERED
     # A link's token is not a registration reference, nor the other way round.
     assert refs.read(reply.token) is TokenProblem.TAMPERED
     assert SIGNER.read(reply.registration) is TokenProblem.TAMPERED
