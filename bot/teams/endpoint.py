@@ -3,7 +3,7 @@
 Every request is authenticated before anything else (bot.teams.auth), and must be shaped as
 Teams sends it. Messages are admin commands (`enrol ...`), answered after the HTTP response so
 Teams is not kept waiting; card button presses (Universal Actions invokes) are answered in the
-HTTP response itself with the card the presser sees, each verb by the function the table names.
+HTTP response itself with the card the presser sees, each verb by bot.teams.card_actions.
 What the bot keeps about conversations and cards is in bot.teams.conversations; the Enrol
 button is bot.teams.clicks.
 """
@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -22,70 +20,35 @@ from starlette.responses import JSONResponse, Response
 
 from bot import enrol_imports, invite_imports, metrics
 from bot.runtime import Runtime
-from bot.teams import cards, conversations, directory, imports, reports, rule_card
+from bot.teams import cards, conversations, directory, imports, reports
 from bot.teams.activity import PROVIDER, channel_of, malformed, sender_account
 from bot.teams.auth import AuthError, BotFrameworkAuth, not_from_teams
+from bot.teams.card_actions import CardActions, render
 from bot.teams.clicks import Clicks, refusal_of
 from bot.teams.connector import Connector
 from bot.teams.conversations import Conversations
 from bot.teams.delivery import direct_message
 from bot.teams.mentions import command_text
 from bot.teams.my_learning import TeamsMyLearning, added_the_bot
-from bot.teams.my_learning_card import UNMUTE, my_learning_card
 from bot.teams.rosters import Rosters
 from handlers import audit, commands
 from handlers.alerts import channel_destination
 from handlers.commands import CommandContext
-from handlers.commands.rule_form import submit_rule_form
-from handlers.enrol_import_text import AskForImportFile, TemplateReady
+from handlers.enrol_import_text import TemplateReady
 from handlers.identity import Account, Profile
-from handlers.reminders import words
-from handlers.reminders.mutes import mute_pressed
-from handlers.reminders.team import nudge
 from handlers.replies import (
     NOT_OUR_ORGANISATION,
     SOMETHING_WENT_WRONG,
-    AskLinkDetails,
-    AskRuleDetails,
-    ConfirmLinkDelete,
-    ConfirmTokenDelete,
     EnrolButton,
-    LinkCreated,
     MyLearningReply,
     Notice,
-    Reply,
     ReportReady,
-    Tone,
-    kept_link,
-    kept_token,
     posted,
 )
-from store.models import CatalogItem, utcnow
 
 log = logging.getLogger(__name__)
 
 COMMAND = "enrol"
-
-# A card button's answer, from the invoke and the data the button carries.
-Verb = Callable[[dict, dict], Awaitable[dict]]
-
-
-def render(reply: Reply) -> dict:
-    if isinstance(reply, LinkCreated):
-        return cards.link_created(reply)
-    if isinstance(reply, ConfirmLinkDelete | ConfirmTokenDelete):
-        return cards.confirm_delete(reply)
-    if isinstance(reply, AskLinkDetails):
-        return cards.link_form(reply)
-    if isinstance(reply, AskRuleDetails):
-        return rule_card.rule_form(reply)
-    if isinstance(reply, MyLearningReply):
-        return my_learning_card(reply.view)
-    if isinstance(reply, Notice):
-        return cards.notice(reply)
-    if isinstance(reply, AskForImportFile):
-        return cards.notice(reply.instead)
-    raise TypeError(f"no Teams rendering for {type(reply).__name__}")
 
 
 class TeamsEndpoint:
@@ -99,28 +62,9 @@ class TeamsEndpoint:
         self.rosters = Rosters(runtime, connector, self.tenant)  # teams' members as groups
         self.imports = imports.Starts(runtime, connector)  # spreadsheet imports running
         self.my_learning = TeamsMyLearning(runtime, connector, self.tenant)
-        # Card buttons anyone may press, and those for admins (refused to outsiders first).
-        self.verbs: dict[str, Verb] = {
-            cards.ENROL: lambda activity, data: self.clicks.enrol(
-                activity, _token(data), _registration(data)
-            ),
-            cards.ENROL_VIEW: lambda activity, data: self.clicks.view(
-                activity, _token(data), _registration(data)
-            ),
-            words.MUTE_ACTION: self._reminder_mute,
-            words.NUDGE_ACTION: self._nudge,
-            UNMUTE: self.my_learning.unmute,  # My learning's Unmute buttons
-        }
-        self.admin_verbs: dict[str, Verb] = {
-            cards.LINK_CREATE: self._link_create,
-            cards.LINK_DELETE: self._link_delete,
-            cards.LINK_DELETE_CANCEL: self._link_delete_cancel,
-            cards.TOKEN_DELETE: self._token_delete,
-            cards.TOKEN_DELETE_CANCEL: self._token_delete_cancel,
-            rule_card.RULE_CREATE: self._rule_create,
-            imports.START_VERB: self._import_start,
-            imports.SEND_VERB: self._invite_send,
-        }
+        self.actions = CardActions(
+            runtime, self._context, self.clicks, self.my_learning, self.imports
+        )
 
     async def messages(self, request: Request) -> Response:
         try:
@@ -299,100 +243,15 @@ class TeamsEndpoint:
         action = action if isinstance(action, dict) else {}
         verb, data = action.get("verb"), action.get("data")
         data = data if isinstance(data, dict) else {}
-        if isinstance(verb, str) and verb in self.verbs:
-            return await self.verbs[verb](activity, data)
-        if not isinstance(verb, str) or verb not in self.admin_verbs:
+        if isinstance(verb, str) and verb in self.actions.anyone:
+            return await self.actions.anyone[verb](activity, data)
+        if not isinstance(verb, str) or verb not in self.actions.admins:
             return cards.invoke_message("That button is not one I know.")
         refusal = refusal_of(activity, self.tenant)
         if refusal is not None:
             await self._audit_refusal(activity, refusal, action="command.refused", verb=verb)
             return cards.invoke_card(cards.notice(refusal))
-        return await self.admin_verbs[verb](activity, data)
-
-    async def _reminder_mute(self, activity: dict, data: dict) -> dict:
-        """A reminder's Mute button: muted for whoever pressed it."""
-        async with self.runtime.transaction() as session:
-            ctx = await self._context(session, activity)
-            reply = await mute_pressed(session, ctx.caller.user, str(data.get("value", "")))
-        return cards.invoke_card(cards.notice(reply))
-
-    async def _nudge(self, activity: dict, data: dict) -> dict:
-        """A weekly summary's Nudge: the report reminded (once a day), the manager told."""
-        async with self.runtime.transaction() as session:
-            ctx = await self._context(session, activity)
-            reply = await nudge(session, ctx.caller.user, str(data.get("value", "")), utcnow())
-        return cards.invoke_card(cards.notice(reply))
-
-    async def _link_delete_cancel(self, activity: dict, data: dict) -> dict:
-        return cards.invoke_card(cards.notice(kept_link(str(data.get("link", "?")))))
-
-    async def _link_delete(self, activity: dict, data: dict) -> dict:
-        async with self.runtime.transaction() as session:
-            ctx = await self._context(session, activity)
-            reply = await commands.confirm_link_delete(ctx, str(data.get("link", "")))
-        return cards.invoke_card(render(reply))
-
-    async def _token_delete_cancel(self, activity: dict, data: dict) -> dict:
-        return cards.invoke_card(cards.notice(kept_token(str(data.get("token", "?")))))
-
-    async def _token_delete(self, activity: dict, data: dict) -> dict:
-        async with self.runtime.transaction() as session:
-            ctx = await self._context(session, activity)
-            reply = await commands.confirm_token_delete(ctx, str(data.get("token", "")))
-        return cards.invoke_card(render(reply))
-
-    async def _link_create(self, activity: dict, data: dict) -> dict:
-        item = str(data.get("item", ""))
-        label, notes = str(data.get("label") or ""), str(data.get("notes") or "")
-        async with self.runtime.transaction() as session:
-            ctx = await self._context(session, activity)
-            result = await commands.submit_link_form(ctx, item, label, notes)
-            if isinstance(result, commands.FieldProblem):
-                ask = AskLinkDetails(item, await self._item_title(session, ctx, item))
-                return cards.invoke_card(cards.link_form(ask, label, notes, result.message))
-        return cards.invoke_card(render(result))
-
-    async def _rule_create(self, activity: dict, data: dict) -> dict:
-        """The new-rule card: the same `rule create` path; a mistake shows on the card."""
-        item = str(data.get("item", ""))
-        async with self.runtime.transaction() as session:
-            ctx = await self._context(session, activity)
-            reply = await submit_rule_form(ctx, item, data)
-            if isinstance(reply, Notice) and reply.tone is Tone.ERROR:
-                ask = AskRuleDetails(item, await self._item_title(session, ctx, item))
-                return cards.invoke_card(rule_card.rule_form(ask, data, reply.text))
-        return cards.invoke_card(render(reply))
-
-    async def _import_start(self, activity: dict, data: dict) -> dict:
-        async with self.runtime.transaction() as session:
-            importer = await enrol_imports.importer_of(await self._context(session, activity))
-        if importer is None:
-            return cards.invoke_card(cards.notice(enrol_imports.NOT_ALLOWED))
-        return self.imports.start(activity, importer, str(data.get("import") or ""))
-
-    async def _invite_send(self, activity: dict, data: dict) -> dict:
-        async with self.runtime.transaction() as session:
-            who = await invite_imports.inviter_of(await self._context(session, activity))
-        if isinstance(who, invite_imports.Inviter):
-            who = await invite_imports.send(self.runtime, who, str(data.get("invite") or ""))
-        return cards.invoke_card(cards.notice(who))
-
-    async def _item_title(self, session: AsyncSession, ctx: CommandContext, slug: str) -> str:
-        title = await session.scalar(
-            select(CatalogItem.title).where(
-                CatalogItem.organisation_id == ctx.organisation.id, CatalogItem.slug == slug
-            )
-        )
-        return title or slug
-
-
-def _token(data: dict) -> str:
-    return str(data.get("token") or "")
-
-
-def _registration(data: dict) -> str | None:
-    """A registration button's signed reference to its token (post ITEM --token TOKEN)."""
-    return str(data["registration"]) if data.get("registration") else None
+        return await self.actions.admins[verb](activity, data)
 
 
 def _personal(activity: dict) -> bool:
