@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, case, delete, literal, select
+from sqlalchemy import Insert, bindparam, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,37 +32,41 @@ RETRY = timedelta(seconds=5)  # a failed publish is tried again this much later
 
 async def changed(session: AsyncSession, user_ids: Iterable[int]) -> None:
     """Queue these people's Home tabs (those who opened it) for republishing."""
-    ids = sorted(set(user_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        await _queue(session, select(Identity.user_id).where(Identity.user_id.in_(chunk)))
+    await _queue(session, sorted(set(user_ids)), by_enrolment=False)
 
 
 async def changed_enrolments(session: AsyncSession, enrolment_ids: list[int]) -> None:
     """Queue the Home tabs of the people these enrolments belong to."""
-    for start in range(0, len(enrolment_ids), CHUNK):
-        chunk = enrolment_ids[start : start + CHUNK]
-        people = (
-            select(Identity.user_id)
-            .join(Enrolment, Enrolment.user_id == Identity.user_id)
-            .where(Enrolment.id.in_(chunk))
-        )
-        await _queue(session, people)
+    await _queue(session, enrolment_ids, by_enrolment=True)
 
 
-async def _queue(session: AsyncSession, people: Select, due: datetime | None = None) -> None:
+async def _queue(
+    session: AsyncSession, ids: list[int], *, by_enrolment: bool, due: datetime | None = None
+) -> None:
+    statement = _upsert(session.get_bind().dialect.name, by_enrolment)
     due = due or utcnow()
+    for start in range(0, len(ids), CHUNK):
+        await session.execute(statement, {"ids": ids[start : start + CHUNK], "due": due})
+
+
+@cache
+def _upsert(dialect: str, by_enrolment: bool) -> Insert:
+    """The queueing statement, built once: every Enrol click runs it, and building it (its
+    ON CONFLICT's `excluded` above all) cost more than running it."""
+    ids = bindparam("ids", expanding=True)
+    people = select(Identity.user_id)
+    if by_enrolment:
+        people = people.join(Enrolment, Enrolment.user_id == Identity.user_id)
     rows = (
-        people.add_columns(literal(due, HomeRefresh.due_at.type).label("due_at"))
-        .where(Identity.home_opened_at.is_not(None), Identity.user_id.is_not(None))
+        people.add_columns(bindparam("due", type_=HomeRefresh.due_at.type).label("due_at"))
+        .where(
+            (Enrolment.id if by_enrolment else Identity.user_id).in_(ids),
+            Identity.home_opened_at.is_not(None),
+            Identity.user_id.is_not(None),
+        )
         .distinct()
         .order_by(Identity.user_id)  # rows locked in one order: concurrent writers never deadlock
     )
-    await _upsert(session, rows)
-
-
-async def _upsert(session: AsyncSession, rows: Select) -> None:
-    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = HomeRefresh.__table__
     statement = insert(table).from_select(["user_id", "due_at"], rows)
@@ -69,9 +74,7 @@ async def _upsert(session: AsyncSession, rows: Select) -> None:
         (table.c.due_at < statement.excluded.due_at, table.c.due_at),
         else_=statement.excluded.due_at,
     )
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=["user_id"], set_={"due_at": earlier})
-    )
+    return statement.on_conflict_do_update(index_elements=["user_id"], set_={"due_at": earlier})
 
 
 async def take(session: AsyncSession, now: datetime | None = None, limit: int = TAKE) -> list[int]:
@@ -96,8 +99,7 @@ async def later(session: AsyncSession, user_ids: list[int], now: datetime | None
     """Put back people whose publish failed, due again after RETRY (or sooner if queued)."""
     if user_ids:
         due = (now or utcnow()) + RETRY
-        people = select(Identity.user_id).where(Identity.user_id.in_(user_ids))
-        await _queue(session, people, due)
+        await _queue(session, sorted(set(user_ids)), by_enrolment=False, due=due)
 
 
 async def shown(session: AsyncSession, account: Account, now: datetime | None = None) -> None:
