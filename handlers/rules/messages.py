@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.alert_message import NOTICE
 from handlers.rules.telling import ENROLLED, LEARNER, WITHDRAWN
 from handlers.rules.wording import run_summary
+from store.expressions import json_object
 from store.models import (
     CatalogItem,
     Enrolment,
@@ -61,12 +62,6 @@ def destination_of(user_id: ColumnElement, email: ColumnElement) -> ColumnElemen
         _chat("teams", user_id, "dm:"),
         literal("email:") + func.lower(email),
     )
-
-
-def _json_object(dialect: str, **values: ColumnElement) -> ColumnElement:
-    pairs = [part for key, value in values.items() for part in (literal(key), value)]
-    build = func.json_build_object if dialect == "postgresql" else func.json_object
-    return build(*pairs)
 
 
 async def tell_learners(
@@ -136,7 +131,7 @@ async def _write(
         changed = [e.c.status == EnrolmentStatus.WITHDRAWN.value, e.c.withdrawn_at == at]
         when = literal(at, UTCDateTime())
     extra = {} if by is None else {"by": literal(by)}
-    payload = _json_object(
+    payload = json_object(
         session.get_bind().dialect.name,
         action=literal(action),
         enrolment_id=e.c.id,
