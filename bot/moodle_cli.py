@@ -51,7 +51,7 @@ async def connection(settings: Settings) -> tuple[bool, list[str]]:
 def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.Group:
     @click.group("moodle")
     def moodle_group() -> None:
-        """The Moodle site of MOODLE_URL: enrolments pushed, completions read."""
+        """The Moodle site of MOODLE_URL: enrolments and withdrawals pushed, completions read."""
 
     @moodle_group.command("status")
     def status() -> None:
@@ -74,7 +74,7 @@ def group(settings: Callable[[], Settings], in_organisation: Callable) -> click.
             f"Mapped: {figures.mapped_items} items to {figures.mapped_courses} Moodle courses."
         )
         click.echo(
-            f"Enrolments pushed: {figures.sent} sent, {figures.pending} waiting, "
+            f"Pushed (enrolments and withdrawals): {figures.sent} sent, {figures.pending} waiting, "
             f"{figures.failed} failed."
         )
         if figures.problems:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import refresh
 from handlers.destinations import Destination
+from handlers.moodle import queue as moodle_queue
 from handlers.moodle import site as moodle_site
 from store.models import (
     CatalogItem,
@@ -78,19 +79,22 @@ async def enrolments(
     extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> int:
     """Write `event_type` about each enrolment to the outbox of every endpoint that wants it,
-    set-based, and each new enrolment in an item mapped to a Moodle course to the Moodle site
-    (handlers.moodle.site); the caller commits. The data comes from the enrolment's row (its
-    period and due date too); `extra` adds fields beyond it, by enrolment id. Call it after the
-    change. The number of outbox rows written (0, at the cost of small queries, when nothing
-    listens)."""
+    set-based, and each new or withdrawn enrolment in an item mapped to a Moodle course to the
+    Moodle site (handlers.moodle.site, handlers.moodle.queue); the caller commits. The data
+    comes from the enrolment's row (its period and due date too); `extra` adds fields beyond
+    it, by enrolment id. Call it after the change. The number of outbox rows written (0, at
+    the cost of small queries, when nothing listens)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"not an event type: {event_type}")
     ids = list(enrolment_ids)
     now = now or utcnow()
     written = 0
     await _tell_refresh(session, ids)
-    if event_type == ENROLMENT_CREATED:  # Moodle hears of new enrolments in mapped items
+    # Moodle hears of new enrolments and withdrawals in mapped items
+    if event_type == ENROLMENT_CREATED:
         written += await moodle_site.fan_out(session, ids, now)
+    elif event_type == ENROLMENT_WITHDRAWN:
+        written += await moodle_queue.withdrawn(session, ids, now)
     endpoints = [
         e
         for e in (await session.execute(select(WebhookEndpoint))).scalars()

@@ -191,7 +191,7 @@ def test_status_checks_the_connection_and_shows_pushes(db_url, moodle):
     assert f"Moodle site: {url}" in shown.output
     assert "Connection: ok, to Stand-in Moodle as wsuser" in shown.output
     assert "Mapped: 3 items to 3 Moodle courses." in shown.output
-    assert "Enrolments pushed: 1 sent, 1 waiting, 0 failed." in shown.output
+    assert "Pushed (enrolments and withdrawals): 1 sent, 1 waiting, 0 failed." in shown.output
     assert "ann@example.com  course 101  wsnoinstance: Manual enrolment plugin" in shown.output
 
     refused = cli(db_url, url, "wrong")

@@ -105,6 +105,14 @@ class MoodleClient:
             ],
         )
 
+    async def unenrol(self, *, user_id: int, course_id: int) -> None:
+        """Take the user's manual enrolment in the course away (nothing, for someone not
+        enrolled there: Moodle answers null either way)."""
+        await self.call(
+            "enrol_manual_unenrol_users",
+            enrolments=[{"userid": user_id, "courseid": course_id}],
+        )
+
     async def completion(self, *, user_id: int, course_id: int) -> tuple[bool, int | None]:
         """Whether the user completed the course, and when (the latest criterion's time)."""
         answer = await self.call(

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.moodle.site import KIND
+from handlers.moodle.site import KIND, UNENROL
 from store.models import (
     CatalogItem,
     Enrolment,
@@ -85,7 +85,8 @@ class Status:
     pending: int
     failed: int
     sent: int
-    problems: list[tuple[str, str, str]]  # (email, course id, last error) of pending pushes
+    # (email, course id with "(unenrol)" after a withdrawal's, last error) of pending pushes
+    problems: list[tuple[str, str, str]]
 
 
 async def status(session: AsyncSession, organisation_id: int) -> Status:
@@ -127,8 +128,10 @@ async def status(session: AsyncSession, organisation_id: int) -> Status:
         pending=counts.get(OutboxStatus.PENDING, 0),
         failed=counts.get(OutboxStatus.FAILED, 0),
         sent=counts.get(OutboxStatus.SENT, 0),
-        problems=[
-            (str(p.get("email", "")), str(p.get("course_id", "")), error or "")
-            for p, error in stuck
-        ],
+        problems=[(str(p.get("email", "")), _course(p), error or "") for p, error in stuck],
     )
+
+
+def _course(payload: dict) -> str:
+    course = str(payload.get("course_id", ""))
+    return f"{course} (unenrol)" if payload.get("action") == UNENROL else course

@@ -17,13 +17,16 @@ from store.upsert import insert_ignoring_conflict
 
 FUNCTIONS = (
     "enrol_manual_enrol_users",
+    "enrol_manual_unenrol_users",
     "core_user_get_users_by_field",
     "core_completion_get_course_completion_status",
     "core_webservice_get_site_info",
 )
 NO_USER = "nouser"  # not Moodle's code: the lookup by email found no account
 # Problems of the token or its service, whatever the course: any call that works clears them.
-SITE_WIDE = ("invalidtoken", "accessexception", "wsusercannotassign")
+SITE_WIDE = ("invalidtoken", "accessexception", "wsusercannotassign", "manualpluginnotinstalled")
+# The token's user lacks enrol/manual:unenrol: cleared only when an unenrol works.
+UNENROL_REFUSED = "nopermissions"
 # Problems of one course's set-up, told once per course.
 PER_COURSE = ("wsnoinstance", "cannotviewreport", "nocriteriaset")
 # Not a problem: a completion asked for before the enrolment's push went through.
@@ -66,9 +69,23 @@ def problem(errorcode: str, message: str, at: Context) -> Problem:
         )
     elif errorcode == "wsnoinstance":
         text = (
-            f"{course} has no manual enrolment method, so enrolbot cannot enrol anyone in it "
-            "(wsnoinstance). In the course open Participants > Enrolment methods and add (or "
-            'enable) "Manual enrolments"; the waiting enrolments are sent on the next try.'
+            f"{course} has no manual enrolment method, so enrolbot cannot enrol or unenrol "
+            "anyone there (wsnoinstance). In the course open Participants > Enrolment methods "
+            'and add (or enable) "Manual enrolments"; the waiting pushes are sent on the next '
+            "try."
+        )
+    elif errorcode == "manualpluginnotinstalled":
+        text = (
+            "The Manual enrolments plugin is off in Moodle, so enrolbot cannot enrol or unenrol "
+            "anyone (manualpluginnotinstalled). Enable it under Site administration > Plugins > "
+            "Enrolments > Manage enrol plugins; the waiting pushes are sent on the next try."
+        )
+    elif errorcode == UNENROL_REFUSED and at.function == "enrol_manual_unenrol_users":
+        text = (
+            f"MOODLE_TOKEN's user may not unenrol people in {course}, so people withdrawn in "
+            "enrolbot stay enrolled there (nopermissions). Give the web-service user the "
+            "enrol/manual:unenrol capability (Site administration > Users > Permissions > "
+            "Define roles); the waiting withdrawals are sent on the next try."
         )
     elif errorcode == "wsusercannotassign":
         role = f"role {at.role_id}" if at.role_id else "the student role"

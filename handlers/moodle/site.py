@@ -22,6 +22,8 @@ from store.upsert import insert_ignoring_conflict
 
 KIND = "moodle"  # the outbox kind and the lanes' scheme: moodle:ORG:u7-i3
 PROVIDER = "moodle"  # a person's Moodle account, as an Identity
+ENROL = "enrol"  # a push's "action"; rows written before pushes had one are enrols
+UNENROL = "unenrol"
 
 
 def site_key(url: str) -> str:
@@ -83,6 +85,7 @@ async def fan_out(session: AsyncSession, enrolment_ids: Sequence[int], now: date
             "kind": KIND,
             "destination": lane(r.organisation_id, r.user_id, r.item_id),
             "payload": {
+                "action": ENROL,
                 "enrolment_id": r.id,
                 "user_id": r.user_id,
                 "email": r.email,

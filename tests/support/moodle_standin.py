@@ -4,9 +4,13 @@ Moodle's web-service documentation describes it: `wstoken`, `wsfunction` and
 syntax (`enrolments[0][userid]=3`), answers in JSON, and Moodle's own errors as HTTP 200 with
 `{"exception", "errorcode", "message"}`.
 
-Four functions, as the site's API documentation gives them: enrol_manual_enrol_users (null on
-success; wsnoinstance without the course's manual enrolment instance, wsusercannotassign when
-the token's user lacks the capability), core_user_get_users_by_field (a list of users, empty when
+Five functions, as the site's API documentation gives them: enrol_manual_enrol_users (null on
+success; manualpluginnotinstalled when the Manual enrolments plugin is off, wsnoinstance without
+the course's manual enrolment instance, wsusercannotassign when the token's user lacks the
+capability), enrol_manual_unenrol_users (null on success, and for someone not enrolled, whom
+Moodle's unenrol_user passes over; manualpluginnotinstalled, nopermissions without
+enrol/manual:unenrol, wsnoinstance, invalidparameter for a user id that does not exist; all or
+nothing, as its delegated transaction is), core_user_get_users_by_field (a list of users, empty when
 none), core_completion_get_course_completion_status (completionstatus and warnings) and
 core_webservice_get_site_info. A test sets up users, courses and completions, can take the site
 down, and reads the calls and enrolments it got."""
@@ -25,6 +29,7 @@ from starlette.routing import Route
 
 FUNCTIONS = (
     "enrol_manual_enrol_users",
+    "enrol_manual_unenrol_users",
     "core_user_get_users_by_field",
     "core_completion_get_course_completion_status",
     "core_webservice_get_site_info",
@@ -47,6 +52,8 @@ class MoodleSite:
     enrolments: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     completed: dict[tuple[int, int], int] = field(default_factory=dict)  # -> timecompleted
     can_assign: bool = True  # the token's user may assign roles
+    can_unenrol: bool = True  # the token's user has enrol/manual:unenrol
+    manual_plugin: bool = True  # the Manual enrolments plugin is enabled site-wide
     enabled: tuple[str, ...] = FUNCTIONS  # the functions of the token's service
     down: bool = False  # answers 503, as a site under maintenance or a proxy in front
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -114,18 +121,30 @@ def standin_app(site: MoodleSite) -> Starlette:
     return Starlette(routes=[Route("/webservice/rest/server.php", server, methods=["GET", "POST"])])
 
 
+def _no_plugin() -> JSONResponse:
+    return _error(
+        "moodle_exception", "manualpluginnotinstalled", "The Manual enrolments plugin is disabled"
+    )
+
+
+def _no_instance(course_id: int) -> JSONResponse:
+    return _error(
+        "moodle_exception",
+        "wsnoinstance",
+        "Manual enrolment plugin instance doesn't exist or is disabled for the course "
+        f"(id = {course_id})",
+    )
+
+
 def _enrol(site: MoodleSite, params: dict[str, Any]) -> Response:
+    if not site.manual_plugin:
+        return _no_plugin()
     for enrolment in params.get("enrolments", {}).values():
         course_id, user_id = int(enrolment["courseid"]), int(enrolment["userid"])
         role = int(enrolment["roleid"])
         course = site.courses.get(course_id)
         if course is None or not course.manual:
-            return _error(
-                "moodle_exception",
-                "wsnoinstance",
-                "Manual enrolment plugin instance doesn't exist or is disabled for the course "
-                f"(id = {course_id})",
-            )
+            return _no_instance(course_id)
         if not site.can_assign:
             return _error(
                 "moodle_exception",
@@ -139,6 +158,35 @@ def _enrol(site: MoodleSite, params: dict[str, Any]) -> Response:
             "roleid": role,
             "timestart": int(enrolment.get("timestart", 0)),
         }
+    return Response("null", media_type="application/json")
+
+
+def _unenrol(site: MoodleSite, params: dict[str, Any]) -> Response:
+    """Every enrolment checked before any is taken away: Moodle's call is one transaction."""
+    if not site.manual_plugin:
+        return _no_plugin()
+    leaving = []
+    for enrolment in params.get("enrolments", {}).values():
+        course_id, user_id = int(enrolment["courseid"]), int(enrolment["userid"])
+        course = site.courses.get(course_id)
+        if not site.can_unenrol:
+            return _error(
+                "required_capability_exception",
+                "nopermissions",
+                "Sorry, but you do not currently have permissions to do that (Unenrol users "
+                "from the course).",
+            )
+        if course is None or not course.manual:
+            return _no_instance(course_id)
+        if user_id not in site.users:
+            return _error(
+                "invalid_parameter_exception",
+                "invalidparameter",
+                "Invalid parameter value detected",
+            )
+        leaving.append((course_id, user_id))
+    for key in leaving:
+        site.enrolments.pop(key, None)  # not enrolled: passed over, no error
     return Response("null", media_type="application/json")
 
 
@@ -205,6 +253,7 @@ def _site_info(site: MoodleSite, params: dict[str, Any]) -> Response:
 
 _FUNCTIONS = {
     "enrol_manual_enrol_users": _enrol,
+    "enrol_manual_unenrol_users": _unenrol,
     "core_user_get_users_by_field": _users,
     "core_completion_get_course_completion_status": _completion,
     "core_webservice_get_site_info": _site_info,

@@ -17,6 +17,7 @@ from handlers.alert_message import NOTICE
 from handlers.enrol import Outcome, enrol
 from handlers.moodle.site import sync_site
 from handlers.outbox import Delivery
+from handlers.withdrawals import WithdrawOutcome, withdraw
 from store.models import Enrolment, EnrolmentSource, OutboxMessage
 from tests.support import factories
 from tests.support.moodle_standin import Course, MoodleSite, standin_app
@@ -113,11 +114,32 @@ class World:
                 )
             )
 
+    async def withdraw(self, email: str, slug: str) -> None:
+        """Withdrawn as an admin or the API withdraws (handlers.withdrawals)."""
+        async with self.sessions() as s, s.begin():
+            enrolment = (
+                await s.execute(
+                    select(Enrolment).where(
+                        Enrolment.user_id == self.people[email].id,
+                        Enrolment.item_id == self.items[slug].id,
+                    )
+                )
+            ).scalar_one()
+            outcome = await withdraw(s, organisation_id=self.org.id, enrolment=enrolment, by="t")
+            assert outcome is WithdrawOutcome.WITHDRAWN
+
     async def deliver(self, rounds: int = 1) -> None:
         for _ in range(rounds):
             self.clock.at = max(self.clock.at, datetime.now(UTC))  # rows are stamped real time
             await self.delivery.run_once()
             self.clock.advance(1000)  # past any backoff but the hours a missing account waits
+
+    async def actions(self) -> list[tuple[str, int, str]]:
+        """Each push: its action, course and status, oldest first."""
+        return [
+            (p.payload["action"], p.payload["course_id"], p.status.value)
+            for p in await self.pushes()
+        ]
 
     async def pushes(self) -> list[OutboxMessage]:
         async with self.sessions() as s:
