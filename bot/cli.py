@@ -271,7 +271,8 @@ def catalog_import(file: Path) -> None:
     first: nothing is written if any row is wrong. Ctrl-C stops between batches; running
     the same file again finishes it.
     """
-    _import(file, "item", CatalogImport())
+    importer = CatalogImport()
+    _import(file, "item", importer, importer.describe)
 
 
 @main.group("users")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.catalog import SLUG
 from handlers.csvfile import CATALOG, ImportSummary, RowProblem
 from handlers.links import new_secret
+from handlers.moodle import queue as moodle_queue
 from store.batches import insert_missing, update_by_id
 from store.models import CatalogItem, EnrolmentLink, ItemKind, ItemSource, utcnow
 
@@ -30,6 +31,21 @@ class ItemRow(NamedTuple):  # a tuple: cheap to make and to spool, a million tim
 
 class CatalogImport:
     layout = CATALOG
+
+    def __init__(self) -> None:
+        # Enrolments sent to the Moodle courses items were given, over the import's batches.
+        self.queued_for_moodle = 0
+
+    def describe(self, summary: ImportSummary) -> str:
+        """The import's sentence, and what mapping items to Moodle courses sent there."""
+        said = summary.describe("item")
+        if self.queued_for_moodle:
+            n = self.queued_for_moodle
+            said += (
+                f" {n} enrolment{'s' if n != 1 else ''} already in items just mapped to a "
+                "Moodle course queued for it."
+            )
+        return said
 
     def parse(self, row: dict[str, str]) -> ItemRow:
         slug = row["slug"].lower()
@@ -94,6 +110,7 @@ class CatalogImport:
                 )
             )
         }
+        existing_course = {r.id: r.moodle_course_id for r in existing.values()}
         changes = []
         for row in rows:
             item = existing.get(row.slug)
@@ -116,6 +133,14 @@ class CatalogImport:
                 )
         await update_by_id(session, table, changes)
         summary.updated += len(changes)
+        # An item given a Moodle course (or another one) sends it the enrolments it already has.
+        mapped = [
+            c["id"]
+            for c in changes
+            if c["moodle_course_id"] is not None
+            and c["moodle_course_id"] != existing_course[c["id"]]
+        ]
+        self.queued_for_moodle += await moodle_queue.backfill(session, mapped, utcnow())
         new = [r for r in rows if r.slug not in existing]
         if new:
             await _create(session, organisation_id, new)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.api import schemas
 from handlers.api.paging import Listing, page
 from handlers.api.problems import ApiProblem, not_found
 from handlers.catalog import create_item
+from handlers.moodle import queue as moodle_queue
 from store.models import CatalogItem, utcnow
+
+log = logging.getLogger(__name__)
 
 
 def item_out(item: CatalogItem) -> schemas.CatalogItem:
@@ -113,8 +119,24 @@ async def upsert_item(
         {k: v for k, v in body.external_ids.items() if k != MOODLE or course},
     )
     if changed:
+        before = item.moodle_course_id
         item.title, item.source, item.url = body.title, body.source, body.url
         item.external_ids, item.moodle_course_id = body.external_ids, course
         item.updated_at = utcnow()
         await session.flush()
+        if course is not None and course != before:
+            await _backfill(session, item, course)
     return False, item_out(item)
+
+
+async def _backfill(session: AsyncSession, item: CatalogItem, course: int) -> None:
+    """The enrolments an item had before its Moodle course (or before this one) go there too;
+    the old course keeps whom it has."""
+    queued = await moodle_queue.backfill(session, [item.id], item.updated_at)
+    if queued:
+        log.info(
+            "catalog item %s mapped to Moodle course %d: %d enrolments queued for it",
+            item.slug,
+            course,
+            queued,
+        )

@@ -1,10 +1,13 @@
 """Pushes to Moodle written set-based: one INSERT ... SELECT of outbox rows from enrolment rows,
-whatever their number, in the transaction of the change:
+whatever their number. Two writers use it, each in the transaction of its change:
 
 - `withdrawn` (called by handlers.events for `enrolment.withdrawn`): an unenrol for each
   withdrawal in a mapped item. Pushes still waiting in the same lane (an enrol not sent yet, or
   one being retried) are dropped first, unless a worker is sending them right now; the unenrol
   goes last in the lane either way, so it never overtakes an enrol that may reach Moodle.
+- `backfill` (called where an item gets its Moodle course): an enrol for each open enrolment the
+  item already had, of people still active, starting when the enrolment does (the day a hidden
+  one shows), as `site.fan_out` does for new ones.
 
 Rows go in the lane of their person and item (`moodle:ORG:u7-i3`, `site.lane`), which the outbox
 sends one row at a time, in order."""
@@ -28,6 +31,7 @@ from store.models import (
     OutboxMessage,
     OutboxStatus,
     User,
+    UserStatus,
 )
 from store.models.base import UTCDateTime
 from store.upsert import insert_from_select
@@ -111,6 +115,20 @@ async def _drop_waiting(session: AsyncSession, ids: list[int], now: datetime) ->
         .values(not_before=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def backfill(session: AsyncSession, item_ids: Sequence[int], now: datetime) -> int:
+    """An enrol for every open enrolment of an active person in these items (just mapped to a
+    Moodle course), while a site is set; the number written."""
+    items = sorted(set(item_ids))
+    if not items or not await _sites(session):
+        return 0
+    conditions = [
+        _e.c.item_id.in_(items),
+        _e.c.status == EnrolmentStatus.ENROLLED.value,
+        _person.c.status == UserStatus.ACTIVE.value,
+    ]
+    return await _write(session, ENROL, conditions, now)
 
 
 async def _write(session: AsyncSession, action: str, conditions: list, now: datetime) -> int:
