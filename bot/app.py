@@ -36,6 +36,7 @@ from handlers.api import idempotency
 from handlers.invitations import InviteSigner, invite_url
 from handlers.join import JoinSigner
 from handlers.join import confirm_url as join_confirm_url
+from handlers.moodle import queue as moodle_queue
 from handlers.moodle.site import sync_site
 from handlers.organisations import default_organisation
 from handlers.outbox import Channel, Delivery
@@ -246,7 +247,9 @@ async def _sync_outbound(runtime: Runtime, session: AsyncSession) -> None:
     # the first seconds after a start (`enrolbot org set`) would wait for the cache to expire.
     org = await default_organisation(session)
     await webhooks.sync_xapi(session, org.id, runtime.settings.xapi_endpoint or None)
-    await sync_site(session, org.id, runtime.settings.moodle_url or None)
+    if await sync_site(session, org.id, runtime.settings.moodle_url or None):
+        queued = await moodle_queue.backfill_site(session, org.id, utcnow())
+        log.info("Moodle site newly set: %d enrolments in mapped courses queued for it", queued)
 
 
 def _jobs(runtime: Runtime, delivery: Delivery, platforms: Platforms, *, nightly: bool) -> Jobs:

@@ -2,7 +2,8 @@
 catalog upsert (`external_ids.moodle`) and `enrolbot catalog import`, one insert-select of
 pushes in the mapping's transaction, hidden enrolments starting the day they show, withdrawn
 ones and deactivated people left out. Mapped to another course, the item's people go there
-too and the old course keeps them; a withdrawal then leaves the new one."""
+too and the old course keeps them; a withdrawal then leaves the new one. A site set after
+items were mapped gets what they held at the next start."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
+from bot.app import create_app
 from bot.cli import main
+from bot.settings import Settings
 from handlers.moodle.site import sync_site
 from store.db import make_engine, make_sessionmaker
 from store.models import Enrolment, OutboxMessage, User, UserStatus, utcnow
 from tests.support import factories
 from tests.support.api_world import start
 from tests.support.moodle_world import World
+from tests.support.servers import ServedApp
+from tests.support.waiting import wait_until
 
 ITEM = "/api/v1/catalog/items/safety-101"
 
@@ -149,3 +154,46 @@ def import_csv(db_url: str, folder: Path, text: str):
     path.write_text(text)
     env = {"DATABASE_URL": db_url, "ENROLBOT_SECRET_KEY": "moodle-map-test-key-0123456789abcdef"}
     return CliRunner().invoke(main, ["catalog", "import", str(path)], env=env)
+
+
+def test_setting_moodle_url_sends_what_mapped_items_already_held(db_url, moodle):
+    """MOODLE_URL given to a running install whose items were mapped before: at its next start
+    the service sends the site every open enrolment of theirs, once; later starts send nothing."""
+    site, url = moodle
+
+    async def seed() -> None:
+        engine = make_engine(db_url)
+        try:
+            world = await World(make_sessionmaker(engine), None, url).build(site=False)
+            await world.enrol("ann@example.com", "m101")
+            await world.enrol("bob@example.com", "m102")
+            await world.enrol("ann@example.com", "plain")
+            await world.enrol("cat@example.com", "m101")
+            await world.withdraw("cat@example.com", "m101")
+        finally:
+            await engine.dispose()
+
+    async def held() -> list[tuple[str, str, int, str]]:
+        engine = make_engine(db_url)
+        try:
+            return await pushes(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+    assert asyncio.run(held()) == []  # no site while they were made: nothing went
+    settings = Settings(
+        _env_file=None,
+        DATABASE_URL=db_url,
+        ENROLBOT_SECRET_KEY="k" * 40,
+        MOODLE_URL=url,
+        MOODLE_TOKEN=site.token,
+    )
+    with ServedApp(create_app(settings)):
+        wait_until(lambda: set(site.enrolments) == {(101, 7), (102, 8)}, "the backfill", 20)
+    assert sorted(asyncio.run(held())) == [
+        ("enrol", "ann@example.com", 101, "sent"),
+        ("enrol", "bob@example.com", 102, "sent"),
+    ]
+    with ServedApp(create_app(settings)):  # the same site again: it already has them
+        assert len(asyncio.run(held())) == 2

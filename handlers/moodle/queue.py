@@ -117,18 +117,28 @@ async def _drop_waiting(session: AsyncSession, ids: list[int], now: datetime) ->
     )
 
 
+# Who a course should hold: enrolments still open, of people still active.
+_OPEN = (
+    _e.c.status == EnrolmentStatus.ENROLLED.value,
+    _person.c.status == UserStatus.ACTIVE.value,
+)
+
+
 async def backfill(session: AsyncSession, item_ids: Sequence[int], now: datetime) -> int:
     """An enrol for every open enrolment of an active person in these items (just mapped to a
     Moodle course), while a site is set; the number written."""
     items = sorted(set(item_ids))
     if not items or not await _sites(session):
         return 0
-    conditions = [
-        _e.c.item_id.in_(items),
-        _e.c.status == EnrolmentStatus.ENROLLED.value,
-        _person.c.status == UserStatus.ACTIVE.value,
-    ]
-    return await _write(session, ENROL, conditions, now)
+    return await _write(session, ENROL, [_e.c.item_id.in_(items), *_OPEN], now)
+
+
+async def backfill_site(session: AsyncSession, organisation_id: int, now: datetime) -> int:
+    """An enrol for every open enrolment of an active person in every mapped item of the
+    organisation, whose site (MOODLE_URL) was just set: what it missed while none was. Enrolling
+    someone Moodle already holds changes nothing there, so what went before is not sent twice
+    to any harm."""
+    return await _write(session, ENROL, [_item.c.organisation_id == organisation_id, *_OPEN], now)
 
 
 async def _write(session: AsyncSession, action: str, conditions: list, now: datetime) -> int:

@@ -36,21 +36,27 @@ def lane(organisation_id: int, user_id: int, item_id: int) -> str:
     return str(Destination.channel(KIND, str(organisation_id), f"u{user_id}-i{item_id}"))
 
 
-async def sync_site(session: AsyncSession, organisation_id: int, url: str | None) -> None:
+async def sync_site(session: AsyncSession, organisation_id: int, url: str | None) -> bool:
     """Keep the organisation's site row equal to MOODLE_URL: made, moved, or removed (pushes
-    stop) when the setting is cleared."""
+    stop) when the setting is cleared. True when the URL now names a site the row did not (set
+    for the first time, set again after being cleared, or moved to another site): that site
+    has been sent nothing yet."""
     current = await session.get(MoodleSite, organisation_id)
     if not url:
         if current is not None:
             await session.execute(
                 delete(MoodleSite).where(MoodleSite.organisation_id == organisation_id)
             )
-        return
+        return False
     if current is None:
         values = {"organisation_id": organisation_id, "url": url, "updated_at": utcnow()}
-        await insert_ignoring_conflict(session, MoodleSite, values)
-    elif current.url != url:
-        current.url, current.updated_at = url, utcnow()
+        # Workers starting together: only the one whose insert made the row says so.
+        return await insert_ignoring_conflict(session, MoodleSite, values) is not None
+    if current.url == url:
+        return False
+    moved = site_key(current.url) != site_key(url)
+    current.url, current.updated_at = url, utcnow()
+    return moved
 
 
 async def fan_out(session: AsyncSession, enrolment_ids: Sequence[int], now: datetime) -> int:
