@@ -117,9 +117,9 @@ async def tell_admins(
     *,
     bootstrap_admins: frozenset[str] = frozenset(),
 ) -> int:
-    """A notice to every admin of the organisation: to their Slack direct messages, to where
-    they asked to hear of their subscriptions' troubles (a Teams chat), else by email. The
-    number of places told."""
+    """A notice to every admin of the organisation: to their Slack direct messages and where
+    they asked to hear of their subscriptions' troubles, else their Teams personal chat, else
+    by email. The number of places told."""
     admins = select(AdminGrant.user_id).where(AdminGrant.organisation_id == organisation_id)
     users = list(
         (
@@ -153,7 +153,8 @@ async def tell_admins(
 
 async def _admin_places(session: AsyncSession, user_ids: list[int]) -> dict[int, set[str]]:
     """Where each admin can be told privately: their Slack direct messages, and where they
-    asked to hear of their subscriptions' troubles (a Teams personal chat)."""
+    asked to hear of their subscriptions' troubles (a Teams personal chat); else their Teams
+    personal chat."""
     places: dict[int, set[str]] = {u: set() for u in user_ids}
     if not places:
         return places
@@ -177,4 +178,14 @@ async def _admin_places(session: AsyncSession, user_ids: list[int]) -> dict[int,
     )
     for user_id, destination in chats:
         places[user_id].add(destination)
+    # Else their Teams personal chat, by Entra object id, as a learner's messages find it (an
+    # admin who only uses Teams would otherwise hear only by email, or not at all).
+    teams = await session.execute(
+        select(Identity.user_id, Identity.tenant_key, Identity.subject)
+        .where(Identity.provider == "teams", Identity.user_id.in_(user_ids))
+        .order_by(Identity.id)
+    )
+    for user_id, tenant, subject in teams:
+        if not places[user_id]:
+            places[user_id].add(str(Destination.channel("teams", tenant, f"dm:{subject}")))
     return places
