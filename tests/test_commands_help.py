@@ -31,8 +31,8 @@ GROUP_HELP = (
     "follow Slack's",
     "`/enrol group link channel #CHANNEL`: make a channel's members a group that follows who "
     "joins and leaves",
-    "`/enrol group unlink GROUP [--kind KIND]`: stop following a linked group (a Slack user "
-    "group or channel, a Teams team); its members' history stays",
+    "`/enrol group unlink GROUP [--kind KIND]`: stop following a group's Slack user group, "
+    "channel or Teams team; the group keeps its members",
     "`/enrol person show EMAIL|@person`: someone's attributes and groups, and where each came from",
 )
 RULE_OPTIONS = (

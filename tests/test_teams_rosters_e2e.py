@@ -148,9 +148,12 @@ def test_members_joining_and_leaving_the_team_are_recorded_as_they_happen(world)
     assert world.send(other).status_code == 200
     time.sleep(0.5)  # an update is recorded after its answer; this one is not recorded at all
     assert members(world) == {"boss@acme.test": "teams_team", "done@acme.test": "teams_team"}
+    # The app removed: the group stops following the team and keeps its members
+    # (tests/test_group_unlink_e2e.py has the rest).
     world.team_update("teamMemberRemoved", removed=("bot",))
-    wait_until(lambda: not members(world), "the group ending", 10)
-    assert world.db.count(Group, Group.deleted_at.is_(None)) == 0
+    wait_until(lambda: not members(world), "the group unlinked", 10)
+    assert world.db.scalar(select(Group.source)) is GroupSource.MANUAL
+    assert world.db.count(Membership, Membership.ended_at.is_(None)) == 2
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ async def subteam_changed(slack: Slack, subteam: dict) -> None:
     if not sid:
         return
     if subteam.get("date_delete"):
-        log.info("user group %s was disabled; its members stay until it is unlinked", sid)
+        log.info("user group %s was disabled; its members stay as they are", sid)
         return
     async with slack.runtime.transaction() as session:
         org = await default_organisation(session)

@@ -101,7 +101,8 @@ class TeamsEndpoint:
                 return Response(
                     status_code=200, background=BackgroundTask(self.my_learning.welcome, activity)
                 )
-            if kind == "conversationUpdate":  # members joined or left a team, or the bot did
+            if kind in ("conversationUpdate", "installationUpdate"):
+                # Members joined or left a team, or the bot did; the app added or removed.
                 return Response(
                     status_code=200, background=BackgroundTask(self.rosters.updated, activity)
                 )

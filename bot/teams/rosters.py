@@ -2,8 +2,9 @@
 id, channelData.team.id), once an admin linked it with `group link team`.
 
 - Kept current by Teams' conversationUpdate activities: membersAdded / membersRemoved in the
-  team (the bot's own arrival is the moment to offer linking; its removal, or the team's
-  deletion, ends the group; a rename renames it).
+  team (the bot's own arrival is the moment to offer linking; its removal, the app's
+  uninstallation or the team's deletion unlinks the group, which keeps its members and is kept
+  by hand from then on, the admins told; a rename renames it).
 - Repaired by a full sync (the directory source "teams"): every linked team's roster through
   the connector's pagedmembers, page by page. A page that failed makes that team's sync
   additions-only; the removal threshold of handlers.directory applies to the rest.
@@ -29,12 +30,13 @@ from bot.teams import cards
 from bot.teams.activity import PROVIDER, tenant_of
 from bot.teams.connector import Connector, ConnectorError
 from bot.teams.directory import profile_of
-from handlers import directory
+from handlers import admin_notices, directory
 from handlers.commands.context import TeamHere
+from handlers.commands.group_links import team_unlinked_text
 from handlers.commands.team_link import OFFER, RosterOutcome, first_sync_report
 from handlers.directory import GroupRecord, Origin, Outcome, PersonRecord, Snapshot, SyncRun
 from handlers.replies import Notice
-from store.models import Group, GroupSource, Organisation, Standing, TeamsConversation
+from store.models import Group, GroupSource, Organisation, Standing, TeamsConversation, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ class Known:
     created: int = 0
     not_users: int = 0
     guests: int = 0
+
+
+def _uninstalled(activity: dict) -> bool:
+    """An installationUpdate saying the app was removed from where it was sent (the team)."""
+    return activity.get("type") == "installationUpdate" and activity.get("action") == "remove"
 
 
 def team_of(activity: dict) -> tuple[str, str | None] | None:
@@ -139,8 +146,8 @@ class Rosters:
     # conversationUpdate: Teams telling us the team changed ------------------------------------
 
     async def updated(self, activity: dict) -> None:
-        """A conversationUpdate, after it was acknowledged. Only teams of our tenant; only
-        linked teams' members are recorded."""
+        """A conversationUpdate (or an installationUpdate), after it was acknowledged. Only
+        teams of our tenant; only linked teams' members are recorded."""
         team = team_of(activity)
         if team is None or tenant_of(activity) != self.tenant:
             return
@@ -161,8 +168,11 @@ class Rosters:
             await self._offer(service_url, team_id)
         if group is None:
             return
-        if any(m["id"] == bot for m in removed) or event == "teamDeleted":
-            await self._unlink(group)
+        if any(m["id"] == bot for m in removed) or _uninstalled(activity):
+            await self._unlink(group, deleted=False)
+            return
+        if event == "teamDeleted":
+            await self._unlink(group, deleted=True)
             return
         if event == "teamRenamed" and name:
             await self._rename(team_id, name)
@@ -222,13 +232,22 @@ class Rosters:
         except ConnectorError as exc:
             log.warning("could not offer linking in a team the bot joined: %s", exc)
 
-    async def _unlink(self, group: Group) -> None:
-        """The bot left the team, or the team was deleted: its members' updates stop, so the
-        group ends (memberships end; their history stays)."""
+    async def _unlink(self, group: Group, *, deleted: bool) -> None:
+        """The app was removed from the team, or the team deleted: its updates stop, so the
+        group stops following it and keeps its members (handlers.directory.links says why);
+        the admins are told once."""
         async with self.runtime.transaction() as session:
             live = await session.get(Group, group.id)
-            if live is not None and live.deleted_at is None:
-                await directory.delete_group(session, live, ORIGIN)
+            done = await directory.unlink_group(session, live) if live is not None else None
+            if done is not None:
+                text = team_unlinked_text(group.name, done, deleted=deleted)
+                await admin_notices.tell_admins(
+                    session,
+                    group.organisation_id,
+                    text,
+                    utcnow(),
+                    bootstrap_admins=self.runtime.settings.admin_emails,
+                )
 
     async def _rename(self, team_id: str, name: str) -> None:
         async with self.runtime.transaction() as session:

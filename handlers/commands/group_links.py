@@ -1,5 +1,6 @@
 """group link usergroup | channel, group unlink: a Slack user group or a channel an admin chooses
-becomes a group that Slack keeps (its members follow Slack's, with their start and end).
+becomes a group that Slack keeps (its members follow Slack's, with their start and end); unlinking
+keeps the members, in a group kept by hand (handlers.directory.links says why).
 
 The platform finds what the admin named and starts the group's first sync once the command is
 answered (handlers.commands.linking); every sentence about it is here.
@@ -12,7 +13,6 @@ from handlers.commands.context import CommandContext, CommandError
 from handlers.commands.groups import _kind, group_named, source_words
 from handlers.commands.linking import LinkProblem, LinkTarget
 from handlers.commands.registry import Args, Option, Role, command
-from handlers.directory import Origin
 from handlers.replies import Notice, Tone, echo, plural
 from store.models import Group, GroupSource
 
@@ -71,7 +71,7 @@ async def _linked(ctx: CommandContext, target: LinkTarget) -> Notice:
             f"{echo(target.called)} is a group already ({echo(target.name)}); "
             "`group sync slack` fetches its members now."
         )
-    group = await directory.source_group(
+    group, again = await directory.link_group(
         ctx.session, org, target.source, target.source_id, target.name
     )
     await ctx.record(
@@ -79,6 +79,14 @@ async def _linked(ctx: CommandContext, target: LinkTarget) -> Notice:
     )
     assert ctx.group_links is not None
     ctx.group_links.sync_soon(target)
+    if again:
+        return Notice(
+            f"Linked {echo(target.called)} again: the group {echo(group.name)}, kept by hand "
+            "since it was unlinked, follows Slack again. I'm fetching its members now (who "
+            f"isn't in {echo(target.called)} any more leaves the group) and will tell you "
+            "privately how it went.",
+            Tone.SUCCESS,
+        )
     return Notice(
         f"Linked {echo(target.called)} as the group {echo(group.name)}: Slack keeps its members "
         "from now on. I'm fetching them now and will tell you privately how it went.",
@@ -123,8 +131,7 @@ async def link_channel(ctx: CommandContext, args: Args) -> Notice:
 @command(
     "group unlink",
     "GROUP",
-    "stop following a linked group (a Slack user group or channel, a Teams team); its "
-    "members' history stays",
+    "stop following a group's Slack user group, channel or Teams team; the group keeps its members",
     role=Role.ADMIN,
     doing="manage groups",
     options=(Option("kind", "KIND"),),
@@ -135,16 +142,54 @@ async def link_channel(ctx: CommandContext, args: Args) -> Notice:
 )
 async def unlink(ctx: CommandContext, args: Args) -> Notice:
     group = await _linked_group(ctx, args.words[0], args.value("kind"))
-    had = await directory.delete_group(ctx.session, group, Origin(group.source.value))
-    await ctx.record("group.unlinked", group=group.name, source=group.source.value, members=had)
-    return Notice(
-        f"Unlinked {echo(group.name)} ({source_words(group.source)}); it had "
-        f"{plural(had, 'member')}, whose history stays.",
-        Tone.SUCCESS,
+    was = group.name
+    done = await directory.unlink_group(ctx.session, group)
+    if done is None:  # unlinked meanwhile, by Teams or another admin
+        raise CommandError(f"{echo(was)} isn't linked any more; `group show` says what it is.")
+    await ctx.record(
+        "group.unlinked", group=done.name, source=done.source.value, members=done.members
+    )
+    return Notice(unlinked_text(was, done), Tone.SUCCESS)
+
+
+# What a group's members follow, by its source, as a sentence names it.
+_FOLLOWED = {
+    GroupSource.SLACK_USERGROUP: "the Slack user group",
+    GroupSource.SLACK_CHANNEL: "the channel",
+    GroupSource.TEAMS_TEAM: "the team",
+}
+
+
+def as_typed(name: str) -> str:
+    """A group's name as it is typed in a command: quoted if it has spaces."""
+    name = echo(name).replace('"', "'")
+    return f'"{name}"' if " " in name else name
+
+
+def unlinked_text(was: str, done: directory.Unlinked) -> str:
+    """What an admin reads once a group stopped following its source: that it keeps its
+    members, that the source's changes no longer reach it, and how to empty it."""
+    followed = _FOLLOWED[done.source]
+    renamed = (
+        f" It is called {echo(done.name)} now, as a group kept by hand had its name."
+        if done.name != was
+        else ""
+    )
+    typed = as_typed(done.name)
+    return (
+        f"Unlinked {echo(was)} from {source_words(done.source)}. It keeps its "
+        f"{plural(done.members, 'member')}, and changes in {followed} no longer reach it: it is "
+        f"kept by hand now (`group add`, `group remove`).{renamed} If you meant to empty it, "
+        f"`group delete {typed}` ends every membership and deletes the group."
     )
 
 
 async def _linked_group(ctx: CommandContext, name: str, kind: str | None) -> Group:
+    """The linked group called `name`, even when a group kept by hand shares its name."""
+    found = await directory.find_group(ctx.session, ctx.organisation.id, name, _kind(kind))
+    linked = [g for g in found if g.source in LINKED]
+    if len(linked) == 1:
+        return linked[0]
     group = await group_named(ctx, name, _kind(kind))
     if group.source not in LINKED:
         raise CommandError(
@@ -152,3 +197,28 @@ async def _linked_group(ctx: CommandContext, name: str, kind: str | None) -> Gro
             "`group delete` deletes it."
         )
     return group
+
+
+def team_unlinked_text(was: str, done: directory.Unlinked, *, deleted: bool) -> str:
+    """What the admins read once a team's group stopped following it without a command: the
+    app was removed from the team, or the team deleted."""
+    typed = as_typed(done.name)
+    if deleted:
+        what = f"The team {echo(was)} was deleted in Teams, so its group stopped following it."
+        again = (
+            "If the team is restored (Teams keeps a deleted team for 30 days), send "
+            "`enrol group link team` in one of its channels to follow it again."
+        )
+    else:
+        what = f"enrolbot was removed from the team {echo(was)}, so its group stopped following it."
+        again = (
+            "To follow the team again, add the app back to it and send `enrol group link team` "
+            "in one of its channels."
+        )
+    renamed = f" The group is called {echo(done.name)} now." if done.name != was else ""
+    return (
+        f"{what} The group keeps its {plural(done.members, 'member')}, and people joining or "
+        f"leaving the team no longer change it: it is kept by hand now.{renamed} {again} If you "
+        f"meant to empty it, `enrol group delete {typed}` ends every membership and deletes the "
+        "group."
+    )

@@ -125,13 +125,22 @@ async def show(ctx: CommandContext, args: Args) -> Notice:
     more = count - len(shown)
     lines = (
         f"Kind: {group.kind.value}",
-        f"From: {source_words(group.source)}"
-        + (f" ({echo(group.source_id, 80)})" if group.source_id else ""),
+        f"From: {_origin_words(group)}",
         f"Members: {count}",
         *shown,
         *((f"… and {more} more",) if more > 0 else ()),
     )
     return Notice(f"Group {echo(group.name)}:", lines=lines, heading=echo(group.name))
+
+
+def _origin_words(group: Group) -> str:
+    """Where a group's members come from, with the source's id; and where an unlinked group
+    came from."""
+    if group.source_id:
+        return f"{source_words(group.source)} ({echo(group.source_id, 80)})"
+    if group.unlinked_source in _SOURCE_WORDS:
+        return f"kept by hand since it was unlinked from {_SOURCE_WORDS[group.unlinked_source]}"
+    return source_words(group.source)
 
 
 async def _first_members(ctx: CommandContext, group: Group) -> tuple[int, list[str]]:

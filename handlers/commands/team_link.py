@@ -96,7 +96,7 @@ async def link_team(ctx: CommandContext, args: Args) -> Notice:
     org_id = ctx.organisation.id
     linked = {g.source_id for g in await directory.source_groups(ctx.session, org_id, _SOURCE)}
     named = here.name or (await here.name_lookup() if here.name_lookup else None)
-    group = await directory.source_group(
+    group, again = await directory.link_group(
         ctx.session, org_id, _SOURCE, here.team_id, named or UNNAMED
     )
     await ctx.record("group.linked", group=group.name, source=_SOURCE.value, id=here.team_id)
@@ -106,6 +106,13 @@ async def link_team(ctx: CommandContext, args: Args) -> Notice:
         return Notice(
             f"The team {name} is linked already, as the group {name}. I'm fetching its members "
             "again now and will tell you in our chat how it went."
+        )
+    if again:
+        return Notice(
+            f"Linked the team {name} again: its group, kept by hand since it was unlinked, "
+            "follows the team again. I'm fetching its members now (who isn't in the team any "
+            "more leaves the group) and will tell you in our chat how it went.",
+            Tone.SUCCESS,
         )
     return Notice(
         f"Linked the team {name} as the group {name}: people join and leave the group as they "

@@ -9,6 +9,8 @@ docs/architecture.md, "Where a new directory source goes"):
 - groups: `source_group` (a source's group by stable id), `named_groups` (by kind and name),
   `find_group`, `listed`;
 - members: `add_members`, `remove_members`, `replace_members`, `delete_group`;
+- links: `unlink_group` (stop following a source, keeping the members), `link_group` (a link's
+  group: the live one, the one once unlinked from the same source, or a new one);
 - full sync: `Snapshot` of `PersonRecord`s and `GroupRecord`s, `apply_snapshot` (with the
   safety threshold), and the `DirectorySources` registry with its `SyncRun`.
 
@@ -19,6 +21,7 @@ in that same transaction.
 from handlers.directory.attributes import FIELDS, apply_attributes
 from handlers.directory.changes import Origin
 from handlers.directory.groups import find_group, listed, named_groups, source_group, source_groups
+from handlers.directory.links import Unlinked, link_group, unlink_group
 from handlers.directory.members import (
     MemberChange,
     add_members,
@@ -66,6 +69,7 @@ __all__ = [
     "SourceKey",
     "SyncResult",
     "SyncRun",
+    "Unlinked",
     "add_members",
     "apply_attributes",
     "apply_snapshot",
@@ -73,6 +77,7 @@ __all__ = [
     "deactivate",
     "delete_group",
     "find_group",
+    "link_group",
     "link_identities",
     "listed",
     "named_groups",
@@ -81,6 +86,7 @@ __all__ = [
     "replace_members",
     "source_group",
     "source_groups",
+    "unlink_group",
     "upsert_people",
     "users_by_email",
     "users_by_subject",

@@ -96,6 +96,10 @@ class Group(Base):
     name: Mapped[str] = mapped_column(String(200))
     source: Mapped[GroupSource] = mapped_column(text_enum(GroupSource, "group_source"))
     source_id: Mapped[str | None] = mapped_column(String(200))
+    # A group unlinked from its source (kept by hand since): where it came from, so that
+    # linking the same user group, channel or team again takes this group back.
+    unlinked_source: Mapped[str | None] = mapped_column(String(32))
+    unlinked_source_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Deleted groups stay, with their memberships' history, out of every list.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

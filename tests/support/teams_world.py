@@ -267,6 +267,15 @@ class TeamsWorld:
         assert response.status_code == 200, response.text
         return response
 
+    def app_removed(self) -> httpx.Response:
+        """The installationUpdate Teams sends when someone removes the app from the team."""
+        activity = self.activity("admin", type="installationUpdate", action="remove")
+        activity["id"] = f"f:install-{next(self._ids)}"
+        activity["conversation"]["id"] = TEAM
+        response = self.send(activity)
+        assert response.status_code == 200, response.text
+        return response
+
     def send(self, activity: dict, token: str | None = None, **headers: str) -> httpx.Response:
         if token is None:
             token = self.keys.sign(activity["serviceUrl"])
