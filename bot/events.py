@@ -13,7 +13,7 @@ from bot.moodle.channel import moodle_channel
 from bot.moodle.client import MoodleClient
 from bot.moodle.connector import Connector
 from bot.runtime import Runtime
-from bot.webhooks import webhook_channel
+from bot.webhooks import address_rules, webhook_channel
 from bot.xapi import xapi_channel
 from handlers.events import WEBHOOK, XAPI
 from handlers.moodle.site import KIND as MOODLE
@@ -31,7 +31,14 @@ def event_channels(
         "bootstrap_admins": settings.admin_emails,
         "clock": clock,
     }
-    channels = {WEBHOOK: webhook_channel(runtime.sessions, http, **common)}
+    channels = {
+        WEBHOOK: webhook_channel(
+            runtime.sessions,
+            http,
+            rules=address_rules(settings),
+            **common,
+        )
+    }
     if settings.xapi_enabled:
         channels[XAPI] = xapi_channel(
             runtime.sessions,

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     webhook_pause_after_hours: float = Field(
         72.0, gt=0, validation_alias="ENROLBOT_WEBHOOK_PAUSE_AFTER_HOURS"
     )
+    # Webhooks may reach plain http:// and addresses inside the network (loopback, private,
+    # link-local): for development setups and tests only, since whoever adds a webhook could
+    # otherwise make the server call its own network (cloud metadata, internal services).
+    webhook_allow_private: bool = Field(False, validation_alias="ENROLBOT_WEBHOOK_ALLOW_PRIVATE")
     # A Learning Record Store for xAPI statements (bot/xapi.py); off when unset.
     xapi_endpoint: str = Field("", validation_alias="XAPI_ENDPOINT")
     xapi_username: str = Field("", validation_alias="XAPI_USERNAME")

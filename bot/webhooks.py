@@ -5,6 +5,9 @@ specification says with the `standardwebhooks` package.
 - `webhook-id` is the event's id, the same on every retry, so a receiver drops duplicates by it;
   `webhook-timestamp` is when this attempt was made (receivers refuse stale ones), and
   `webhook-signature` is `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the secret.
+- Before each POST the endpoint's address is checked again (handlers/webhook_address.py): a name
+  that now resolves inside a network is not sent to, and the attempt is recorded as failed with
+  why. Redirects are never followed, so a receiver cannot send the POST elsewhere either.
 - Any 2xx is delivered; anything else, a refused connection or no answer within the timeout is
   retried by the outbox with growing pauses (handlers/outbox.py), for as long as it takes, in
   order per person and item (one lane each).
@@ -25,9 +28,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
-from handlers import webhooks
+from bot.settings import Settings
+from handlers import webhook_address, webhooks
 from handlers.events import new_message_id
 from handlers.outbox import Batch, Channel, Result, SendOutcome
+from handlers.webhook_address import AddressRules
 from store.models import EndpointState, WebhookEndpoint, utcnow
 
 log = logging.getLogger(__name__)
@@ -145,13 +150,16 @@ class EndpointChannel:
 class WebhookPoster:
     http: httpx.AsyncClient
     timeout: float
+    rules: AddressRules
 
     async def __call__(
         self, endpoint: WebhookEndpoint, event: dict[str, Any]
     ) -> tuple[Answer, SendOutcome]:
         body = body_of(event)
-        assert endpoint.secret is not None
-        headers = signed_headers(endpoint.secret, event["id"], body, datetime.now(UTC))
+        signed = await _signed(endpoint, self.rules, event["id"], datetime.now(UTC))
+        if isinstance(signed, Answer):
+            return signed, SendOutcome(Result.RETRY, signed.reason())
+        headers = signed(body)
         answer = await post(
             self.http, endpoint.url, self.timeout, content=body.encode(), headers=headers
         )
@@ -160,24 +168,52 @@ class WebhookPoster:
         return answer, SendOutcome(Result.RETRY, answer.reason(), answer.retry_after)
 
 
+async def _signed(
+    endpoint: WebhookEndpoint,
+    rules: AddressRules,
+    message_id: str,
+    when: datetime,
+) -> Callable[[str], dict[str, str]] | Answer:
+    """How to sign a body for the endpoint now; or, when it must not be sent (its address is
+    inside a network now), the Answer saying why, sent nowhere."""
+    refused = await webhook_address.refusal(endpoint.url, rules)
+    if refused:
+        return Answer(None, error=f"not sent: {refused}")
+    secret = endpoint.secret
+    assert secret is not None
+    return lambda body: signed_headers(secret, message_id, body, when)
+
+
+def address_rules(settings: Settings) -> AddressRules:
+    """Where ENROLBOT_WEBHOOK_ALLOW_PRIVATE lets webhooks go."""
+    return AddressRules(allow_private=settings.webhook_allow_private)
+
+
 def webhook_channel(
     sessions: async_sessionmaker[AsyncSession],
     http: httpx.AsyncClient,
     *,
     timeout: float,
     pause_after: timedelta,
+    rules: AddressRules,
     bootstrap_admins: frozenset[str] = frozenset(),
     clock: Callable[[], datetime] = utcnow,
 ) -> Channel:
     """The outbox channel for `webhook:` lanes: one event per send, timing out on its own."""
-    sender = EndpointChannel(
-        sessions, WebhookPoster(http, timeout), pause_after, bootstrap_admins, clock
-    )
-    # A little over the request's own timeout, so httpx's clearer error is the one recorded.
-    return Channel(sender.send, max_batch=1, timeout=timeout + 1)
+    poster = WebhookPoster(http, timeout, rules)
+    sender = EndpointChannel(sessions, poster, pause_after, bootstrap_admins, clock)
+    # A little over the address check and the request's own timeouts, so the clearer error of
+    # either is the one recorded.
+    return Channel(sender.send, max_batch=1, timeout=rules.seconds + timeout + 1)
 
 
-async def send_test(http: httpx.AsyncClient, endpoint: WebhookEndpoint, seconds: float) -> Answer:
+async def send_test(
+    http: httpx.AsyncClient,
+    endpoint: WebhookEndpoint,
+    seconds: float,
+    *,
+    rules: AddressRules,
+) -> Answer:
     """A `webhook.test` event to the endpoint now, signed like every other; the receiver's
     answer. Not kept in the outbox: it is for the admin watching."""
     now = datetime.now(UTC)
@@ -188,6 +224,7 @@ async def send_test(http: httpx.AsyncClient, endpoint: WebhookEndpoint, seconds:
         "data": {"endpoint_id": endpoint.id, "url": endpoint.url},
     }
     body = body_of(event)
-    assert endpoint.secret is not None
-    headers = signed_headers(endpoint.secret, event["id"], body, now)
-    return await post(http, endpoint.url, seconds, content=body.encode(), headers=headers)
+    signed = await _signed(endpoint, rules, event["id"], now)
+    if isinstance(signed, Answer):
+        return signed
+    return await post(http, endpoint.url, seconds, content=body.encode(), headers=signed(body))

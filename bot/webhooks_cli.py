@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from bot.webhooks import Answer, send_test
+from bot.webhooks import Answer, address_rules, send_test
 from handlers import webhooks
 from handlers.events import EVENT_TYPES
 from handlers.webhooks import WebhookProblem
@@ -63,14 +63,24 @@ def _add(cli: Cli) -> click.Command:
         help="The events to send, separated by commas.",
     )
     def add(url: str, names: str) -> None:
-        """Send enrolment events to URL, signed with a new secret that is shown once."""
+        """Send enrolment events to URL (a public https:// address), signed with a new secret
+        that is shown once."""
+
+        current = cli.settings()
 
         async def work(session: AsyncSession, org: Organisation) -> tuple[int, str, list[str]]:
             wanted = webhooks.parse_events(names)
-            endpoint, secret = await webhooks.add(session, org.id, url, wanted, "cli")
+            endpoint, secret = await webhooks.add(
+                session,
+                org.id,
+                url,
+                wanted,
+                "cli",
+                rules=address_rules(current),
+            )
             return endpoint.id, secret, wanted
 
-        endpoint_id, secret, wanted = cli.run(work)
+        endpoint_id, secret, wanted = cli.run(work, current)
         click.echo(f"Added webhook {endpoint_id}: {url.strip()} ({', '.join(wanted)}).")
         click.echo(f"Signing secret (shown only now; give it to the receiver): {secret}")
 
@@ -175,7 +185,7 @@ def _test(cli: Cli) -> click.Command:
             return found
 
         found = cli.run(work, current)
-        answer = asyncio.run(_send_test(found, current.webhook_timeout_seconds))
+        answer = asyncio.run(_send_test(found, current))
         if answer.status is None:
             raise click.ClickException(f"{found.url} did not take the test event: {answer.error}.")
         click.echo(f"{found.url} answered HTTP {answer.status}")
@@ -190,6 +200,11 @@ def _test(cli: Cli) -> click.Command:
     return test
 
 
-async def _send_test(endpoint: WebhookEndpoint, seconds: float) -> Answer:
+async def _send_test(endpoint: WebhookEndpoint, settings: Settings) -> Answer:
     async with httpx.AsyncClient() as http:
-        return await send_test(http, endpoint, seconds)
+        return await send_test(
+            http,
+            endpoint,
+            settings.webhook_timeout_seconds,
+            rules=address_rules(settings),
+        )

@@ -1,4 +1,5 @@
-"""Webhook endpoints: added with a secret shown once, listed, removed, resumed; each one's
+"""Webhook endpoints: added, to public addresses only (handlers.webhook_address), with a secret
+shown once; listed, removed, resumed; each one's
 delivery log read from its outbox rows; how its deliveries are going, and pausing one that has
 failed for too long with the admins told once. The xAPI Learning Record Store of the settings is
 kept here as an endpoint of its own kind, so events fan out to both the same way."""
@@ -9,13 +10,13 @@ import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import admin_notices
+from handlers import admin_notices, webhook_address
 from handlers.events import EVENT_TYPES, lanes_of
+from handlers.webhook_address import AddressRules
 from store.models import (
     DeliveryLane,
     EndpointKind,
@@ -35,6 +36,10 @@ class WebhookProblem(ValueError):
     """Something an admin asked for that cannot be done; the message says how to fix it."""
 
 
+class AddressProblem(WebhookProblem):
+    """A URL webhooks may not be sent to (handlers.webhook_address); the message says why."""
+
+
 def new_secret() -> str:
     """A signing secret as the Standard Webhooks specification writes one: whsec_ + base64."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
@@ -52,20 +57,26 @@ def parse_events(text: str) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def check_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise WebhookProblem(
-            f"{url!r} is not a web address: give the receiver's full https:// URL."
-        )
-    return url.strip()
+async def check_address(url: str, rules: AddressRules) -> str:
+    """`url`, trimmed, when webhooks may be sent there (handlers.webhook_address)."""
+    url = url.strip()
+    problem = await webhook_address.refusal(url, rules)
+    if problem:
+        raise AddressProblem(problem)
+    return url
 
 
 async def add(
-    session: AsyncSession, organisation_id: int, url: str, events: list[str], by: str
+    session: AsyncSession,
+    organisation_id: int,
+    url: str,
+    events: list[str],
+    by: str,
+    *,
+    rules: AddressRules,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its secret, which is shown this once."""
-    url = check_url(url)
+    url = await check_address(url, rules)
     secret = new_secret()
     values = {
         "organisation_id": organisation_id,

@@ -4,13 +4,25 @@ each one's deliveries; the API's own enrolments, withdrawals and completions bec
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from store.models import WebhookEndpoint
 from tests.support import api_world
 from tests.support.api_world import problem as _problem
+from tests.support.webhook_receiver import LOOPBACK
 
 
 @pytest.fixture
 async def world(db_url, sessions):
+    """A development setup: webhooks may go to any address, no name is looked up."""
+    w = await api_world.start(db_url, sessions, **LOOPBACK)
+    yield w
+    await w.client.aclose()
+
+
+@pytest.fixture
+async def strict(db_url, sessions):
+    """As deployed: webhooks go to public https:// addresses only."""
     w = await api_world.start(db_url, sessions)
     yield w
     await w.client.aclose()
@@ -75,3 +87,29 @@ async def test_bad_webhooks_and_missing_scopes_are_refused(world):
             await client.post("/api/v1/webhooks", json=wrong, headers=auth), 422, "invalid-body"
         )
     _problem(await client.get("/api/v1/webhooks", headers=auth), 403, "forbidden")
+
+
+async def test_webhooks_to_addresses_inside_a_network_are_refused(strict):
+    client, auth = strict.client, strict.auth(await strict.key("webhooks:write"))
+    for url, says in (
+        ("https://127.0.0.1/hooks", "points at 127.0.0.1, a loopback address inside a network"),
+        ("https://localhost:8443/x", "points at 127.0.0.1 (as localhost resolves), a loopback"),
+        ("https://169.254.169.254/latest/meta-data/", "169.254.169.254, a link-local address"),
+        ("https://192.168.1.20/hooks", "points at 192.168.1.20, a private address"),
+        ("https://[fc00::1]/hooks", "points at fc00::1, a private address"),
+        ("https://[::ffff:10.0.0.1]/hooks", "a private address"),
+        ("https://224.0.0.9/hooks", "a multicast address"),
+        ("https://[::]/hooks", "an unspecified address"),
+        ("https://100.64.0.1/hooks", "a non-public address"),
+        ("http://93.184.215.14/hooks", "is not https"),
+    ):
+        hook = {"url": url, "events": ["enrolment.created"]}
+        body = _problem(
+            await client.post("/api/v1/webhooks", json=hook, headers=auth), 422, "invalid-body"
+        )
+        assert says in body["detail"], body["detail"]
+        assert body["detail"].endswith("set ENROLBOT_WEBHOOK_ALLOW_PRIVATE=true).")
+    async with strict.sessions() as s:
+        assert (await s.execute(select(WebhookEndpoint))).first() is None
+    public = {"url": "https://93.184.215.14/hooks", "events": ["enrolment.created"]}
+    assert (await client.post("/api/v1/webhooks", json=public, headers=auth)).status_code == 201

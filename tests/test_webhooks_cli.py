@@ -12,11 +12,14 @@ from bot.cli import main
 from store.models import OutboxMessage, WebhookEndpoint
 from tests.support.servers import ServedApp
 from tests.support.syncdb import SyncDB
-from tests.support.webhook_receiver import FAIL, Receiver
+from tests.support.webhook_receiver import FAIL, LOOPBACK, Receiver
 
 
-def cli(db_url: str, *args: str):
+def cli(db_url: str, *args: str, loopback: bool = True):
+    """`enrolbot ARGS`; with `loopback`, as a development setup that lets webhooks reach
+    the loopback receivers (ENROLBOT_WEBHOOK_ALLOW_PRIVATE)."""
     env = {"DATABASE_URL": db_url, "ENROLBOT_SECRET_KEY": "webhook-cli-test-key-0123456789abcdef"}
+    env.update(LOOPBACK if loopback else {"ENROLBOT_WEBHOOK_ALLOW_PRIVATE": None})
     return CliRunner().invoke(main, list(args), env=env)
 
 
@@ -63,3 +66,26 @@ def test_wrong_input_gets_a_sentence_and_changes_nothing(db_url):
     assert (
         removed.output == "Removed webhook https://hooks.example/x; 0 undelivered events dropped.\n"
     )
+
+
+def test_addresses_inside_a_network_are_refused_unless_the_setting_allows_them(db_url):
+    for url, says in (
+        ("https://localhost/hook", "points at 127.0.0.1 (as localhost resolves), a loopback"),
+        ("https://169.254.169.254/latest/meta-data", "169.254.169.254, a link-local address"),
+        ("https://10.1.2.3/hook", "points at 10.1.2.3, a private address inside a network"),
+        ("https://[fd00::5]/hook", "points at fd00::5, a private address"),
+        ("https://0.0.0.0/hook", "an unspecified address"),
+        ("http://93.184.215.14/hook", "is not https: give the receiver's https:// address"),
+    ):
+        result = cli(db_url, "webhook", "add", url, loopback=False)
+        assert result.exit_code == 1, result.output
+        assert says in result.output and "ENROLBOT_WEBHOOK_ALLOW_PRIVATE=true" in result.output
+    assert SyncDB(db_url).scalar(select(WebhookEndpoint.id)) is None
+    receiver = Receiver()
+    with ServedApp(receiver.app()) as served:
+        added = cli(db_url, "webhook", "add", f"{served.url}/hook")  # a development setup
+        assert added.exit_code == 0, added.output
+        # The setting turned off again: the test event is not sent, and says why.
+        refused = cli(db_url, "webhook", "test", "1", loopback=False)
+    assert refused.exit_code == 1 and receiver.hits == 0
+    assert "did not take the test event: not sent: http://127.0.0.1:" in refused.output

@@ -34,10 +34,11 @@ from tests.support.processes import Server
 from tests.support.ralph_lrs import PASSWORD, USERNAME, Ralph, RalphUnavailable, ralph_command
 from tests.support.servers import ServedApp
 from tests.support.syncdb import SyncDB
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import LOOPBACK, LOOPBACK_RULES, Receiver
 from tests.test_webhooks import Clock, complete, enrol_all, pending, rounds, withdraw
 
 PUBLIC_URL = "https://enrolbot.example.com"
+SERVE_KEY = "xapi-serve-test-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,12 @@ def test_serve_sends_enrolments_to_the_lrs_and_the_webhooks_as_they_happen(tmp_p
         item = await factories.item(s, org, "safety-101", title="Safety 101")
         user = await factories.user(s, org, f"{tag}-served@example.com")
         _, receiver.secret = await webhooks.add(
-            s, org.id, f"{served.url}/hook", ["enrolment.created"], "t"
+            s,
+            org.id,
+            f"{served.url}/hook",
+            ["enrolment.created"],
+            "t",
+            rules=LOOPBACK_RULES,
         )
         return org.id, item.id, user.id
 
@@ -193,8 +199,9 @@ def test_serve_sends_enrolments_to_the_lrs_and_the_webhooks_as_they_happen(tmp_p
         server = Server(
             tmp_path,
             DATABASE_URL=db_url,
-            ENROLBOT_SECRET_KEY="xapi-serve-test-key-0123456789abcdef",
+            ENROLBOT_SECRET_KEY=SERVE_KEY,
             ENROLBOT_PUBLIC_URL=PUBLIC_URL,
+            **LOOPBACK,
             ENROLBOT_DELIVERY_SECONDS="0.2",
             XAPI_ENDPOINT=lrs.xapi_endpoint,
             XAPI_USERNAME=USERNAME,
@@ -216,7 +223,7 @@ def test_serve_sends_enrolments_to_the_lrs_and_the_webhooks_as_they_happen(tmp_p
     listed = CliRunner().invoke(
         main,
         ["webhook", "list"],
-        env={"DATABASE_URL": db_url, "ENROLBOT_SECRET_KEY": "xapi-serve-test-key-0123456789abcdef"},
+        env={"DATABASE_URL": db_url, "ENROLBOT_SECRET_KEY": SERVE_KEY},
     )
     lines = listed.output.splitlines()
     assert any("enrolment.created  active  last" in line and "HTTP 204" in line for line in lines)

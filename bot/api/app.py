@@ -145,7 +145,9 @@ class Api:
                 if kept is not None:
                     return kept[0], kept[1], True
             listing = Listing(session, organisation.id, self.cursors)
-            call = Call(listing, organisation, key, params, query, body)
+            call = Call(
+                listing, organisation, key, params, query, body, settings=self.runtime.settings
+            )
             answer: Answer = await endpoint.run(call)
             content = answer.model.model_dump(mode="json")
             if idem is not None:

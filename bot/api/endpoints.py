@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.settings import Settings
 from handlers.api.paging import Listing
 from store.models import ApiKey, Organisation
 
@@ -24,6 +25,9 @@ class Call:
     params: dict[str, Any]
     query: Any = None
     body: Any = None
+    # The service's settings, for the few endpoints that need one (webhooks: where they may
+    # go).
+    settings: Settings | None = None
 
     @property
     def actor(self) -> str:

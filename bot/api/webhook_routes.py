@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.api.endpoints import Answer, Call
 from bot.api.routes import API
+from bot.webhooks import address_rules
 from handlers.api import webhook_schemas as hooks
 from handlers.api import webhooks
 
@@ -27,13 +28,22 @@ async def list_webhooks(call: Call) -> Answer:
     operation_id="createWebhook",
     summary="Add a webhook endpoint; its signing secret is in this answer only",
     description="Deliveries are signed as the Standard Webhooks specification says "
-    "(webhook-id, webhook-timestamp, webhook-signature). A URL already added is refused (409).",
+    "(webhook-id, webhook-timestamp, webhook-signature). A URL already added is refused (409); "
+    "so is one that is not https or whose host is, or resolves to, an address inside a network "
+    "(loopback, private, link-local...) unless ENROLBOT_WEBHOOK_ALLOW_PRIVATE is on (422).",
     scope="webhooks:write",
     body=hooks.WebhookIn,
     answers={201: hooks.WebhookCreated},
 )
 async def post_webhook(call: Call) -> Answer:
-    return Answer(201, await webhooks.create_webhook(call.listing, call.body, call.actor))
+    assert call.settings is not None
+    made = await webhooks.create_webhook(
+        call.listing,
+        call.body,
+        call.actor,
+        rules=address_rules(call.settings),
+    )
+    return Answer(201, made)
 
 
 @API.add(

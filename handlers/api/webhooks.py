@@ -8,7 +8,8 @@ from handlers import webhooks
 from handlers.api import webhook_schemas as out
 from handlers.api.paging import Listing
 from handlers.api.problems import ApiProblem, not_found
-from handlers.webhooks import WebhookProblem
+from handlers.webhook_address import AddressRules
+from handlers.webhooks import AddressProblem, WebhookProblem
 from store.models import WebhookEndpoint
 
 
@@ -31,7 +32,13 @@ async def list_webhooks(listing: Listing) -> out.WebhookList:
     return out.WebhookList(data=[webhook_out(e) for e in found])
 
 
-async def create_webhook(listing: Listing, body: out.WebhookIn, actor: str) -> out.WebhookCreated:
+async def create_webhook(
+    listing: Listing,
+    body: out.WebhookIn,
+    actor: str,
+    *,
+    rules: AddressRules,
+) -> out.WebhookCreated:
     try:
         endpoint, secret = await webhooks.add(
             listing.session,
@@ -39,7 +46,10 @@ async def create_webhook(listing: Listing, body: out.WebhookIn, actor: str) -> o
             body.url,
             list(dict.fromkeys(body.events)),
             actor,
+            rules=rules,
         )
+    except AddressProblem as exc:
+        raise ApiProblem("invalid-body", str(exc)) from None
     except WebhookProblem as exc:
         raise ApiProblem("conflict", str(exc)) from None
     return out.WebhookCreated(**webhook_out(endpoint).model_dump(), secret=secret)

@@ -1,7 +1,8 @@
 """A webhook receiver as the Standard Webhooks specification tells one to be written: it
 verifies every delivery's signature with the `standardwebhooks` library, keeps each event once
 by its `webhook-id`, and answers 2xx. Tests script it to fail first (500s, answers too slow),
-and it serves for real on loopback (tests/support/servers.py)."""
+and it serves for real on loopback (tests/support/servers.py), which webhooks reach only with
+ENROLBOT_WEBHOOK_ALLOW_PRIVATE on: LOOPBACK (settings) and LOOPBACK_RULES (handlers) say so."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from handlers.webhook_address import AddressRules
+
 OK, FAIL, SLOW = "ok", "fail", "slow"
+LOOPBACK = {"ENROLBOT_WEBHOOK_ALLOW_PRIVATE": "true"}
+LOOPBACK_RULES = AddressRules(allow_private=True)
 
 
 @dataclass
