@@ -247,6 +247,8 @@ async def _sync_outbound(runtime: Runtime, session: AsyncSession) -> None:
     # the first seconds after a start (`enrolbot org set`) would wait for the cache to expire.
     org = await default_organisation(session)
     await webhooks.sync_xapi(session, org.id, runtime.settings.xapi_endpoint or None)
+    # Secrets kept in plain text before sealing began are sealed; old keys' moved to the newest.
+    await webhooks.seal_secrets(session, runtime.settings.secret_keys)
     if await sync_site(session, org.id, runtime.settings.moodle_url or None):
         queued = await moodle_queue.backfill_site(session, org.id, utcnow())
         log.info("Moodle site newly set: %d enrolments in mapped courses queued for it", queued)

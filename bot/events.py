@@ -35,6 +35,7 @@ def event_channels(
         WEBHOOK: webhook_channel(
             runtime.sessions,
             http,
+            keys=settings.secret_keys,
             rules=address_rules(settings),
             **common,
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from bot.settings import Settings
 from handlers import webhook_address, webhooks
 from handlers.events import new_message_id
 from handlers.outbox import Batch, Channel, Result, SendOutcome
+from handlers.sealing import SealError
 from handlers.webhook_address import AddressRules
 from store.models import EndpointState, WebhookEndpoint, utcnow
 
@@ -150,13 +151,14 @@ class EndpointChannel:
 class WebhookPoster:
     http: httpx.AsyncClient
     timeout: float
+    keys: Sequence[str]  # ENROLBOT_SECRET_KEY, which opens the sealed signing secrets
     rules: AddressRules
 
     async def __call__(
         self, endpoint: WebhookEndpoint, event: dict[str, Any]
     ) -> tuple[Answer, SendOutcome]:
         body = body_of(event)
-        signed = await _signed(endpoint, self.rules, event["id"], datetime.now(UTC))
+        signed = await _signed(endpoint, self.keys, self.rules, event["id"], datetime.now(UTC))
         if isinstance(signed, Answer):
             return signed, SendOutcome(Result.RETRY, signed.reason())
         headers = signed(body)
@@ -170,17 +172,20 @@ class WebhookPoster:
 
 async def _signed(
     endpoint: WebhookEndpoint,
+    keys: Sequence[str],
     rules: AddressRules,
     message_id: str,
     when: datetime,
 ) -> Callable[[str], dict[str, str]] | Answer:
     """How to sign a body for the endpoint now; or, when it must not be sent (its address is
-    inside a network now), the Answer saying why, sent nowhere."""
+    inside a network now, or no key opens its secret), the Answer saying why, sent nowhere."""
     refused = await webhook_address.refusal(endpoint.url, rules)
     if refused:
         return Answer(None, error=f"not sent: {refused}")
-    secret = endpoint.secret
-    assert secret is not None
+    try:
+        secret = webhooks.signing_secret(endpoint, keys)
+    except SealError as exc:
+        return Answer(None, error=f"not sent: {exc}")
     return lambda body: signed_headers(secret, message_id, body, when)
 
 
@@ -195,12 +200,13 @@ def webhook_channel(
     *,
     timeout: float,
     pause_after: timedelta,
+    keys: Sequence[str],
     rules: AddressRules,
     bootstrap_admins: frozenset[str] = frozenset(),
     clock: Callable[[], datetime] = utcnow,
 ) -> Channel:
     """The outbox channel for `webhook:` lanes: one event per send, timing out on its own."""
-    poster = WebhookPoster(http, timeout, rules)
+    poster = WebhookPoster(http, timeout, keys, rules)
     sender = EndpointChannel(sessions, poster, pause_after, bootstrap_admins, clock)
     # A little over the address check and the request's own timeouts, so the clearer error of
     # either is the one recorded.
@@ -212,6 +218,7 @@ async def send_test(
     endpoint: WebhookEndpoint,
     seconds: float,
     *,
+    keys: Sequence[str],
     rules: AddressRules,
 ) -> Answer:
     """A `webhook.test` event to the endpoint now, signed like every other; the receiver's
@@ -224,7 +231,7 @@ async def send_test(
         "data": {"endpoint_id": endpoint.id, "url": endpoint.url},
     }
     body = body_of(event)
-    signed = await _signed(endpoint, rules, event["id"], now)
+    signed = await _signed(endpoint, keys, rules, event["id"], now)
     if isinstance(signed, Answer):
         return signed
     return await post(http, endpoint.url, seconds, content=body.encode(), headers=signed(body))

@@ -76,6 +76,7 @@ def _add(cli: Cli) -> click.Command:
                 url,
                 wanted,
                 "cli",
+                keys=current.secret_keys,
                 rules=address_rules(current),
             )
             return endpoint.id, secret, wanted
@@ -206,5 +207,6 @@ async def _send_test(endpoint: WebhookEndpoint, settings: Settings) -> Answer:
             http,
             endpoint,
             settings.webhook_timeout_seconds,
+            keys=settings.secret_keys,
             rules=address_rules(settings),
         )

@@ -1,5 +1,5 @@
-"""Webhook endpoints: added, to public addresses only (handlers.webhook_address), with a secret
-shown once; listed, removed, resumed; each one's
+"""Webhook endpoints: added, to public addresses only, with a secret shown once and kept sealed
+(handlers.webhook_address, handlers.sealing); listed, removed, resumed; each one's
 delivery log read from its outbox rows; how its deliveries are going, and pausing one that has
 failed for too long with the admins told once. The xAPI Learning Record Store of the settings is
 kept here as an endpoint of its own kind, so events fan out to both the same way."""
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import admin_notices, webhook_address
+from handlers import admin_notices, sealing, webhook_address
 from handlers.events import EVENT_TYPES, lanes_of
 from handlers.webhook_address import AddressRules
 from store.models import (
@@ -73,17 +74,23 @@ async def add(
     events: list[str],
     by: str,
     *,
+    keys: Sequence[str],
     rules: AddressRules,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret, which is shown this once."""
+    """A new endpoint and its secret, which is shown this once; the row keeps it sealed with
+    `keys` (ENROLBOT_SECRET_KEY)."""
     url = await check_address(url, rules)
     secret = new_secret()
+    try:
+        sealed = sealing.seal(secret, keys)
+    except sealing.SealError as exc:
+        raise WebhookProblem(str(exc)) from None
     values = {
         "organisation_id": organisation_id,
         "kind": EndpointKind.WEBHOOK,
         "url": url,
         "events": events,
-        "secret": secret,
+        "secret": sealed,
         "state": EndpointState.ACTIVE,
         "created_by": by,
     }
@@ -95,6 +102,37 @@ async def add(
     endpoint = await session.get(WebhookEndpoint, new_id)
     assert endpoint is not None
     return endpoint, secret
+
+
+def signing_secret(endpoint: WebhookEndpoint, keys: Sequence[str]) -> str:
+    """The endpoint's secret to sign with, unsealed; sealing.SealError when no key opens it."""
+    assert endpoint.secret is not None
+    return sealing.unseal(endpoint.secret, keys)
+
+
+async def seal_secrets(session: AsyncSession, keys: Sequence[str]) -> int:
+    """Seal the secrets still kept in plain text (added before sealing began), and move those
+    sealed with an older key to the newest; run at every start. The number changed. A secret
+    that no key opens is left as it is: its deliveries say why they fail."""
+    rows = await session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.secret).where(
+            WebhookEndpoint.secret.is_not(None)
+        )
+    )
+    changed = 0
+    for endpoint_id, stored in rows.all():  # a few endpoints, each sealed on its own
+        try:
+            fresh = sealing.reseal(stored, keys)
+        except sealing.SealError:
+            continue
+        if fresh is not None:
+            await session.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.secret == stored)
+                .values(secret=fresh)
+            )
+            changed += 1
+    return changed
 
 
 async def find(session: AsyncSession, organisation_id: int, ref: str) -> WebhookEndpoint:

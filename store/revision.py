@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HEAD = "0025"
+HEAD = "0026"
 
 
 async def is_current(engine: AsyncEngine) -> bool:

@@ -28,7 +28,7 @@ from store.models import (
 from tests.support import factories
 from tests.support.processes import free_port
 from tests.support.servers import ServedApp
-from tests.support.webhook_receiver import FAIL, LOOPBACK_RULES, SLOW, Receiver
+from tests.support.webhook_receiver import FAIL, KEYS, LOOPBACK_RULES, SLOW, Receiver
 
 T0 = datetime(2026, 11, 22, 10, 5, tzinfo=UTC)
 TIMEOUT = 1.0  # seconds a receiver has to answer, here (ample on loopback, even under load)
@@ -61,6 +61,7 @@ def delivery_for(
     *,
     pause_after=timedelta(days=3),
     admins=frozenset(),
+    keys=KEYS,
     rules=LOOPBACK_RULES,
 ):
     channel = webhook_channel(
@@ -68,6 +69,7 @@ def delivery_for(
         http,
         timeout=TIMEOUT,
         pause_after=pause_after,
+        keys=keys,
         rules=rules,
         bootstrap_admins=admins,
         clock=clock,
@@ -83,7 +85,7 @@ async def world(sessions, url: str, names=events.EVENT_TYPES, people=1, items=1)
         its = [await factories.item(s, org, f"course-{n}") for n in range(items)]
         users = [await factories.user(s, org, f"p{n}@example.com") for n in range(people)]
         endpoint, secret = await webhooks.add(
-            s, org.id, url, list(names), "test", rules=LOOPBACK_RULES
+            s, org.id, url, list(names), "test", keys=KEYS, rules=LOOPBACK_RULES
         )
         return org, its, users, endpoint.id, secret
 

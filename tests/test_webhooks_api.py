@@ -4,10 +4,12 @@ each one's deliveries; the API's own enrolments, withdrawals and completions bec
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from handlers import sealing
 from store.models import WebhookEndpoint
 from tests.support import api_world
+from tests.support.api_world import SECRET
 from tests.support.api_world import problem as _problem
 from tests.support.webhook_receiver import LOOPBACK
 
@@ -35,6 +37,11 @@ async def test_add_list_log_and_remove_a_webhook(world):
     assert made.status_code == 201, made.text
     body = made.json()
     assert body["secret"].startswith("whsec_") and body["state"] == "active"
+    # A dump of the database does not show the secret: it is kept sealed, and opens with the key.
+    async with world.sessions() as s:
+        stored = (await s.execute(text("SELECT secret FROM webhook_endpoint"))).scalar_one()
+    assert stored.startswith("sealed:") and body["secret"][len("whsec_") :] not in stored
+    assert sealing.unseal(stored, [SECRET]) == body["secret"]
     assert (body["url"], body["events"], body["kind"]) == (hook["url"], hook["events"], "webhook")
     listed = (await client.get("/api/v1/webhooks", headers=auth)).json()["data"]
     assert [w["id"] for w in listed] == [body["id"]] and "secret" not in listed[0]

@@ -185,6 +185,7 @@ def test_serve_sends_enrolments_to_the_lrs_and_the_webhooks_as_they_happen(tmp_p
             f"{served.url}/hook",
             ["enrolment.created"],
             "t",
+            keys=[SERVE_KEY],
             rules=LOOPBACK_RULES,
         )
         return org.id, item.id, user.id

@@ -25,8 +25,8 @@ class Call:
     params: dict[str, Any]
     query: Any = None
     body: Any = None
-    # The service's settings, for the few endpoints that need one (webhooks: where they may
-    # go).
+    # The service's settings, for the few endpoints that need one (webhooks: the keys that
+    # seal secrets, where webhooks may go).
     settings: Settings | None = None
 
     @property

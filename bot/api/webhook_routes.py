@@ -41,6 +41,7 @@ async def post_webhook(call: Call) -> Answer:
         call.listing,
         call.body,
         call.actor,
+        keys=call.settings.secret_keys,
         rules=address_rules(call.settings),
     )
     return Answer(201, made)

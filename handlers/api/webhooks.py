@@ -4,6 +4,8 @@ one's latest deliveries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers import webhooks
 from handlers.api import webhook_schemas as out
 from handlers.api.paging import Listing
@@ -37,6 +39,7 @@ async def create_webhook(
     body: out.WebhookIn,
     actor: str,
     *,
+    keys: Sequence[str],
     rules: AddressRules,
 ) -> out.WebhookCreated:
     try:
@@ -46,6 +49,7 @@ async def create_webhook(
             body.url,
             list(dict.fromkeys(body.events)),
             actor,
+            keys=keys,
             rules=rules,
         )
     except AddressProblem as exc:

@@ -34,8 +34,10 @@ class WebhookEndpoint(Base):
     kind: Mapped[EndpointKind] = mapped_column(text_enum(EndpointKind, "endpoint_kind"))
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # The signing secret (whsec_...), shown once when added; it must be kept to sign with.
-    secret: Mapped[str | None] = mapped_column(String(100))
+    # The signing secret (whsec_...), shown once when added; it must be kept to sign with, so
+    # it is kept sealed under ENROLBOT_SECRET_KEY (`sealed:...`, handlers/sealing.py). A plain
+    # value from before sealing began is sealed at the next start.
+    secret: Mapped[str | None] = mapped_column(String(400))
     state: Mapped[EndpointState] = mapped_column(
         text_enum(EndpointState, "endpoint_state"), default=EndpointState.ACTIVE
     )

@@ -21,6 +21,8 @@ from handlers.webhook_address import AddressRules
 OK, FAIL, SLOW = "ok", "fail", "slow"
 LOOPBACK = {"ENROLBOT_WEBHOOK_ALLOW_PRIVATE": "true"}
 LOOPBACK_RULES = AddressRules(allow_private=True)
+# The ENROLBOT_SECRET_KEY that handler-level tests seal webhook secrets with.
+KEYS = ("webhook-test-key-0123456789abcdef0123456789",)
 
 
 @dataclass
