@@ -216,6 +216,7 @@ async def _enrol_again(
             link_id=link.id if link else None,
             enrolled_at=now,
             withdrawn_at=None,
+            visible_from=None,  # asked for now: one withdrawn while made ahead shows at once
             updated_at=now,
         )
         .returning(Enrolment.id)

@@ -7,6 +7,12 @@ Call sites stay one line, whoever changes enrolments:
 
     await events.enrolments(session, events.ENROLMENT_COMPLETED, [enrolment.id])
 
+An enrolment made ahead (`visible_from`, handlers.rules.schedule) is news to nobody until it is
+revealed: no event about it is written while it is hidden, and the reveal (the periods job, or a
+completion of it: handlers.rules.periods.reveal) writes its `enrolment.created` through
+`revealed`. So an endpoint hears of it on the day it shows, once, and never of one withdrawn
+before its day. (Moodle hears at once: its enrolment starts on that day, `timestart`.)
+
 Each event is `{"type", "timestamp", "data"}` as the Standard Webhooks specification shapes
 payloads, with its own id (`msg_...`, the `webhook-id` a receiver drops duplicates by, and the
 seed of the xAPI statement's id). Each lands in a lane of its own per endpoint, person and item
@@ -82,8 +88,9 @@ async def enrolments(
     set-based, and each new or withdrawn enrolment in an item mapped to a Moodle course to the
     Moodle site (handlers.moodle.site, handlers.moodle.queue); the caller commits. The data
     comes from the enrolment's row (its period and due date too); `extra` adds fields beyond
-    it, by enrolment id. Call it after the change. The number of outbox rows written (0, at
-    the cost of small queries, when nothing listens)."""
+    it, by enrolment id. Call it after the change. Enrolments hidden until their day are left
+    out of the webhooks and xAPI (see `revealed`). The number of outbox rows written (0, at the
+    cost of small queries, when nothing listens)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"not an event type: {event_type}")
     ids = list(enrolment_ids)
@@ -95,13 +102,38 @@ async def enrolments(
         written += await moodle_site.fan_out(session, ids, now)
     elif event_type == ENROLMENT_WITHDRAWN:
         written += await moodle_queue.withdrawn(session, ids, now)
+    return written + await _to_endpoints(session, event_type, ids, now, extra)
+
+
+async def revealed(
+    session: AsyncSession, enrolment_ids: Iterable[int], *, now: datetime | None = None
+) -> int:
+    """`enrolment.created` for enrolments made ahead that show from now (their `visible_from`
+    already cleared), to the endpoints that want it; Moodle heard of them when they were made.
+    The caller commits. The number of outbox rows written."""
+    ids = list(enrolment_ids)
+    now = now or utcnow()
+    await _tell_refresh(session, ids)
+    return await _to_endpoints(session, ENROLMENT_CREATED, ids, now, None)
+
+
+async def _to_endpoints(
+    session: AsyncSession,
+    event_type: str,
+    ids: list[int],
+    now: datetime,
+    extra: Mapping[int, Mapping[str, Any]] | None,
+) -> int:
+    """The outbox rows of `event_type` about the shown ones of these enrolments, for every
+    webhook and xAPI endpoint that wants it."""
     endpoints = [
         e
         for e in (await session.execute(select(WebhookEndpoint))).scalars()
         if wants(e, event_type)
     ]
     if not endpoints or not ids:
-        return written
+        return 0
+    written = 0
     for start in range(0, len(ids), CHUNK):
         rows = await _enrolment_rows(session, ids[start : start + CHUNK])
         messages = [
@@ -142,7 +174,8 @@ async def _enrolment_rows(session: AsyncSession, ids: list[int]) -> list:
             )
             .join(User, User.id == Enrolment.user_id)
             .join(CatalogItem, CatalogItem.id == Enrolment.item_id)
-            .where(Enrolment.id.in_(ids))
+            # Not one made ahead and not revealed yet: nobody hears of it before it shows.
+            .where(Enrolment.id.in_(ids), Enrolment.visible_from.is_(None))
             .order_by(Enrolment.id)
         )
     )

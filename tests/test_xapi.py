@@ -19,6 +19,10 @@ from bot.xapi import xapi_channel
 from handlers import events, webhooks, xapi
 from handlers.enrol import enrol
 from handlers.outbox import Delivery
+from handlers.rules import saved
+from handlers.rules.apply import enrol_matching
+from handlers.rules.criteria import Criteria
+from handlers.rules.periods import run_periods
 from store.models import (
     CatalogItem,
     EndpointKind,
@@ -35,6 +39,8 @@ from tests.support.ralph_lrs import PASSWORD, USERNAME, Ralph, RalphUnavailable,
 from tests.support.servers import ServedApp
 from tests.support.syncdb import SyncDB
 from tests.support.webhook_receiver import LOOPBACK, LOOPBACK_RULES, Receiver
+from tests.test_hidden_periods import ANNUAL_OCT, at, outbox
+from tests.test_hidden_periods import withdraw as withdraw_hidden
 from tests.test_webhooks import Clock, complete, enrol_all, pending, rounds, withdraw
 
 PUBLIC_URL = "https://enrolbot.example.com"
@@ -236,4 +242,34 @@ def test_serve_sends_enrolments_to_the_lrs_and_the_webhooks_as_they_happen(tmp_p
 def mine(lrs, tag: str) -> list[dict]:
     return [
         st for st in lrs.statements() if st["actor"]["mbox"] == f"mailto:{tag}-served@example.com"
+    ]
+
+
+async def test_the_lrs_hears_of_an_enrolment_made_ahead_when_it_shows_and_never_if_withdrawn(
+    sessions, http, lrs, db_url
+):
+    tag = "ahead-" + db_url.rsplit("/", 1)[-1]
+    org, [item, _], users = await xapi_world(sessions, lrs.xapi_endpoint)
+    async with sessions() as s, s.begin():
+        for user in users:
+            (await s.get(User, user.id)).email = f"{tag}-{user.email}"
+        made = await saved.create_rule(
+            s,
+            item,
+            Criteria(org.id, everyone=True),
+            ANNUAL_OCT,
+            created_by="t",
+            created_by_user_id=None,
+        )
+        (loaded,) = await saved.load(s, rule_ids=[made.id])
+        await enrol_matching(s, loaded, now=at(2027, 6, 1))  # shown from 2 August
+    await withdraw_hidden(sessions, org.id, users[1].id, 20271001)
+    assert await outbox(sessions) == []  # no statement about either while hidden
+    assert (await run_periods(sessions, now=at(2027, 8, 2, 0, 5))).revealed == 1
+    clock = Clock()
+    clock.at = at(2027, 8, 2, 0, 6)
+    assert await rounds(delivery_for(sessions, http, clock), clock, 2) == 1
+    held = [st for st in lrs.statements() if st["actor"]["mbox"].startswith(f"mailto:{tag}-")]
+    assert [(st["actor"]["mbox"], st["verb"]["display"]["en-US"]) for st in held] == [
+        (f"mailto:{tag}-p0@example.com", "registered")
     ]

@@ -42,6 +42,7 @@ def enrolment_out(row: Enrolment, email: str, slug: str) -> schemas.Enrolment:
         withdrawn_at=row.withdrawn_at,
         score=row.score,
         due_at=row.due_at,
+        visible_from=row.visible_from,
         required=row.required,
         updated_at=row.updated_at,
     )

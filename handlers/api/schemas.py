@@ -196,6 +196,10 @@ class Enrolment(BaseModel):
     withdrawn_at: datetime | None
     score: float | None
     due_at: datetime | None
+    visible_from: datetime | None = Field(
+        description="made ahead by a rule and hidden from the learner until this time, when it "
+        "changes to null (updated_at moves, enrolment.created is sent); null: shown"
+    )
     required: bool | None = Field(description="set by a rule: required (true) or recommended")
     updated_at: datetime
 

@@ -2,6 +2,9 @@
 enrolments made ahead (--enrol-days-before) are revealed on their day. Set-based: one
 insert-select per rule and completed period (handlers.enrol.enrol_many), one update to reveal.
 
+A reveal is when the learning platform hears of the enrolment (handlers.events.revealed): not
+when it was made hidden, and never for one withdrawn before its day.
+
 Both are idempotent (the unique person-item-period key decides), so `handlers.completions`
 calls `open_next` in the completion's own transaction, and the daily "rule-periods" job runs
 `open_next` over everyone (repairing anything missed) and `reveal`, as often as it likes.
@@ -13,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, Table, exists, select, update
+from sqlalchemy import ColumnElement, Select, Table, case, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import refresh
+from handlers import events
 from handlers.enrol import Placement, enrol_many
 from handlers.rules.criteria import matching
 from handlers.rules.messages import ENROLLED, tell_learners
@@ -146,19 +149,46 @@ async def open_for(
 
 async def reveal(session: AsyncSession, now: datetime | None = None) -> list[tuple[int, int]]:
     """Enrolments made ahead whose day has come become visible, enrolled on that day (seed
-    004's "Enrolled On Date"). (enrolment id, user id) of each; a rerun finds none."""
+    004's "Enrolled On Date"), and the endpoints hear of them now (handlers.events.revealed).
+    One withdrawn before its day stays as it was: nobody was ever shown it. (enrolment id,
+    user id) of each; a rerun finds none."""
     now = now or utcnow()
+    e = Enrolment.__table__
+    return await _reveal(
+        session,
+        [e.c.visible_from <= now, e.c.status != EnrolmentStatus.WITHDRAWN.value],
+        now,
+    )
+
+
+async def reveal_early(
+    session: AsyncSession, enrolment_ids: list[int], now: datetime
+) -> list[tuple[int, int]]:
+    """These enrolments made ahead show from now, before their day: a completion of a period
+    that was the person's only one (handlers.completions). One whose day has come counts as
+    enrolled that day; one revealed early keeps the day it was made."""
+    return await _reveal(session, [Enrolment.__table__.c.id.in_(enrolment_ids)], now)
+
+
+async def _reveal(
+    session: AsyncSession, conditions: list[ColumnElement[bool]], now: datetime
+) -> list[tuple[int, int]]:
     e = Enrolment.__table__
     rows = await session.execute(
         update(e)
-        .where(e.c.visible_from.is_not(None), e.c.visible_from <= now)
-        .values(visible_from=None, enrolled_at=e.c.visible_from, updated_at=now)
-        .returning(e.c.id, e.c.user_id)
+        .where(e.c.visible_from.is_not(None), *conditions)
+        .values(
+            visible_from=None,
+            enrolled_at=case((e.c.visible_from <= now, e.c.visible_from), else_=e.c.enrolled_at),
+            updated_at=now,
+        )
+        .returning(e.c.id, e.c.user_id, e.c.status)
     )
-    revealed = [(int(i), int(u)) for i, u in rows]
-    # Not events.enrolments (nothing was created), but My learning shows them now.
-    await refresh.changed(session, {u for _, u in revealed})
-    return revealed
+    revealed = [(int(i), int(u), status) for i, u, status in rows]
+    # One completed while hidden (before completions revealed what they complete) was told then.
+    told = [i for i, _, status in revealed if status != EnrolmentStatus.COMPLETED.value]
+    await events.revealed(session, told, now=now)
+    return [(i, u) for i, u, _ in revealed]
 
 
 @dataclass
