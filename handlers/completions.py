@@ -1,9 +1,15 @@
 """Completions: `complete` and `complete_many`, the one place a completion is recorded,
 whatever reports it (the API, a completions import, a connector reading a learning platform).
 
-A completion marks the person's enrolment in the item's current (latest) period completed, with
-its time and score. Someone not enrolled (they started on the platform itself) is enrolled first
-through
+A completion marks the person's enrolment in the item's current period completed, with its time
+and score: the latest period they can see. A later one made ahead and still hidden
+(--enrol-days-before) is not theirs yet: a report while it is hidden counts for the period
+they see (already completed, it changes nothing), so a completion never finishes next year's
+period before it shows. Only when the hidden period is the person's only one (enrolled ahead of
+their first, and done before it showed) does the completion count for it: it shows at once,
+completed, and the learning platform hears of it as created, then completed.
+
+Someone not enrolled (they started on the platform itself) is enrolled first through
 `handlers.enrol.enrol`, the one way in, then completed. A second report of a completed
 enrolment changes nothing, so a retried report never completes twice. Many completions are
 written set-based: one read of the enrolments there are (locked on PostgreSQL, so two reports
@@ -30,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import events
 from handlers.enrol import enrol
-from handlers.rules.periods import open_next
+from handlers.rules.periods import open_next, reveal_early
 from store.models import (
     AuditEvent,
     CatalogItem,
@@ -97,21 +103,22 @@ async def complete_many(
 ) -> list[Completion]:
     """`complete` for each of `reported`, set-based; one Completion per report, in order. A
     pair reported twice in one call is completed by the first. The caller commits."""
-    existing = await _enrolments(session, reported)
+    now = now or utcnow()
+    existing = await _enrolments(session, reported, now)
     for r in reported:
         if (r.user.id, r.item.id) not in existing:
             await enrol(
                 session, organisation=organisation, user=r.user, item=r.item, source=source, by=by
             )
     if len(existing) < len({(r.user.id, r.item.id) for r in reported}):
-        existing = await _enrolments(session, reported)
-    now = now or utcnow()
+        existing = await _enrolments(session, reported, now)
     results: list[Completion] = []
     changes: list[dict] = []
     audits: list[dict] = []
     done: set[int] = set()
+    hidden: list[int] = []  # made ahead and not revealed: shown before they are completed
     for r in reported:
-        enrolment_id, status, enrolled_at, earlier = existing[(r.user.id, r.item.id)]
+        enrolment_id, status, enrolled_at, earlier, ahead = existing[(r.user.id, r.item.id)]
         if status == EnrolmentStatus.COMPLETED or enrolment_id in done:
             results.append(Completion(CompletionOutcome.ALREADY_COMPLETED, enrolment_id))
             continue
@@ -120,6 +127,8 @@ async def complete_many(
             results.append(Completion(CompletionOutcome.ALREADY_COMPLETED, earlier))
             continue
         done.add(enrolment_id)
+        if ahead:
+            hidden.append(enrolment_id)
         results.append(Completion(CompletionOutcome.COMPLETED, enrolment_id))
         changes.append({"eid": enrolment_id, "at": r.completed_at, "score": r.score})
         detail = {"completed_at": r.completed_at.isoformat()}
@@ -137,6 +146,8 @@ async def complete_many(
                 "detail": detail,
             }
         )
+    if hidden:
+        await reveal_early(session, hidden, now)
     if changes:
         await session.execute(_COMPLETE.values(updated_at=now), changes)
         await session.execute(insert(AuditEvent.__table__), audits)
@@ -183,6 +194,7 @@ class Current(NamedTuple):
     status: EnrolmentStatus
     enrolled_at: datetime
     earlier: int | None  # the latest earlier period completed
+    ahead: bool  # made ahead and not revealed yet (visible_from set)
 
 
 _TABLE = Enrolment.__table__
@@ -201,11 +213,11 @@ _COMPLETE = (
 
 
 async def _enrolments(
-    session: AsyncSession, reported: Sequence[Reported]
+    session: AsyncSession, reported: Sequence[Reported], now: datetime
 ) -> dict[tuple[int, int], Current]:
-    """(user, item) -> the current (latest) period's enrolment of those there are
-    (handlers.enrol.current_enrolment, for many), locked for update, with the id of the latest
-    earlier period completed."""
+    """(user, item) -> the current period's enrolment of those there are: the latest the
+    person can see at `now` (a later one still hidden is not theirs yet), else their only one,
+    hidden; locked for update, with the id of the latest earlier period completed."""
     pairs = sorted({(r.user.id, r.item.id) for r in reported})
     found: dict[tuple[int, int], Current] = {}
     for start in range(0, len(pairs), _CHUNK):
@@ -217,15 +229,19 @@ async def _enrolments(
                 Enrolment.id,
                 Enrolment.status,
                 Enrolment.enrolled_at,
+                Enrolment.visible_from,
             )
             .where(tuple_(Enrolment.user_id, Enrolment.item_id).in_(chunk))
             .order_by(Enrolment.period)  # the latest period comes last and stays
             .with_for_update()
         )
-        for user_id, item_id, enrolment_id, status, enrolled_at in rows:
+        for user_id, item_id, enrolment_id, status, enrolled_at, visible_from in rows:
             before = found.get((user_id, item_id))
+            if before is not None and visible_from is not None and visible_from > now:
+                continue  # hidden until its day: the period they see stays current
             earlier = before.earlier if before else None
             if before and before.status == EnrolmentStatus.COMPLETED:
                 earlier = before.id
-            found[(user_id, item_id)] = Current(enrolment_id, status, enrolled_at, earlier)
+            ahead = visible_from is not None
+            found[(user_id, item_id)] = Current(enrolment_id, status, enrolled_at, earlier, ahead)
     return found

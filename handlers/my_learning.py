@@ -103,15 +103,20 @@ class MyLearning:
         return not (self.open_total or self.completed_total or self.featured)
 
 
-def latest_period(row: type[Enrolment] | object) -> object:
+def latest_period(row: type[Enrolment] | object, shown_at: datetime | None = None) -> object:
     """A condition keeping only each person's current row in each item (the highest period):
-    the one owner of "current enrolment" for lists over many people."""
+    the one owner of "current enrolment" for lists over many people. With `shown_at`, what the
+    learner sees then: a later period made ahead and hidden until its day is not current yet,
+    so the period they completed stays current until the next one shows."""
     later = aliased(Enrolment)
-    return ~exists().where(
+    conditions = [
         later.user_id == row.user_id,  # type: ignore[attr-defined]
         later.item_id == row.item_id,  # type: ignore[attr-defined]
         later.period > row.period,  # type: ignore[attr-defined]
-    )
+    ]
+    if shown_at is not None:
+        conditions.append(or_(later.visible_from.is_(None), later.visible_from <= shown_at))
+    return ~exists().where(*conditions)
 
 
 def bucket_of(now: datetime) -> object:
@@ -197,7 +202,7 @@ async def _open_rows(session: AsyncSession, user_id: int, now: datetime) -> tupl
         Enrolment.user_id == user_id,
         Enrolment.status == EnrolmentStatus.ENROLLED,
         _visible(now),
-        latest_period(Enrolment),
+        latest_period(Enrolment, now),
     )
     query = _joined(select(*_columns(), place.label("bucket"))).where(*where)  # type: ignore[attr-defined]
     query = query.order_by(
@@ -214,7 +219,8 @@ async def _completed_rows(session: AsyncSession, user_id: int, now: datetime) ->
     where = (
         Enrolment.user_id == user_id,
         Enrolment.status == EnrolmentStatus.COMPLETED,
-        latest_period(Enrolment),
+        _visible(now),
+        latest_period(Enrolment, now),
     )
     total = await session.scalar(select(func.count()).select_from(Enrolment).where(*where))
     rows = await session.execute(

@@ -1,7 +1,8 @@
 """Enrolments made ahead (--enrol-days-before) stay hidden until their day: the learning platform
 hears of one when it shows, once (webhooks delivered over HTTP to a loopback receiver that
-verifies each signature, and the xAPI outbox), and never of one withdrawn before its day; the
-API lists it with when it shows. The rule, the periods job and the withdrawals are the real
+verifies each signature, and the xAPI outbox), and never of one withdrawn before its day; a
+completion counts for the period the learner can see, never for a hidden later one, unless the
+hidden one is their only period. The rule, the periods job and the completions are the real
 handlers; every clock is the test's."""
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from handlers import completions, webhooks, withdrawals
+from handlers.commands.enrolment_view import enrolments_of
 from handlers.events import EVENT_TYPES
+from handlers.my_learning import my_learning
 from handlers.rules import saved
 from handlers.rules.apply import enrol_matching
 from handlers.rules.criteria import Criteria
+from handlers.rules.explain import why
 from handlers.rules.periods import run_periods
 from store.models import (
     CatalogItem,
@@ -30,6 +34,7 @@ from store.models import (
     User,
 )
 from tests.support import api_world, factories
+from tests.support.command_world import PUBLIC_URL, SIGNER
 from tests.support.servers import ServedApp
 from tests.support.webhook_receiver import KEYS, LOOPBACK_RULES, Receiver
 from tests.test_webhooks import Clock, delivery_for, rounds
@@ -169,6 +174,116 @@ async def test_the_platform_hears_of_an_enrolment_made_ahead_the_day_it_shows_on
     ]
     assert {e["timestamp"] for e in got} == {iso(at(2027, 8, 2, 0, 5))}
     assert all(e["data"]["due"] == iso(at(2027, 10, 1, 0)) for e in got)
+
+
+async def test_a_completion_counts_for_the_period_the_learner_sees_not_the_hidden_next_one(
+    sessions,
+):
+    org_id, item_id, (ann,), _ = await world(sessions, people=1, on=at(2027, 9, 1))
+    # Shown at once (2 August has passed): the platform hears of it now.
+    first = await enrolment_id(sessions, ann, 20271001)
+    assert await outbox(sessions) == [
+        ("webhook", "enrolment.created", first),
+        ("xapi", "enrolment.created", first),
+    ]
+    done = await report(sessions, org_id, item_id, ann, done=at(2027, 9, 20), now=at(2027, 9, 20))
+    assert (done.outcome, done.enrolment_id, done.next_period) == (C.COMPLETED, first, 20281001)
+    hidden = (ann, 20281001, EnrolmentStatus.ENROLLED, at(2028, 8, 2, 0))
+    assert await rows(sessions, item_id) == [
+        (ann, 20271001, EnrolmentStatus.COMPLETED, None),
+        hidden,
+    ]
+    told = await outbox(sessions)
+    assert told[2:] == [
+        ("webhook", "enrolment.completed", first),
+        ("xapi", "enrolment.completed", first),
+    ]  # and nothing about next year's period, hidden
+    # Months later, before next year's period shows, the platform reports a new completion.
+    # It counts for the period Ann is in, already completed: next year's stays as it was.
+    again = await report(sessions, org_id, item_id, ann, done=at(2028, 3, 1), now=at(2028, 3, 2))
+    assert again == completions.Completion(C.ALREADY_COMPLETED, first)
+    assert (await rows(sessions, item_id))[1] == hidden
+    assert await outbox(sessions) == told
+    await _ann_sees_this_years_completed(sessions, ann, item_id, now=at(2028, 3, 2))
+    # Once it shows, a completion counts for it, and the year after opens, hidden again.
+    await run_periods(sessions, now=at(2028, 8, 2, 0, 5))
+    second = await enrolment_id(sessions, ann, 20281001)
+    assert (await outbox(sessions))[len(told) :] == [
+        ("webhook", "enrolment.created", second),
+        ("xapi", "enrolment.created", second),
+    ]
+    later = await report(sessions, org_id, item_id, ann, done=at(2028, 9, 1), now=at(2028, 9, 1))
+    assert (later.outcome, later.enrolment_id, later.next_period) == (
+        C.COMPLETED,
+        second,
+        20291001,
+    )
+    assert [r[1:] for r in await rows(sessions, item_id)] == [
+        (20271001, EnrolmentStatus.COMPLETED, None),
+        (20281001, EnrolmentStatus.COMPLETED, None),
+        (20291001, EnrolmentStatus.ENROLLED, at(2029, 8, 2, 0)),
+    ]
+
+
+async def _ann_sees_this_years_completed(sessions, ann: int, item_id: int, now: datetime):
+    """My learning, `enrol list me` and `why` show Ann the period she completed, not the hidden
+    one, and nothing open."""
+    async with sessions() as s:
+        user = await s.get(User, ann)
+        seen = await my_learning(s, user, signer=SIGNER, public_url=PUBLIC_URL, now=now)
+        assert seen.open_total == 0
+        assert [(e.slug, e.completed_at) for e in seen.completed] == [
+            ("compliance", at(2027, 9, 20))
+        ]
+        lines, count = await enrolments_of(s, user, yourself=True)
+        assert count == 1 and "completed" in lines[0] and "shown from" not in lines[0]
+        mine = await why(s, user, await s.get(CatalogItem, item_id), now)
+        assert len(mine) == 1 and "Completed on 20 September 2027" in mine[0]
+        everything = await why(s, user, await s.get(CatalogItem, item_id))  # an admin asking
+        assert "Hidden from them until 2 August 2028" in everything[0]
+
+
+async def test_completing_a_hidden_period_that_is_the_only_one_shows_it_completed(sessions):
+    org_id, item_id, (ann, bob), _ = await world(sessions, people=2, on=at(2027, 6, 1))
+    ann_first = await enrolment_id(sessions, ann, 20271001)
+    # Ann did the course on the platform before her enrolment showed: it counts for it.
+    done = await report(sessions, org_id, item_id, ann, done=at(2027, 6, 30), now=at(2027, 7, 1))
+    assert (done.outcome, done.enrolment_id, done.next_period) == (
+        C.COMPLETED,
+        ann_first,
+        20281001,
+    )
+    assert await rows(sessions, item_id) == [
+        (ann, 20271001, EnrolmentStatus.COMPLETED, None),  # shown now, completed
+        (ann, 20281001, EnrolmentStatus.ENROLLED, at(2028, 8, 2, 0)),  # next year's, hidden
+        (bob, 20271001, EnrolmentStatus.ENROLLED, at(2027, 8, 2, 0)),
+    ]
+    async with sessions() as s:
+        row = await s.get(Enrolment, ann_first)
+        assert (row.enrolled_at, row.completed_at) == (at(2027, 6, 1), at(2027, 6, 30))
+    # The platform hears it was created, then completed, in that order; of Bob's, nothing yet.
+    assert await outbox(sessions) == [
+        ("webhook", "enrolment.created", ann_first),
+        ("xapi", "enrolment.created", ann_first),
+        ("webhook", "enrolment.completed", ann_first),
+        ("xapi", "enrolment.completed", ann_first),
+    ]
+    async with sessions() as s:
+        seen = await my_learning(
+            s, await s.get(User, ann), signer=SIGNER, public_url=PUBLIC_URL, now=at(2027, 7, 1)
+        )
+        assert seen.open_total == 0 and [e.slug for e in seen.completed] == ["compliance"]
+    # On 2 August only Bob's shows; Ann's is not told twice.
+    assert (await run_periods(sessions, now=at(2027, 8, 2, 0, 5))).revealed == 1
+    bob_first = await enrolment_id(sessions, bob, 20271001)
+    assert (await outbox(sessions))[4:] == [
+        ("webhook", "enrolment.created", bob_first),
+        ("xapi", "enrolment.created", bob_first),
+    ]
+    # The same report again changes nothing.
+    again = await report(sessions, org_id, item_id, ann, done=at(2027, 6, 30), now=at(2027, 8, 3))
+    assert again.outcome is C.ALREADY_COMPLETED
+    assert len(await outbox(sessions)) == 6
 
 
 async def test_the_api_lists_an_enrolment_made_ahead_with_when_it_shows(db_url, sessions):

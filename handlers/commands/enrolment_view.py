@@ -50,15 +50,19 @@ def bucket(row: Enrolment, now: datetime) -> int:
 
 
 async def _current(
-    session: AsyncSession, user_ids: list[int], item_ids: list[int] | None
+    session: AsyncSession,
+    user_ids: list[int],
+    item_ids: list[int] | None,
+    shown_at: datetime | None = None,
 ) -> list[Row]:
     """Each person's latest enrolment in each item (handlers.my_learning.latest_period, the one
-    owner of "current"), with the item and the link's label."""
+    owner of "current"; with `shown_at`, the latest they see then), with the item and the
+    link's label."""
     query = (
         select(Enrolment, CatalogItem, EnrolmentLink.label)
         .join(CatalogItem, CatalogItem.id == Enrolment.item_id)
         .outerjoin(EnrolmentLink, EnrolmentLink.id == Enrolment.link_id)
-        .where(Enrolment.user_id.in_(user_ids), latest_period(Enrolment))
+        .where(Enrolment.user_id.in_(user_ids), latest_period(Enrolment, shown_at))
         .order_by(Enrolment.user_id, Enrolment.item_id)
     )
     if item_ids is not None:
@@ -117,7 +121,7 @@ async def enrolments_of(
     """A person's current enrolments as lines (what they cannot see yet left out for
     themselves), and how many there are."""
     now = utcnow()
-    rows = await _current(session, [user.id], None)
+    rows = await _current(session, [user.id], None, now if yourself else None)
     if yourself:
         rows = [r for r in rows if r[0].visible_from is None or r[0].visible_from <= now]
     enrollers = await _enrollers(session, rows)

@@ -11,7 +11,7 @@ from handlers.commands.registry import Args, Role, command
 from handlers.replies import Notice, echo
 from handlers.rules.drift import LISTED, drift
 from handlers.rules.explain import why
-from store.models import User
+from store.models import User, utcnow
 
 OTHERS = (
     "Only enrolment admins can ask why someone else was enrolled; {mine} tells you about "
@@ -48,7 +48,7 @@ async def why_(ctx: CommandContext, args: Args) -> Notice:
 
 
 async def _answer(ctx: CommandContext, who: User, item, *, yourself: bool) -> Notice:
-    sentences = await why(ctx.session, who, item)
+    sentences = await why(ctx.session, who, item, utcnow() if yourself else None)
     name = "You" if yourself else echo(who.full_name, 80)
     if not sentences:
         verb = "have" if yourself else "has"

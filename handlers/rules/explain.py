@@ -59,16 +59,19 @@ def source_name(source: str | None) -> str:
     return SOURCES.get(source or "", echo(source or "an unknown source", 60))
 
 
-async def why(session: AsyncSession, user: User, item: CatalogItem) -> list[str]:
+async def why(
+    session: AsyncSession, user: User, item: CatalogItem, shown_at: datetime | None = None
+) -> list[str]:
     """A sentence for each of the person's latest periods in the item (newest first); empty
-    when they were never enrolled in it."""
-    rows = (
-        await session.execute(
-            select(Enrolment)
-            .where(Enrolment.user_id == user.id, Enrolment.item_id == item.id)
-            .order_by(Enrolment.period.desc())
-            .limit(PERIODS_SHOWN)
+    when they were never enrolled in it. With `shown_at` (the learner asking), periods made
+    ahead and hidden then are left out, as My learning leaves them out."""
+    query = select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.item_id == item.id)
+    if shown_at is not None:
+        query = query.where(
+            or_(Enrolment.visible_from.is_(None), Enrolment.visible_from <= shown_at)
         )
+    rows = (
+        await session.execute(query.order_by(Enrolment.period.desc()).limit(PERIODS_SHOWN))
     ).scalars()
     return [await explain(session, e, user) for e in rows]
 
