@@ -1,6 +1,7 @@
 """Withdrawing an enrolment: the one place it happens, whoever asks (the API, an admin, a rule).
 
-A withdrawn enrolment keeps its row, its history and any progress; enrolling the person again
+A withdrawn enrolment keeps its row, its history and any progress (one made ahead and
+withdrawn before its day stays hidden: nobody is told of it); enrolling the person again
 (`handlers.enrol.enrol`) makes it current again. A completed enrolment is not withdrawn: the
 person did the learning, and the record says so.
 """
@@ -13,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import audit, events
+from handlers.rules import messages
 from store.models import Enrolment, EnrolmentStatus, utcnow
 
 
@@ -35,6 +37,7 @@ async def withdraw(
     if enrolment.status == EnrolmentStatus.COMPLETED:
         return WithdrawOutcome.COMPLETED
     now = utcnow()
+    hidden = enrolment.visible_from is not None and enrolment.visible_from > now
     changed = (
         await session.execute(
             update(Enrolment)
@@ -50,6 +53,8 @@ async def withdraw(
             return WithdrawOutcome.COMPLETED
         return WithdrawOutcome.ALREADY_WITHDRAWN
     await events.enrolments(session, events.ENROLMENT_WITHDRAWN, [changed], now=now)
+    if hidden:  # made ahead and never shown: the learner is not told of it on its day either
+        await messages.unsay(session, [changed])
     await audit.record(
         session,
         organisation_id=organisation_id,

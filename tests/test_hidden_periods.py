@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from handlers import completions, webhooks, withdrawals
 from handlers.commands.enrolment_view import enrolments_of
+from handlers.enrol import Outcome, enrol
 from handlers.events import EVENT_TYPES
 from handlers.my_learning import my_learning
 from handlers.rules import saved
@@ -22,6 +23,7 @@ from handlers.rules.apply import enrol_matching
 from handlers.rules.criteria import Criteria
 from handlers.rules.explain import why
 from handlers.rules.periods import run_periods
+from handlers.rules.telling import LEARNER
 from store.models import (
     CatalogItem,
     Due,
@@ -30,6 +32,7 @@ from store.models import (
     EnrolmentStatus,
     Organisation,
     OutboxMessage,
+    OutboxStatus,
     Recur,
     User,
 )
@@ -105,6 +108,17 @@ async def outbox(sessions) -> list[tuple[str, str, int]]:
             .order_by(OutboxMessage.id)
         )
         return [(k, p["type"], p["data"]["enrolment_id"]) for k, p in found]
+
+
+async def learner_messages(sessions) -> list[tuple[str, datetime]]:
+    """(destination, not before) of the learner messages still to send."""
+    async with sessions() as s:
+        found = await s.execute(
+            select(OutboxMessage.destination, OutboxMessage.not_before)
+            .where(OutboxMessage.kind == LEARNER, OutboxMessage.status == OutboxStatus.PENDING)
+            .order_by(OutboxMessage.id)
+        )
+        return [tuple(r) for r in found]
 
 
 async def enrolment_id(sessions, user_id: int, period: int) -> int:
@@ -273,6 +287,12 @@ async def test_completing_a_hidden_period_that_is_the_only_one_shows_it_complete
             s, await s.get(User, ann), signer=SIGNER, public_url=PUBLIC_URL, now=at(2027, 7, 1)
         )
         assert seen.open_total == 0 and [e.slug for e in seen.completed] == ["compliance"]
+    # Ann is not told on 2 August that she is enrolled in what she completed (Bob is); she is
+    # told of next year's period on its day.
+    assert await learner_messages(sessions) == [
+        ("email:p1@example.com", at(2027, 8, 2, 0)),
+        ("email:p0@example.com", at(2028, 8, 2, 0)),
+    ]
     # On 2 August only Bob's shows; Ann's is not told twice.
     assert (await run_periods(sessions, now=at(2027, 8, 2, 0, 5))).revealed == 1
     bob_first = await enrolment_id(sessions, bob, 20271001)
@@ -284,6 +304,29 @@ async def test_completing_a_hidden_period_that_is_the_only_one_shows_it_complete
     again = await report(sessions, org_id, item_id, ann, done=at(2027, 6, 30), now=at(2027, 8, 3))
     assert again.outcome is C.ALREADY_COMPLETED
     assert len(await outbox(sessions)) == 6
+
+
+async def test_one_withdrawn_while_hidden_and_enrolled_again_by_hand_shows_at_once(sessions):
+    org_id, item_id, (ann,), _ = await world(sessions, people=1, on=at(2027, 6, 1))
+    await withdraw(sessions, org_id, ann, 20271001)
+    async with sessions() as s, s.begin():
+        outcome = await enrol(
+            s,
+            organisation=await s.get(Organisation, org_id),
+            user=await s.get(User, ann),
+            item=await s.get(CatalogItem, item_id),
+            source=EnrolmentSource.API,
+            by="api:lms#1",
+        )
+        assert outcome is Outcome.ENROLLED
+    assert await rows(sessions, item_id) == [(ann, 20271001, EnrolmentStatus.ENROLLED, None)]
+    first = await enrolment_id(sessions, ann, 20271001)
+    assert await outbox(sessions) == [
+        ("webhook", "enrolment.created", first),
+        ("xapi", "enrolment.created", first),
+    ]
+    assert await learner_messages(sessions) == []  # asked for by hand: not the rule's news
+    assert (await run_periods(sessions, now=at(2027, 8, 2, 0, 5))).revealed == 0
 
 
 async def test_the_api_lists_an_enrolment_made_ahead_with_when_it_shows(db_url, sessions):

@@ -247,3 +247,35 @@ async def test_an_enrolment_made_ahead_is_told_on_the_day_it_shows(sessions):
     assert len(rows) == 5 and shows[0] is not None and shows[0] > utcnow()
     assert {r.not_before for r in rows} == {shows[0]}
     assert await Delivery(sessions, {}, min_gap=0).run_once() == 0  # not due yet: nothing sent
+
+
+async def test_an_enrolment_made_ahead_and_withdrawn_before_its_day_is_never_told(sessions):
+    """Neither on its day (the waiting message is dropped) nor as a withdrawal: the learner
+    never saw it. A rule's leaver and a withdrawal by hand alike."""
+    from datetime import timedelta
+
+    from handlers import withdrawals
+    from store.models import Due, Enrolment, EnrolmentStatus, utcnow
+
+    w = await rules_world(sessions)
+    await _slack_ids(w)
+    sales = await w.group("Sales", GroupKind.DEPARTMENT)
+    due = (utcnow() + timedelta(days=100)).date()
+    follower = Follower(sessions)
+    terms = saved.Terms(due=Due.ON, due_on=due, enrol_days_before=30, withdraw_on_leave=True)
+    await w.rule(follower, terms=terms, group_ids=(sales,))
+    await w.join(sales, "bob", "cat", "dan")
+    await follower.step()
+    told = {r.destination for r in await _rows(sessions)}
+    assert told == {"slack:T1:UBOB", "slack:T1:UCAT", "slack:T1:UDAN"}
+    await w.join(sales, "bob", leave=True)  # leaves before it shows: withdrawn by the rule
+    await follower.step()
+    async with sessions() as s, s.begin():
+        cat = (
+            await s.execute(select(Enrolment).where(Enrolment.user_id == w.people["cat"]))
+        ).scalar_one()
+        outcome = await withdrawals.withdraw(s, organisation_id=w.org.id, enrolment=cat, by="t")
+        assert outcome is withdrawals.WithdrawOutcome.WITHDRAWN
+    assert set(await w.enrolled(EnrolmentStatus.WITHDRAWN)) == w.ids("bob", "cat")
+    rows = await _rows(sessions)
+    assert [(r.destination, r.payload["action"]) for r in rows] == [("slack:T1:UDAN", "enrolled")]

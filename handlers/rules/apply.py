@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import audit, events
 from handlers.enrol import Placement, enrol_many
 from handlers.rules.criteria import Criteria, any_of, matching, where_clause
-from handlers.rules.messages import ENROLLED, WITHDRAWN, tell_learners
+from handlers.rules.messages import ENROLLED, WITHDRAWN, tell_learners, unsay
 from handlers.rules.saved import Loaded, load
 from handlers.rules.schedule import first_period
 from store.models import (
@@ -139,9 +139,11 @@ async def withdraw_leavers(
     rows = await session.execute(
         statement.values(
             status=EnrolmentStatus.WITHDRAWN.value, withdrawn_at=now, updated_at=now
-        ).returning(table.c.id, table.c.user_id)
+        ).returning(table.c.id, table.c.user_id, table.c.visible_from)
     )
-    withdrawn = [(int(i), int(u)) for i, u in rows]
+    found = list(rows)
+    withdrawn = [(int(i), int(u)) for i, u, _ in found]
+    await unsay(session, [int(i) for i, _, shows in found if shows is not None and shows > now])
     await events.enrolments(session, events.ENROLMENT_WITHDRAWN, [i for i, _ in withdrawn], now=now)
     await audit.record_many(
         session,

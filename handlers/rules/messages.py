@@ -5,7 +5,9 @@ from the enrolment rows just changed (so a rule over 100,000 people is one state
 person's direct messages: Slack first, else Teams, else email. The outbox sends a destination's
 due rows of one kind as one message, so what one change gave a person (several items, several
 rules) reaches them as one message, at the platforms' pace, and survives restarts. A hidden
-enrolment (--enrol-days-before) is told when it shows. Off when the organisation says so.
+enrolment (--enrol-days-before) is told when it shows; one withdrawn or completed before its
+day is never told as enrolled (`unsay`), and one withdrawn while hidden is not told it was
+withdrawn. Off when the organisation says so.
 
 Admins: the person who made a rule gets one notice for each run of it that changed something.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, cast, func, literal, select
+from sqlalchemy import ColumnElement, String, cast, delete, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alert_message import NOTICE
@@ -128,7 +130,12 @@ async def _write(
         changed = [e.c.status == EnrolmentStatus.ENROLLED.value, e.c.enrolled_at == at]
         when = func.coalesce(e.c.visible_from, literal(at, UTCDateTime()))
     else:
-        changed = [e.c.status == EnrolmentStatus.WITHDRAWN.value, e.c.withdrawn_at == at]
+        changed = [
+            e.c.status == EnrolmentStatus.WITHDRAWN.value,
+            e.c.withdrawn_at == at,
+            # Withdrawn while hidden: the learner never saw it, so there is nothing to take back.
+            or_(e.c.visible_from.is_(None), e.c.visible_from <= at),
+        ]
         when = literal(at, UTCDateTime())
     extra = {} if by is None else {"by": literal(by)}
     payload = json_object(
@@ -163,6 +170,23 @@ async def _write(
         session, OutboxMessage.__table__, columns, rows, returning=("id",)
     )
     return len(made)
+
+
+async def unsay(session: AsyncSession, enrolment_ids: list[int]) -> int:
+    """Drop the learner rows still waiting to tell of these enrolments: ones made ahead that
+    will not show as they were told (withdrawn, or completed, before their day). Rows dropped."""
+    told_of = OutboxMessage.payload["enrolment_id"].as_integer()
+    dropped = 0
+    for start in range(0, len(enrolment_ids), CHUNK):
+        result = await session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.kind == LEARNER,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                told_of.in_(enrolment_ids[start : start + CHUNK]),
+            )
+        )
+        dropped += result.rowcount or 0
+    return dropped
 
 
 async def summarise_run(
@@ -213,4 +237,5 @@ __all__ = [
     "summarise_run",
     "tell_by_hand",
     "tell_learners",
+    "unsay",
 ]

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import events
 from handlers.enrol import Placement, enrol_many
 from handlers.rules.criteria import matching
-from handlers.rules.messages import ENROLLED, tell_learners
+from handlers.rules.messages import ENROLLED, tell_learners, unsay
 from handlers.rules.saved import Loaded, load
 from handlers.rules.schedule import next_period
 from store.models import (
@@ -166,7 +166,9 @@ async def reveal_early(
 ) -> list[tuple[int, int]]:
     """These enrolments made ahead show from now, before their day: a completion of a period
     that was the person's only one (handlers.completions). One whose day has come counts as
-    enrolled that day; one revealed early keeps the day it was made."""
+    enrolled that day; one revealed early keeps the day it was made. Its learner message, still
+    waiting for that day, is dropped: it is completed, not news."""
+    await unsay(session, enrolment_ids)
     return await _reveal(session, [Enrolment.__table__.c.id.in_(enrolment_ids)], now)
 
 
