@@ -33,13 +33,22 @@ async def get_item(session: AsyncSession, organisation_id: int, slug: str) -> Ca
     ).scalar_one_or_none()
     if item is not None:
         return item
-    slugs = (
-        await session.execute(
-            select(CatalogItem.slug).where(CatalogItem.organisation_id == organisation_id)
-        )
-    ).scalars()
-    close = difflib.get_close_matches(slug.lower(), list(slugs), n=1, cutoff=0.5)
-    raise UnknownItem(slug, close[0] if close else None)
+    raise UnknownItem(slug, closest(slug, await all_slugs(session, organisation_id)))
+
+
+async def all_slugs(session: AsyncSession, organisation_id: int) -> list[str]:
+    """Every item's slug, for `closest`."""
+    found = await session.execute(
+        select(CatalogItem.slug).where(CatalogItem.organisation_id == organisation_id)
+    )
+    return list(found.scalars())
+
+
+def closest(slug: str, slugs: list[str]) -> str | None:
+    """The slug most like one that names no item (a typo), if any is close: the "did you
+    mean" of every place a slug is typed."""
+    close = difflib.get_close_matches(slug.lower(), slugs, n=1, cutoff=0.5)
+    return close[0] if close else None
 
 
 async def search_items(

@@ -22,9 +22,8 @@ class ItemRow(NamedTuple):  # a tuple: cheap to make and to spool, a million tim
     slug: str
     kind: ItemKind
     title: str
-    source: ItemSource
-    url: str | None
-    has_url: bool  # a file without the url column leaves the items' urls as they are
+    source: ItemSource | None  # None: no column or an empty cell, so a known item keeps its
+    url: str | None  # None: likewise (an import never clears a url)
     moodle_course_id: int | None = None
     has_course: bool = False  # likewise for the Moodle course (an empty cell unmaps)
 
@@ -49,13 +48,15 @@ class CatalogImport:
 
     def parse(self, row: dict[str, str]) -> ItemRow:
         slug = row["slug"].lower()
+        if not slug:
+            raise RowProblem("the slug is empty")
         if not SLUG.match(slug):
             raise RowProblem(
                 f"slug '{row['slug']}' must be lowercase letters, digits, '-', '_' or '.' "
                 "(at most 100 characters)"
             )
         kind = _choice(_KINDS, row["kind"], "kind")
-        source = _choice(_SOURCES, row.get("source") or "own", "source")
+        source = _choice(_SOURCES, row["source"], "source") if row.get("source") else None
         title = row["title"]
         if not title:
             raise RowProblem("title is empty")
@@ -65,9 +66,7 @@ class CatalogImport:
         if url and not url.startswith(("http://", "https://")):
             raise RowProblem(f"url '{url}' must start with http:// or https://")
         course = _course_id(row.get("moodle_course_id") or "")
-        return ItemRow(
-            slug, kind, title, source, url, "url" in row, course, "moodle_course_id" in row
-        )
+        return ItemRow(slug, kind, title, source, url, course, "moodle_course_id" in row)
 
     def key(self, parsed: ItemRow) -> str:
         return parsed.slug
@@ -111,24 +110,27 @@ class CatalogImport:
             )
         }
         existing_course = {r.id: r.moodle_course_id for r in existing.values()}
+        now = utcnow()
         changes = []
         for row in rows:
             item = existing.get(row.slug)
             if item is None:
                 continue
-            url = row.url if row.has_url else item.url
+            source = row.source or item.source
+            url = row.url or item.url
             course = row.moodle_course_id if row.has_course else item.moodle_course_id
-            now = (row.title, row.source, url, course)
-            if (item.title, item.source, item.url, item.moodle_course_id) == now:
+            given = (row.title, source, url, course)
+            if (item.title, item.source, item.url, item.moodle_course_id) == given:
                 summary.unchanged += 1
             else:
                 changes.append(
                     {
                         "id": item.id,
                         "title": row.title,
-                        "source": row.source,
+                        "source": source,
                         "url": url,
                         "moodle_course_id": course,
+                        "updated_at": now,
                     }
                 )
         await update_by_id(session, table, changes)
@@ -140,7 +142,7 @@ class CatalogImport:
             if c["moodle_course_id"] is not None
             and c["moodle_course_id"] != existing_course[c["id"]]
         ]
-        self.queued_for_moodle += await moodle_queue.backfill(session, mapped, utcnow())
+        self.queued_for_moodle += await moodle_queue.backfill(session, mapped, now)
         new = [r for r in rows if r.slug not in existing]
         if new:
             await _create(session, organisation_id, new)
@@ -156,8 +158,18 @@ async def _create(session: AsyncSession, organisation_id: int, new: list[ItemRow
         session,
         table,
         ("slug", "kind", "title", "source", "url", "moodle_course_id"),
-        [(r.slug, r.kind.value, r.title, r.source.value, r.url, r.moodle_course_id) for r in new],
-        {"organisation_id": organisation_id, "created_at": now},
+        [
+            (
+                r.slug,
+                r.kind.value,
+                r.title,
+                (r.source or ItemSource.OWN).value,
+                r.url,
+                r.moodle_course_id,
+            )
+            for r in new
+        ],
+        {"organisation_id": organisation_id, "created_at": now, "updated_at": now},
     )
     ids = (
         await session.execute(

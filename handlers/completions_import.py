@@ -25,6 +25,7 @@ from typing import NamedTuple
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import catalog
 from handlers.completions import CompletionOutcome, Reported, complete_many
 from handlers.csvfile import COMPLETIONS, ImportSummary, RowProblem
 from handlers.directory import users_by_email
@@ -82,6 +83,7 @@ class CompletionsImport:
     def __init__(self, now: datetime | None = None) -> None:
         self.now = now
         self.tally = Tally()
+        self._slugs: list[str] | None = None
 
     def parse(self, row: dict[str, str]) -> CompletionRow:
         email = normalise_email(row["email"])
@@ -117,13 +119,16 @@ class CompletionsImport:
                     )
                 )
             elif r.item not in items:
-                problems.append(
-                    (
-                        line,
-                        f"there's no item {r.item}: check the slug, or `enrolbot catalog import`",
-                    )
-                )
+                problems.append((line, await self._no_item(session, organisation_id, r.item)))
         return problems
+
+    async def _no_item(self, session: AsyncSession, organisation_id: int, slug: str) -> str:
+        if self._slugs is None:  # read once, only for a file that names an unknown item
+            self._slugs = await catalog.all_slugs(session, organisation_id)
+        near = catalog.closest(slug, self._slugs)
+        if near:
+            return f"there's no item {slug}: did you mean {near}?"
+        return f"there's no item {slug}: check the slug, or `enrolbot catalog import`"
 
     async def write(
         self, session: AsyncSession, organisation_id: int, rows: list[CompletionRow]

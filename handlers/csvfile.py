@@ -114,7 +114,17 @@ COMPLETIONS = Layout(
     ("score",),
     lambda cells: len(cells) >= 3 and "@" in cells[0] and cells[2][:4].isdigit(),
 )
-LAYOUTS = (CATALOG, USERS, TOKENS, GROUPS, COMPLETIONS)
+INVITATIONS = Layout(
+    "invitations",
+    "invite import",
+    ("email", "group"),
+    ("type",),
+    lambda cells: (
+        "@" in cells[0]
+        and (len(cells) == 2 or (len(cells) == 3 and cells[2].lower() in ("", "staff", "client")))
+    ),
+)
+LAYOUTS = (CATALOG, USERS, TOKENS, GROUPS, COMPLETIONS, INVITATIONS)
 
 
 @dataclass
@@ -149,6 +159,7 @@ class ImportSummary:
 
 
 Row = tuple[int, dict[str, str] | None, str | None]
+SPREADSHEETS = (".xls", ".xlsm", ".ods", ".numbers")  # saved as .xlsx or CSV, they import
 
 
 def read(path: Path, layout: Layout) -> Iterator[Row]:
@@ -161,7 +172,7 @@ def read(path: Path, layout: Layout) -> Iterator[Row]:
         from handlers.xlsxfile import records  # openpyxl loads only for a spreadsheet
 
         return _rows(records(path), layout)
-    if path.suffix.lower() in (".xls", ".xlsm", ".ods", ".numbers"):
+    if path.suffix.lower() in SPREADSHEETS:
         raise FileProblem(None, "save the spreadsheet as .xlsx or as CSV UTF-8, then import that")
     return _rows(_csv_records(path), layout)
 
@@ -197,16 +208,17 @@ def _rows(records: Iterator[tuple[int, list[str]]], layout: Layout) -> Iterator[
                 continue
             header = list(layout.columns)
         if len(cells) > len(header) or len(cells) < len(layout.required):
-            yield (
-                start,
-                None,
-                (
-                    f"expected {len(layout.required)} to {len(layout.columns)} columns "
-                    f"({layout.describe()}), found {len(cells)}"
-                ),
-            )
+            yield start, None, _expected(layout, len(cells))
             continue
         yield start, dict(zip(header, cells, strict=False)), None
+
+
+def _expected(layout: Layout, found: int) -> str:
+    if not layout.optional:
+        wanted = f"{len(layout.required)} columns: {', '.join(layout.required)};"
+    else:
+        wanted = f"{len(layout.required)} to {len(layout.columns)} columns ({layout.describe()}),"
+    return f"expected {wanted} found {found}"
 
 
 def _lines(raw: Iterator[bytes]) -> Iterator[str]:
@@ -241,11 +253,19 @@ def _no_swallowed_lines(record: list[str], start: int, end: int) -> None:
     )
 
 
+def header_of(cells: list[str], layout: Layout) -> bool:
+    """Whether a first row is a header of this layout: every column it names is one of the
+    layout's, and its required columns are all there."""
+    names = {c.lower() for c in cells if c}
+    return all(n in names for n in layout.required) and names <= set(layout.known)
+
+
 def _header(cells: list[str], layout: Layout, line: int) -> list[str] | None:
     names = [c.lower() for c in cells]
     _right_separator(cells, layout, line)
-    for other in LAYOUTS:
-        if other is not layout and other.required[0] in names and layout.required[0] not in names:
+    if not header_of(cells, layout):
+        other = _other_header(names, layout)
+        if other is not None:
             raise _other_file(other, line)
     if layout.required[0] not in names:
         for other in LAYOUTS:
@@ -261,6 +281,18 @@ def _header(cells: list[str], layout: Layout, line: int) -> list[str] | None:
     if missing:
         raise FileProblem(line, f"the header has no '{missing[0]}' column")
     return names
+
+
+def _other_header(names: list[str], layout: Layout) -> Layout | None:
+    """The other import whose header this is: one that knows every column named, or else
+    (this import's first column missing) one whose first column is named."""
+    others = [o for o in LAYOUTS if o is not layout]
+    for other in others:
+        if header_of(names, other):
+            return other
+    if layout.required[0] in names:
+        return None
+    return next((o for o in others if o.required[0] in names), None)
 
 
 def _right_separator(cells: list[str], layout: Layout, line: int) -> None:
@@ -279,6 +311,7 @@ def _right_separator(cells: list[str], layout: Layout, line: int) -> None:
 def _other_file(other: Layout, line: int) -> FileProblem:
     return FileProblem(
         line,
-        f"this is a {other.name} file ({other.describe()}): import it with "
+        f"this is {'an' if other.name[0] in 'aeio' else 'a'} {other.name} file "
+        f"({other.describe()}): import it with "
         f"`enrolbot {other.command}`",
     )

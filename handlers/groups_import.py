@@ -71,5 +71,5 @@ class GroupsImport:
     ) -> ImportSummary:
         ids = await users_by_email(session, organisation_id, [r.email for r in rows])
         memberships = [((r.kind, r.group), ids[r.email]) for r in rows if r.email in ids]
-        joined = await cells.join_groups(session, organisation_id, memberships, ORIGIN)
+        joined = len(await cells.join_groups(session, organisation_id, memberships, ORIGIN))
         return ImportSummary(created=joined, unchanged=len(rows) - joined)

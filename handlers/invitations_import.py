@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import directory, invitations, users
-from handlers.csvfile import FileProblem
+from handlers import csvfile, directory, invitations, users
+from handlers.csvfile import INVITATIONS, FileProblem
 from handlers.enrol_sheet import records
 from handlers.invitations import Invitations, Invited
 from handlers.replies import echo
@@ -41,11 +41,25 @@ class Plan:
 
 
 def read(path: Path) -> list[tuple[int, list[str]]]:
-    """The file's rows (line, cells), without a header and blank rows; FileProblem when it is
-    not a file to invite from, or holds more than IMPORT_MAX people."""
-    rows = [(line, cells) for line, cells in records(path) if any(cells)]
-    if rows and rows[0][1][0].strip().lower() == "email":
-        rows = rows[1:]
+    """The file's rows (line, [email, group, type]), read as every import reads its file
+    (handlers.csvfile: a header naming the columns in any order, or none; another import's
+    file named as such); FileProblem when it is not a file to invite from, or holds more than
+    IMPORT_MAX people."""
+    if path.suffix.lower() not in (".csv", ".xlsx", *csvfile.SPREADSHEETS):
+        raise FileProblem(
+            None,
+            f"a {path.suffix or 'name without .csv'} file can't be read: save it as .csv or .xlsx",
+        )
+    rows: list[tuple[int, list[str]]] = []
+    wrong: list[tuple[int, str]] = []
+    for line, row, problem in csvfile.read(path, INVITATIONS):
+        if row is None:
+            wrong.append((line, problem or "unreadable row"))
+        else:
+            rows.append((line, [row.get(column, "") for column in INVITATIONS.columns]))
+    if wrong:
+        more = f" (and {len(wrong) - 1} more lines like it)" if len(wrong) > 1 else ""
+        raise FileProblem(wrong[0][0], wrong[0][1] + more)
     if not rows:
         raise FileProblem(None, "the file has no one to invite: a row per person (email, group)")
     if len(rows) > invitations.IMPORT_MAX:
@@ -58,13 +72,13 @@ def read(path: Path) -> list[tuple[int, list[str]]]:
 
 
 def looks_like_invitations(path: Path) -> bool:
-    """Whether the file's first row is an invitations header (email, group[, type]): how a file
-    sent to the bot with no words is told from a filled enrolment template."""
+    """Whether the file's first row is an invitations header (email, group[, type], in any
+    order): how a file sent to the bot with no words is told from a filled enrolment
+    template."""
     try:
         for _, cells in records(path):
-            words = [c.strip().lower() for c in cells if c.strip()]
-            if words:
-                return words[:2] == ["email", "group"]
+            if any(cells):
+                return csvfile.header_of(cells, INVITATIONS)
     except FileProblem:
         return False
     return False
@@ -125,8 +139,8 @@ def preview_lines(found: Plan) -> list[str]:
         f"  {n} into {name}" for name, n in sorted(per_group.items())
     ]
     sections = (
-        ("Rows to fix", [f"row {line}: {what}" for line, what in found.wrong]),
-        ("Repeated (only the first row counts)", [f"row {n}: {e}" for n, e in found.duplicates]),
+        ("Rows to fix", [f"line {line}: {what}" for line, what in found.wrong]),
+        ("Repeated (only the first row counts)", [f"line {n}: {e}" for n, e in found.duplicates]),
         ("Already in their group", found.skipped.of(Invited.ALREADY_MEMBER)),
         (
             "Already invited (invite resend EMAIL sends again)",

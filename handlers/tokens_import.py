@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import audit, tokens
+from handlers import audit, catalog, tokens
 from handlers.csvfile import TOKENS, FileProblem, RowProblem, RowProblems, read
 from handlers.signing import LinkSigner
 from store.models import CatalogItem, ItemSource, RegistrationToken
@@ -150,10 +150,15 @@ async def plan(
     ).scalars():
         existing.setdefault((token.item_id, (token.nickname or "").casefold()), token)
     steps, problems = [], []
+    every_slug: list[str] | None = None
     for row in rows:
         item = items.get(row.slug)
         if item is None:
-            problems.append((row.line, f"there is no item '{row.slug}'"))
+            if every_slug is None:  # read once, only when a slug names no item
+                every_slug = await catalog.all_slugs(session, organisation_id)
+            near = catalog.closest(row.slug, every_slug)
+            hint = f"; did you mean '{near}'?" if near else ""
+            problems.append((row.line, f"there is no item '{row.slug}'{hint}"))
             continue
         if item.source is ItemSource.LIBRARY:
             problems.append(

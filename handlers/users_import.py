@@ -31,9 +31,11 @@ _HASH = (1 << 60) - 1
 
 class UserRow(NamedTuple):  # a tuple: cheap to make and to spool, a million times
     email: str
-    first_name: str
-    last_name: str
-    type: UserType
+    # None: the cell was empty or the column absent, so a known person keeps theirs (a new
+    # person gets an empty name and the type staff).
+    first_name: str | None
+    last_name: str | None
+    type: UserType | None
     attributes: tuple[tuple[str, Any], ...] = ()  # (field, value) of the non-empty cells
     manager_email: str | None = None
     groups: tuple[cells.GroupKey, ...] = ()
@@ -70,15 +72,17 @@ class UsersImport:
         email = normalise_email(row["email"])
         if email is None:
             raise RowProblem(f"'{row['email']}' is not a valid email address")
-        try:
-            type_ = UserType((row.get("type") or "staff").lower())
-        except ValueError:
-            allowed = ", ".join(t.value for t in UserType)
-            raise RowProblem(f"type '{row['type']}' is not one of {allowed}") from None
+        type_ = None
+        if row.get("type"):
+            try:
+                type_ = UserType(row["type"].lower())
+            except ValueError:
+                allowed = ", ".join(t.value for t in UserType)
+                raise RowProblem(f"type '{row['type']}' is not one of {allowed}") from None
         first, last = row["first_name"], row["last_name"]
         if len(first) > NAME_MAX or len(last) > NAME_MAX:
             raise RowProblem(f"names can be at most {NAME_MAX} characters")
-        return UserRow(email, first, last, type_, *_directory_cells(row, email))
+        return UserRow(email, first or None, last or None, type_, *_directory_cells(row, email))
 
     def key(self, parsed: UserRow) -> str:
         return parsed.email
@@ -112,7 +116,7 @@ class UsersImport:
     async def write(
         self, session: AsyncSession, organisation_id: int, rows: list[UserRow]
     ) -> ImportSummary:
-        summary = await _write_names(session, organisation_id, rows)
+        created, known, changed = await _write_names(session, organisation_id, rows)
         ids = await users_by_email(session, organisation_id, [r.email for r in rows])
         now = utcnow()
         values = {ids[r.email]: dict(r.attributes) for r in rows if r.attributes}
@@ -126,11 +130,14 @@ class UsersImport:
             if person in managers and manager in managers:
                 values.setdefault(managers[person], {})["manager_id"] = managers[manager]
                 del self._later[person]
-        await apply_attributes(session, organisation_id, values, ORIGIN, now)
+        await apply_attributes(session, organisation_id, values, ORIGIN, now, changed=changed)
         memberships = [(g, ids[r.email]) for r in rows for g in r.groups]
         if memberships:
-            await cells.join_groups(session, organisation_id, memberships, ORIGIN)
-        return summary
+            changed.update(await cells.join_groups(session, organisation_id, memberships, ORIGIN))
+        # Only this batch's known people count: a manager set now for someone of an earlier
+        # batch was counted there, and new people are created, not updated.
+        updated = len(changed & known)
+        return ImportSummary(created, updated, len(known) - updated)
 
 
 async def _known(session: AsyncSession, organisation_id: int, emails: list[str]) -> dict[str, Row]:
@@ -153,9 +160,10 @@ async def _known(session: AsyncSession, organisation_id: int, emails: list[str])
 
 async def _write_names(
     session: AsyncSession, organisation_id: int, rows: list[UserRow]
-) -> ImportSummary:
-    """Create the new people and update the names and types of the known ones."""
-    summary = ImportSummary()
+) -> tuple[int, set[int], set[int]]:
+    """Create the new people and update the names and types of the known ones (a value the
+    row leaves out stays as it is): how many were created, the ids of the known ones, and of
+    those whose names or type changed."""
     table = User.__table__
     existing = await _known(session, organisation_id, [r.email for r in rows])
     changes = []
@@ -163,23 +171,16 @@ async def _write_names(
         user = existing.get(row.email)
         if user is None:
             continue
-        if (user.first_name, user.last_name, user.type) == (
-            row.first_name,
-            row.last_name,
-            row.type,
-        ):
-            summary.unchanged += 1
-        else:
-            changes.append(
-                {
-                    "id": user.id,
-                    "first_name": row.first_name,
-                    "last_name": row.last_name,
-                    "type": row.type,
-                }
-            )
+        was = (user.first_name, user.last_name, user.type)
+        given = (
+            user.first_name if row.first_name is None else row.first_name,
+            user.last_name if row.last_name is None else row.last_name,
+            user.type if row.type is None else row.type,
+        )
+        if given != was:
+            names = {"first_name": given[0], "last_name": given[1], "type": given[2]}
+            changes.append({"id": user.id, **names})
     await update_by_id(session, table, changes)
-    summary.updated += len(changes)
     new = [r for r in rows if r.email not in existing]
     now = utcnow()
     # A person who signs in and is provisioned at this very moment keeps that row; running
@@ -188,7 +189,10 @@ async def _write_names(
         session,
         table,
         ("email", "first_name", "last_name", "type"),
-        [(r.email, r.first_name, r.last_name, r.type.value) for r in new],
+        [
+            (r.email, r.first_name or "", r.last_name or "", (r.type or UserType.STAFF).value)
+            for r in new
+        ],
         {
             "organisation_id": organisation_id,
             "status": UserStatus.ACTIVE,
@@ -196,9 +200,9 @@ async def _write_names(
             "first_known_at": now,
         },
     )
-    summary.created += len(new)
     await _log_added(session, organisation_id, [r.email for r in new], now)
-    return summary
+    known = {user.id for user in existing.values()}
+    return len(new), known, {c["id"] for c in changes}
 
 
 async def _log_added(

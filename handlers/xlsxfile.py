@@ -27,6 +27,24 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
+def _is_text(path: Path) -> bool:
+    """Whether the file starts as text does (a CSV given a spreadsheet's name), not as the zip
+    an .xlsx is."""
+    try:
+        with path.open("rb") as raw:
+            head = raw.read(4096)
+    except OSError:
+        return False
+    if not head or b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the end of what was read is text
+        if exc.start < len(head) - 3:
+            return False
+    return True
+
+
 def records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for each row of the workbook's first sheet."""
     from openpyxl import load_workbook  # only when a spreadsheet is imported
@@ -34,6 +52,12 @@ def records(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        if _is_text(path):
+            raise FileProblem(
+                None,
+                f"this file is CSV text named {path.suffix}: rename it to .csv (or save it from "
+                "Excel as .xlsx)",
+            ) from None
         raise FileProblem(
             None,
             f"not readable as an .xlsx spreadsheet ({type(exc).__name__}); save it again "

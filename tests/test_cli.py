@@ -124,8 +124,8 @@ def test_users_import_upserts_by_email_without_case(tmp_path, db_url):
         "email,first_name,last_name\nann@example.COM,Ann,Lee-Smith\nbo@example.com,Bo,Chan\n"
     )
     result = enrolbot("users", "import", str(csv), cwd=tmp_path, DATABASE_URL=db_url)
-    # Bo's type goes back to the default, staff, because the file says nothing else.
-    assert result.stdout.strip() == "Imported users: 0 created, 2 updated."
+    # Ann's last name changes; Bo stays a client: a file without a type column keeps types.
+    assert result.stdout.strip() == "Imported users: 0 created, 1 updated, 1 unchanged."
     assert counts(db_url)["portal_user"] == 2
 
 

@@ -59,7 +59,7 @@ async def test_a_staged_import_is_sent_once_by_its_admin_after_a_second_check(ac
     await acme.session.commit()
     changed = await send(boss)
     assert changed.tone is Tone.ERROR and changed.text.startswith("Things changed since the")
-    assert "  row 3: no group called Drivers (`group list` shows them)" in changed.lines
+    assert "  line 3: no group called Drivers (`group list` shows them)" in changed.lines
     assert await count(acme, Invitation) == 0
     assert (await acme.session.get(InviteImport, import_id)).sent_at is None
 

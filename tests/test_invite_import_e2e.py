@@ -90,8 +90,8 @@ def test_slack_modal_preview_and_send_invitations(slack):
     [wrong] = slack.wait_messages(ADMIN, 1)
     text = text_of(wrong)
     assert "Preview of wrong.csv" in text and "Fix the rows below" in text
-    assert "row 3: `not-an-email` is not an email" in text
-    assert "row 4: no group called Nowhere" in text
+    assert "line 3: `not-an-email` is not an email" in text
+    assert "line 4: no group called Nowhere" in text
     assert send_button(wrong) is None and held(slack.db) == (0, 0, 0)
 
     submit(slack, open_form(slack, ADMIN, 2), "people.csv", GOOD)

@@ -77,10 +77,12 @@ async def apply_attributes(
     now: datetime,
     *,
     made: dict[int, dict[str, Any]] | None = None,
+    changed: set[int] | None = None,
 ) -> int:
     """Set each person's (by user id) given attributes; only what differs is written and
     logged. The number of attribute changes. `made`: people this transaction has just made,
-    with all their FIELDS as made, so neither read again nor looked for in groups."""
+    with all their FIELDS as made, so neither read again nor looked for in groups. `changed`,
+    when given, gets the ids of the people whose attributes changed."""
     await plan_each_statement(session)
     fields = sorted({f for attrs in values for f in values[attrs]})
     if not values or not fields:
@@ -101,6 +103,8 @@ async def apply_attributes(
         if not diff:
             continue
         by_columns[tuple(sorted(diff))].append({"id": user_id, **diff})
+        if changed is not None:
+            changed.add(user_id)
         for f, v in diff.items():
             log.append((user_id, ChangeKind.ATTRIBUTE, f, now_values[f], v, None))
             if f in ATTRIBUTE_KINDS:

@@ -3,6 +3,7 @@ checked, and written through handlers.directory with the source `file`."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 
@@ -73,15 +74,16 @@ def kind_of(value: str) -> GroupKind:
 
 def group_list(value: str) -> tuple[GroupKey, ...]:
     """`Mentors; qualification:First aid`: groups separated by ;, each NAME (a group) or
-    KIND:NAME."""
+    KIND:NAME. What comes before a colon must be a kind, so a mistyped one is not taken for
+    part of a name; a name with a colon of its own is written `group:NAME`."""
     found: list[GroupKey] = []
     for part in value.split(GROUP_SEPARATOR):
         if not part.strip():
             continue
         head, sep, rest = part.partition(KIND_SEPARATOR)
-        if sep and head.strip().lower() in _KIND_WORDS:
-            kind, name = kind_of(head), rest
-        else:  # a name with a colon of its own
+        if sep:
+            kind, name = _kind_before_colon(head, rest), rest
+        else:
             kind, name = GroupKind.GROUP, part
         name = text_value("a group's name", name)
         if name is None:
@@ -90,7 +92,24 @@ def group_list(value: str) -> tuple[GroupKey, ...]:
     return tuple(found)
 
 
-_KIND_WORDS = {k.value for k in GroupKind}
+_KIND_WORDS = [k.value for k in GroupKind]
+
+
+def _kind_before_colon(head: str, rest: str) -> GroupKind:
+    word = head.strip().lower()
+    if word in _KIND_WORDS:
+        return GroupKind(word)
+    close = difflib.get_close_matches(word, _KIND_WORDS, n=1, cutoff=0.6)
+    entry = f"{head.strip()}{KIND_SEPARATOR}{rest.strip()}"
+    if close:
+        raise RowProblem(
+            f"'{entry[:80]}': '{head.strip()[:40]}' is not a kind of group; did you mean "
+            f"{close[0]}:{rest.strip()[:80]}?"
+        )
+    raise RowProblem(
+        f"'{entry[:80]}': '{head.strip()[:40]}' is not a kind of group ({KINDS}); a name with "
+        "a colon in it is written group:NAME"
+    )
 
 
 async def owned_elsewhere(
@@ -123,15 +142,15 @@ async def join_groups(
     organisation_id: int,
     memberships: list[tuple[GroupKey, int]],
     origin: Origin,
-) -> int:
-    """Add each (group, user id), making missing groups with the source `file`; how many
-    joined."""
+) -> list[int]:
+    """Add each (group, user id), making missing groups with the source `file`; the user id of
+    each membership that began (once per group joined)."""
     by_group: dict[GroupKey, list[int]] = {}
     shown: dict[GroupKey, str] = {}
     for (kind, name), user_id in memberships:
         by_group.setdefault((kind, name.lower()), []).append(user_id)
         shown.setdefault((kind, name.lower()), name)
-    joined = 0
+    joined: list[int] = []
     for kind in sorted({k for k, _ in by_group}):
         names = [shown[key] for key in by_group if key[0] == kind]
         ids = await named_groups(
@@ -141,5 +160,5 @@ async def join_groups(
             group = await session.get(Group, group_id)
             assert group is not None
             change = await add_members(session, group, by_group[(kind, name)], origin)
-            joined += len(change.joined)
+            joined += change.joined
     return joined
