@@ -168,3 +168,21 @@ async def test_rules_are_read_with_their_audience_and_terms(world, sessions):
     one = await world.client.get(f"/api/v1/rules/{rule_id}", headers=world.auth(key))
     assert one.json() == got
     problem(await world.client.get("/api/v1/rules/999", headers=world.auth(key)), 404, "not-found")
+
+
+async def test_a_null_clears_a_persons_value_as_the_import_docs_say(world):
+    # docs/people-and-groups.md: a file never clears a value; the API does, given null.
+    client, auth = world.client, world.auth(await world.key())
+    made = await client.post(
+        "/api/v1/people",
+        json={"email": "di@example.com", "department": "Sales", "language": "en"},
+        headers=auth,
+    )
+    assert made.status_code == 201, made.text
+    cleared = await client.post(
+        "/api/v1/people", json={"email": "di@example.com", "department": None}, headers=auth
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["department"], cleared.json()["language"]) == (None, "en")
+    groups = await client.get("/api/v1/groups?kind=department", headers=auth)
+    assert [(g["name"], g["members"]) for g in groups.json()["data"]] == [("Sales", 0)]
