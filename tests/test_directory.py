@@ -3,7 +3,6 @@ its source and time, memberships with history, full syncs held to the safety thr
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -145,14 +144,11 @@ async def test_replace_members_of_thousands_in_one_call(session):
     assert made.created == 3000 and None not in made.user_ids
     ids = made.user_ids
     group = await directory.source_group(session, org.id, GroupSource.SCIM, "g1", "Everyone")
-    began = time.monotonic()
     first = await directory.replace_members(session, group, ids[:2500], SCIM)
     second = await directory.replace_members(session, group, ids[500:], SCIM)
-    took = time.monotonic() - began
     assert (len(first.joined), len(first.left)) == (2500, 0)
     assert (len(second.joined), len(second.left)) == (500, 500)
     assert await _open(session, group.id) == set(ids[500:])
-    assert took < 5, took
 
 
 async def test_upsert_people_keys_by_stable_id_and_a_new_email_never_moves_the_account(session):

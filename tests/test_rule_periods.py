@@ -273,10 +273,11 @@ async def _periods_of(acme, email):
         return [tuple(r) for r in rows]
 
 
-async def _within_a_second(acme, email, count):
+async def _enrolled_by_the_follower(acme, email, count):
+    # How fast is bench.rules' figure; a test only waits, generously, for it to happen.
     began = time.monotonic()
     while len(await _periods_of(acme, email)) < count:
-        assert time.monotonic() - began < 1.0, f"{email} not enrolled within a second"
+        assert time.monotonic() - began < 30, f"{email} not enrolled by the follower"
         await asyncio.sleep(0.02)
 
 
@@ -296,7 +297,7 @@ async def test_readme_annual_compliance_for_a_department_end_to_end(acme):
         )
         assert reply.text.startswith("Rule 1 saved: Safety 101 for everyone in Compliance"), reply
         await acme.session.commit()
-        await _within_a_second(acme, "ann@example.com", 1)
+        await _enrolled_by_the_follower(acme, "ann@example.com", 1)
         # Made now, shown 60 days before 1 October.
         assert await _periods_of(acme, "ann@example.com") == [
             (20271001, EnrolmentStatus.ENROLLED, at(2027, 10, 1, 0), at(2027, 8, 2, 0))
@@ -306,7 +307,7 @@ async def test_readme_annual_compliance_for_a_department_end_to_end(acme):
         clock[0] = at(2027, 8, 15)
         await run(ctx, "group add Compliance cat@example.com")
         await acme.session.commit()
-        await _within_a_second(acme, "cat@example.com", 1)
+        await _enrolled_by_the_follower(acme, "cat@example.com", 1)
         assert await _periods_of(acme, "cat@example.com") == [
             (20271001, EnrolmentStatus.ENROLLED, at(2027, 10, 1, 0), None)
         ]

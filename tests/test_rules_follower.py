@@ -34,18 +34,20 @@ SCIM = Origin("scim")
 KEY = SourceKey("scim", "1")
 
 
-async def test_a_membership_change_enrols_within_a_second_through_the_follower(sessions):
+async def test_a_membership_change_enrols_through_the_followers_wakeup(sessions):
     w = await rules_world(sessions)
     follower = Follower(sessions)
     mentors = await w.group("Mentors")
     await w.rule(follower, group_ids=(mentors,), terms=saved.Terms(reason="Mentors must"))
-    task = asyncio.create_task(follower.follow(poll=5.0))  # only the wakeup can be this quick
+    # A poll an hour apart: an enrolment within the test's wait can only come from the wakeup.
+    # How quickly it comes is bench.rules' figure, not a test's.
+    task = asyncio.create_task(follower.follow(poll=3600.0))
     try:
         await asyncio.sleep(0.05)
         started = time.monotonic()
         await w.join(mentors, "bob")
         while not await w.enrolled():
-            assert time.monotonic() - started < 1.0, "not enrolled within a second"
+            assert time.monotonic() - started < 30, "the wakeup did not enrol them"
             await asyncio.sleep(0.01)
     finally:
         task.cancel()

@@ -61,8 +61,8 @@ def test_a_removed_bot_stops_alerts_and_tells_the_admin_in_a_direct_message(worl
 
 def test_a_stalled_entra_id_token_request_gives_up_and_the_user_is_told(world, monkeypatch):
     monkeypatch.setattr("bot.teams.connector.TIMEOUT_SECONDS", 0.5)
-    world.entra.stalls.append(3)  # the first token request hangs; the next one answers
+    world.entra.stalls.append(6)  # the first token request hangs; the next one answers
     started = time.monotonic()
     reply = world.say("admin", "help")
     assert "Sorry, something went wrong on our side" in card_text(reply)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4  # given up long before Entra ID answered
