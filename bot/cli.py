@@ -25,6 +25,7 @@ from bot import (
     invite_cli,
     moodle_cli,
     org_cli,
+    outfiles,
     reminders_cli,
     rules_cli,
     teams_cli,
@@ -74,6 +75,11 @@ def _run_db(url: str, work: Callable[[], Awaitable[T]]) -> T:
             f"installed: run pip install -e '.[{_DRIVER_EXTRAS[exc.name]}]'."
         ) from None
     except (OSError, ConnectionError) as exc:
+        if isinstance(exc, OSError) and exc.filename and exc.filename != make_url(url).database:
+            # A file the command reads or writes, not the database.
+            raise click.ClickException(
+                f"Cannot use {exc.filename}: {outfiles.reason(exc)}."
+            ) from None
         raise click.ClickException(f"Cannot reach the database at {_where(url)}: {exc}") from None
     except Exception as exc:
         if type(exc).__module__.startswith(("sqlalchemy", "asyncpg", "sqlite3")):
@@ -299,7 +305,11 @@ def users_import(file: Path) -> None:
 @click.option("--type", "user_type", metavar="T", help="staff, client or prospect only.")
 @click.option("--since", metavar="DATE", help="Enrolled on or after DATE (YYYY-MM-DD).")
 @click.option(
-    "--csv", "out", metavar="FILE", default="", help="Write the enrolments; - for stdout."
+    "--csv",
+    "out",
+    metavar="FILE",
+    default="",
+    help="Write the enrolments to FILE, a new .csv file; - for stdout.",
 )
 def report(item: str, user_type: str | None, since: str | None, out: str) -> None:
     """An item's enrolments, counted by user type and by source; --csv FILE writes them."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from bot import outfiles
 from bot.settings import Settings
 
 BY = "enrolbot enrol import"
@@ -36,8 +37,9 @@ def group(
     @click.argument("items", nargs=-1, required=True)
     @click.option("--out", "out", metavar="FILE", type=click.Path(path_type=Path), required=True)
     def template(items: tuple[str, ...], out: Path) -> None:
-        """Write the .xlsx template for ITEMS (slugs): a column of emails, one column per item;
-        an x under an item enrols that person in it."""
+        """Write the .xlsx template for ITEMS (slugs) to FILE, a new file ending in .xlsx: a
+        column of emails, one column per item; an x under an item enrols that person in it."""
+        outfiles.check(out, ".xlsx", "an .xlsx workbook")
         run(functools.partial(_template, items, out))
 
     @enrol_group.command("import")
@@ -45,8 +47,9 @@ def group(
     @click.option("--yes", is_flag=True, help="Start the import after the preview.")
     def import_(file: Path, yes: bool) -> None:
         """Preview FILE (.xlsx or .csv, from `enrol template`), and with --yes import it: each
-        person enrolled is told once. Without --yes nothing changes."""
-        run(functools.partial(_import, file, yes))
+        person enrolled is told once by the running service, in Slack, in Teams or by email,
+        whichever is set up. Without --yes nothing changes."""
+        run(functools.partial(_import, file, yes, _told(settings())))
 
     @enrol_group.command("imports")
     def imports() -> None:
@@ -81,20 +84,46 @@ async def _in_db(
     return [*([created] if created else []), *lines]
 
 
+def _told(current: Settings) -> str:
+    """How the people an import enrols hear of it, from what is set up here: the outbox tells
+    each on the first of Slack, Teams and email that they have (handlers.rules.messages)."""
+    ways = [
+        name
+        for name, on in (
+            ("Slack", current.slack_enabled),
+            ("Teams", current.teams_enabled),
+            ("email", bool(current.smtp_url)),
+        )
+        if on
+    ]
+    if not ways:
+        return (
+            "but nobody can be told: no Slack, Teams or email is set up here (set SLACK_*, "
+            "MICROSOFT_* or SMTP_URL as the README says)"
+        )
+    return f"each to be told once by the running service through {' or '.join(ways)}"
+
+
 async def _template(items: tuple[str, ...], out: Path, sessions, org_id: int, reads) -> list[str]:
     from handlers import catalog
     from handlers.enrol_sheet import template as make
 
+    slugs = list(dict.fromkeys(s.lower() for s in items))  # one column each, as in chat
     async with sessions() as session:
         try:
-            found = [await catalog.get_item(session, org_id, s) for s in items]
+            found = [await catalog.get_item(session, org_id, s) for s in slugs]
         except catalog.UnknownItem as exc:
             raise click.ClickException(str(exc)) from None
-    await asyncio.to_thread(out.write_bytes, make(found))
-    return [f"Wrote {out}: fill in emails and an x under each item, then import it."]
+    await asyncio.to_thread(outfiles.write, out, make(found))
+    lines = [f"Wrote {out}: fill in emails and an x under each item, then import it."]
+    named = [s.lower() for s in items]
+    twice = [s for s in slugs if named.count(s) > 1]
+    if twice:
+        lines.append(f"{', '.join(twice)}: named more than once, given one column.")
+    return lines
 
 
-async def _import(file: Path, yes: bool, sessions, org_id: int, reads) -> list[str]:
+async def _import(file: Path, yes: bool, told: str, sessions, org_id: int, reads) -> list[str]:
     from handlers import enrol_import as sheet
     from handlers.csvfile import FileProblem
     from handlers.enrol_import_text import preview_lines, started_notice
@@ -112,7 +141,7 @@ async def _import(file: Path, yes: bool, sessions, org_id: int, reads) -> list[s
     from handlers.enrol_import_start import start
 
     done = await start(sessions, org_id, import_id, by_name=BY, rest=rest)
-    return [*lines, started_notice(done).text]
+    return [*lines, started_notice(done, told).text]
 
 
 async def _imports(sessions, org_id: int, reads) -> list[str]:

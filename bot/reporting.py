@@ -12,6 +12,7 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import outfiles
 from handlers import catalog, reports
 from handlers.replies import plural
 from store.models import Organisation
@@ -28,6 +29,8 @@ def run(
         wanted = reports.filters(user_type, since)
     except reports.ReportError as exc:
         raise click.ClickException(_plain(str(exc))) from None
+    if out and out != "-":
+        outfiles.check(Path(out), ".csv", "CSV")
 
     async def work(session: AsyncSession, org: Organisation) -> reports.Report:
         item = await catalog.get_item(session, org.id, slug)
@@ -45,10 +48,7 @@ def run(
         sys.stdout.buffer.write(made.csv)
         sys.stdout.flush()
     elif out:
-        try:
-            Path(out).write_bytes(made.csv)
-        except OSError as exc:
-            raise click.ClickException(f"Cannot write {out}: {exc.strerror or exc}") from None
+        outfiles.write(Path(out), made.csv)
         click.echo(f"Wrote {plural(made.total, 'enrolment')} to {out}.")
     else:
         click.echo("Add --csv FILE to write the enrolments as CSV (--csv - for standard output).")

@@ -98,6 +98,10 @@ def _people(n: int) -> str:
     return f"{n:,} {'person' if n == 1 else 'people'}"
 
 
+def _enrolments(n: int) -> str:
+    return f"{n:,} {'enrolment' if n == 1 else 'enrolments'}"
+
+
 def _rows(n: int) -> str:
     return f"{n:,} {'row' if n == 1 else 'rows'}"
 
@@ -110,7 +114,7 @@ def preview_lines(p: Preview) -> list[str]:
     """The final check, one line each, plain text (what people typed passes through echo)."""
     lines = []
     if p.items:
-        lines.append(f"Will be enrolled: {_people(p.people)}, {p.enrolments:,} enrolments:")
+        lines.append(f"Will be enrolled: {_people(p.people)}, {_enrolments(p.enrolments)}:")
         lines += [f"  {echo(i.title)} ({echo(i.slug)}): {i.count:,}" for i in p.items]
     else:
         lines.append("No one will be enrolled.")
@@ -139,10 +143,11 @@ def preview_notice(p: Preview) -> Notice:
     return Notice(text, Tone.INFO, tuple(preview_lines(p)), heading)
 
 
-def started_notice(s: Started) -> Notice:
+def started_notice(s: Started, told: str = "each told once") -> Notice:
+    """What an import did; `told` says how the people enrolled hear of it."""
     text = (
-        f"Import {s.import_id} done: {s.enrolled:,} enrolments made for {_people(s.people)}, "
-        f"each told once; {s.already:,} already enrolled, {_rows(s.refused)} could not be "
+        f"Import {s.import_id} done: {_enrolments(s.enrolled)} made for {_people(s.people)}, "
+        f"{told}; {s.already:,} already enrolled, {_rows(s.refused)} could not be "
         f"enrolled, {_rows(s.problems)} had errors."
     )
     return Notice(text, Tone.SUCCESS)

@@ -188,6 +188,7 @@ def test_cli_template_import_yes_and_imports(db_url, tmp_path):
 
     SyncDB(db_url).run(seed)
     env = {"DATABASE_URL": db_url, "ENROLBOT_SECRET_KEY": "enrol-import-cli-test-key-0123456789"}
+    nowhere = {"SLACK_BOT_TOKEN": None, "MICROSOFT_APP_ID": None, "SMTP_URL": None}
     runner = CliRunner()
     out = tmp_path / "t.xlsx"
     made = runner.invoke(
@@ -200,17 +201,78 @@ def test_cli_template_import_yes_and_imports(db_url, tmp_path):
     book.save(out)
     previewed = runner.invoke(main, ["enrol", "import", str(out)], env=env)
     assert previewed.exit_code == 0, previewed.output
+    assert "Will be enrolled: 1 person, 1 enrolment:" in previewed.output
     assert "row 3: nobody@example.com" in previewed.output
     assert "Nothing was changed" in previewed.output
     assert SyncDB(db_url).run(counts) == (1, 0)
-    ran = runner.invoke(main, ["enrol", "import", str(out), "--yes"], env=env)
+    ran = runner.invoke(main, ["enrol", "import", str(out), "--yes"], env=env | nowhere)
     assert ran.exit_code == 0, ran.output
-    assert "1 enrolments made for 1 person" in ran.output
+    # Nothing can tell anyone here: the sentence says so, and how to change it.
+    assert (
+        "1 enrolment made for 1 person, but nobody can be told: no Slack, Teams or email is set "
+        "up here (set SLACK_*, MICROSOFT_* or SMTP_URL as the README says);"
+    ) in ran.output
     assert SyncDB(db_url).run(counts) == (2, 1)
     listed = runner.invoke(main, ["enrol", "imports"], env=env)
     assert "1 enrolled" in listed.output and "enrolbot enrol import" in listed.output
-    wrong = runner.invoke(main, ["enrol", "template", "nope", "--out", str(out)], env=env)
+    wrong = runner.invoke(
+        main, ["enrol", "template", "nope", "--out", str(tmp_path / "n.xlsx")], env=env
+    )
     assert wrong.exit_code != 0 and "no item" in wrong.output
+
+
+def test_cli_import_says_through_what_people_are_told(db_url, tmp_path):
+    from tests.support.syncdb import SyncDB
+
+    SyncDB(db_url).run(seed)
+    path = tmp_path / "marks.csv"
+    path.write_text("email,fire-safety\nann@example.com,x\n")
+    env = {
+        "DATABASE_URL": db_url,
+        "SMTP_URL": "smtp://127.0.0.1:2525",
+        "SLACK_BOT_TOKEN": None,
+        "MICROSOFT_APP_ID": None,
+    }
+    ran = CliRunner().invoke(main, ["enrol", "import", str(path), "--yes"], env=env)
+    assert ran.exit_code == 0, ran.output
+    assert (
+        "1 enrolment made for 1 person, each to be told once by the running service through email;"
+    ) in ran.output
+
+
+def test_cli_template_names_each_item_once_and_never_overwrites(db_url, tmp_path):
+    from tests.support.syncdb import SyncDB
+
+    SyncDB(db_url).run(seed)
+    env = {"DATABASE_URL": db_url}
+    runner = CliRunner()
+    out = tmp_path / "keep.xlsx"
+    made = runner.invoke(
+        main, ["enrol", "template", "gdpr", "GDPR", "gdpr", "--out", str(out)], env=env
+    )
+    assert made.exit_code == 0, made.output
+    assert made.output.splitlines()[-1] == "gdpr: named more than once, given one column."
+    assert [c.value for c in load_workbook(out)["Enrolments"][1]] == ["email", "Gdpr (gdpr)"]
+
+    filled = out.read_bytes()
+    again = runner.invoke(main, ["enrol", "template", "gdpr", "--out", str(out)], env=env)
+    assert again.exit_code == 1
+    assert again.output == (
+        f"Error: Cannot write {out}: it already exists; choose another name, or delete it first.\n"
+    )
+    assert out.read_bytes() == filled
+    csv_name = tmp_path / "keep2.csv"
+    wrong = runner.invoke(main, ["enrol", "template", "gdpr", "--out", str(csv_name)], env=env)
+    assert wrong.exit_code == 1 and not csv_name.exists()
+    assert wrong.output == (
+        f"Error: {csv_name} would hold an .xlsx workbook, so its name must end in .xlsx: "
+        "choose a name such as keep2.xlsx.\n"
+    )
+    for bad, why in (("/nonexistent/x.xlsx", "no such directory"), (tmp_path, "it is a dir")):
+        refused = runner.invoke(main, ["enrol", "template", "gdpr", "--out", str(bad)], env=env)
+        assert refused.exit_code == 1
+        assert refused.output.startswith(f"Error: Cannot write {bad}: {why}")
+        assert "database" not in refused.output
 
 
 async def test_paced_batches_enrol_everyone_once(sessions, tmp_path):

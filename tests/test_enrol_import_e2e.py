@@ -139,6 +139,6 @@ def test_teams_file_in_personal_chat_preview_and_start(teams):
     [start] = [a for a in preview["actions"] if a.get("title") == "Start import"]
     answer = teams.invoke("admin", start["verb"], start["data"])
     assert "Import started" in card_text(answer["value"])
-    [done] = teams.connector.wait(lambda s: "1 enrolments made" in str(s.body))
+    [done] = teams.connector.wait(lambda s: "1 enrolment made" in str(s.body))
     assert "for 1 person" in str(done.body)
     assert teams.db.run(imported) == (1, 1)

@@ -90,3 +90,28 @@ def test_the_app_package_holds_a_valid_manifest_and_the_two_icons(tmp_path, sche
     assert sizes == {"color.png": (192, 192), "outline.png": (32, 32)}
     refused = enrolbot("teams", "package", cwd=tmp_path)
     assert refused.returncode == 1 and "MICROSOFT_APP_ID is not set" in refused.stderr
+
+
+def test_the_app_package_is_refused_where_teams_or_the_file_system_would_refuse_it(tmp_path):
+    settings = {"MICROSOFT_APP_ID": APP_ID, "ENROLBOT_PUBLIC_URL": "https://enrol.acme.test"}
+    plain = enrolbot("teams", "package", cwd=tmp_path, MICROSOFT_APP_ID=APP_ID)
+    assert plain.returncode == 1 and not (tmp_path / "enrolbot-teams.zip").exists()
+    assert plain.stderr == (
+        "Error: ENROLBOT_PUBLIC_URL is http://127.0.0.1:8000, and Teams accepts only https "
+        "addresses: set it to the public https address Teams will reach, such as "
+        "https://enrol.example.com.\n"
+    )
+    gone = enrolbot("teams", "package", "--out", "/nonexistent/t.zip", cwd=tmp_path, **settings)
+    assert (gone.returncode, gone.stderr) == (
+        1,
+        "Error: Cannot write /nonexistent/t.zip: no such directory.\n",
+    )
+    kept = tmp_path / "keep.zip"
+    kept.write_bytes(b"an earlier package")
+    again = enrolbot("teams", "package", "--out", str(kept), cwd=tmp_path, **settings)
+    assert again.returncode == 1 and kept.read_bytes() == b"an earlier package"
+    assert "it already exists; choose another name, or delete it first." in again.stderr
+    named = enrolbot(
+        "teams", "package", "--out", str(tmp_path / "t.json"), cwd=tmp_path, **settings
+    )
+    assert named.returncode == 1 and "its name must end in .zip" in named.stderr

@@ -61,3 +61,32 @@ def test_report_refuses_a_bad_date_and_an_unknown_item_in_one_line(tmp_path, db_
     unknown = enrolbot("report", "safety", cwd=tmp_path, DATABASE_URL=db_url)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "Error: There is no item safety. Did you mean safety-101?"
+
+
+def test_report_never_overwrites_a_file_and_writes_csv_only_to_a_csv_name(tmp_path, db_url):
+    db = SyncDB(db_url)
+    db.run(seed.organisation())
+    users = tmp_path / "clob.csv"
+    users.write_text("email,first_name,last_name\nann@acme.test,Ann,Lee\n")
+    kept = users.read_bytes()
+    refused = enrolbot(
+        "report", "safety-101", "--csv", str(users), cwd=tmp_path, DATABASE_URL=db_url
+    )
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr == (
+        f"Error: Cannot write {users}: it already exists; choose another name, or delete it "
+        "first.\n"
+    )
+    assert users.read_bytes() == kept
+    sheet = tmp_path / "report.xlsx"
+    wrong = enrolbot("report", "safety-101", "--csv", str(sheet), cwd=tmp_path, DATABASE_URL=db_url)
+    assert wrong.returncode == 1 and not sheet.exists()
+    assert wrong.stderr == (
+        f"Error: {sheet} would hold CSV, so its name must end in .csv: choose a name such as "
+        "report.csv.\n"
+    )
+    gone = enrolbot(
+        "report", "safety-101", "--csv", "/nonexistent/r.csv", cwd=tmp_path, DATABASE_URL=db_url
+    )
+    assert gone.returncode == 1
+    assert gone.stderr == "Error: Cannot write /nonexistent/r.csv: no such directory.\n"

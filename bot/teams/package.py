@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
@@ -37,11 +38,12 @@ def _in_json(text: str) -> str:
     return json.dumps(text)[1:-1]
 
 
-def write(
-    out: Path, app_id: str, public_url: str, privacy_url: str = "", terms_url: str = ""
-) -> None:
+def archive(app_id: str, public_url: str, privacy_url: str = "", terms_url: str = "") -> bytes:
+    """The zip to upload: the manifest and the two icons."""
     content = manifest(app_id, public_url, privacy_url, terms_url)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", content)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("manifest.json", content)
         for icon in ("color.png", "outline.png"):
-            archive.write(APP_PACKAGE / icon, icon)
+            zipped.write(APP_PACKAGE / icon, icon)
+    return buffer.getvalue()
