@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from bot.directory_sync import SOURCE_NAMES
 from bot.settings import Settings, SettingsError
 
 
@@ -24,7 +25,11 @@ def group(
         """People and groups from SCIM, Slack and Teams."""
 
     @directory_group.command("sync")
-    @click.option("--source", help="Sync only this source (as `group sync` names them).")
+    @click.option(
+        "--source",
+        type=click.Choice(SOURCE_NAMES),
+        help="Sync only this source (as `group sync` names them).",
+    )
     @click.option(
         "--force",
         is_flag=True,

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 _RUNNING: set[asyncio.Task] = set()
 
 
+SOURCE_NAMES = ("slack", "teams")  # every source `directory_sources` can add, by name
+
+
 def directory_sources(runtime: Runtime, platforms: Any = None) -> DirectorySources:
     """Every directory source the settings turn on. `platforms` is bot.app.Platforms (its Slack
     and Teams endpoints, with their clients), or None where there are none."""

@@ -113,7 +113,7 @@ async def _template(items: tuple[str, ...], out: Path, sessions, org_id: int, re
         try:
             found = [await catalog.get_item(session, org_id, s) for s in slugs]
         except catalog.UnknownItem as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(exc.sentence(catalog.ITEMS_HINT_OUTSIDE_CHAT)) from None
     await asyncio.to_thread(outfiles.write, out, make(found))
     lines = [f"Wrote {out}: fill in emails and an x under each item, then import it."]
     named = [s.lower() for s in items]

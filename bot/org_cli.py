@@ -34,6 +34,10 @@ def _checked(change: OrgChange) -> None:
             "say what to change: --name, --primary-admin-email, --sso-auto-provision, "
             "--rule-messages, --reminder-days or --time-zone"
         )
+    if change.name is not None and not change.name.strip():
+        raise click.ClickException(
+            "--name cannot be empty: give the organisation's name, such as --name 'Acme'."
+        )
     if change.reminder_days is not None:
         try:
             parse_days(change.reminder_days)
@@ -59,8 +63,9 @@ def group(
 
     @org_group.command("show")
     def org_show() -> None:
-        """Print the organisation's name, primary admin email, SSO auto-provisioning and whether
-        learners are told what rules do."""
+        """Print the organisation's name, primary admin email, SSO auto-provisioning, whether
+        learners are told what rules do, the reminder days before a due date, and the time zone
+        of people whose own is unknown."""
         _org(settings, in_organisation, OrgChange())
 
     @org_group.command("set")
@@ -122,7 +127,7 @@ def _org(
 
     async def run(session: AsyncSession, org: Organisation) -> list[str]:
         if change.name is not None:
-            org.name = change.name
+            org.name = change.name.strip()
         if email is not None:
             org.primary_admin_email = email or None
         if change.provision is not None:

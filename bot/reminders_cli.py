@@ -17,8 +17,9 @@ def _instant(text: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(
-            "give a date and time as ISO 8601, e.g. 2027-03-15T09:00:00+00:00"
+        raise click.ClickException(
+            "--now takes a date and time written YYYY-MM-DDTHH:MM (ISO 8601, UTC unless an "
+            f"offset such as +01:00 follows), such as 2027-03-15T09:00; “{text}” isn't one."
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

@@ -39,7 +39,7 @@ def run(
     try:
         made = in_organisation(work)
     except catalog.UnknownItem as exc:
-        raise click.ClickException(_plain(str(exc))) from None
+        raise click.ClickException(_plain(exc.sentence(catalog.ITEMS_HINT_OUTSIDE_CHAT))) from None
     to_stdout = out == "-"
     notice = reports.summary(made)
     for line in (notice.text, *notice.lines):

@@ -14,12 +14,20 @@ from store.models import CatalogItem, ItemKind, ItemSource
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 
+ITEMS_HINT = "`items` lists them."  # in chat, where `items` is a command
+ITEMS_HINT_OUTSIDE_CHAT = "In Slack or Teams, `/enrol items` lists them."
+
+
 class UnknownItem(Exception):
     def __init__(self, slug: str, suggestion: str | None) -> None:
         self.slug = slug
         self.suggestion = suggestion
-        hint = f" Did you mean `{suggestion}`?" if suggestion else " `items` lists them."
-        super().__init__(f"There is no item `{slug}`.{hint}")
+        super().__init__(self.sentence(ITEMS_HINT))
+
+    def sentence(self, hint: str) -> str:
+        """What to say, with `hint` where no slug comes close."""
+        then = f"Did you mean `{self.suggestion}`?" if self.suggestion else hint
+        return f"There is no item `{self.slug}`. {then}"
 
 
 async def get_item(session: AsyncSession, organisation_id: int, slug: str) -> CatalogItem:

@@ -206,8 +206,9 @@ async def _items(session: AsyncSession, organisation_id: int, slugs: list[str]) 
         if slug not in found:
             raise FileProblem(
                 1,
-                f"column {column} names the item `{slug}`, which doesn't exist: `items` lists "
-                "them, or make a new template with `enrol template`",
+                f"column {column} names the item `{slug}`, which doesn't exist: check its slug "
+                "(in Slack or Teams, `/enrol items` lists them), or make a new template with "
+                "`enrol template`",
             )
     return [found[s] for s in slugs]
 

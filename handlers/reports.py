@@ -34,7 +34,7 @@ SOURCE_NAMES = {
     EnrolmentSource.REGISTRATION: "self-registration",
     EnrolmentSource.RULE: "rule",
     EnrolmentSource.MANUAL: "by hand",
-    EnrolmentSource.IMPORT: "spreadsheet",
+    EnrolmentSource.IMPORT: "import (spreadsheet or completions file)",
     EnrolmentSource.INVITATION: "invitation",
     EnrolmentSource.API: "API",
     EnrolmentSource.ASSIGNMENT: "assignment",

@@ -218,6 +218,11 @@ def test_directory_sync_with_no_source_says_so_and_the_nightly_job_is_registered
     result = cli(db_url, "directory", "sync")
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith(directory.NO_SOURCES)
+    misspelt = cli(db_url, "directory", "sync", "--source", "slak")
+    assert misspelt.exit_code == 2
+    assert misspelt.output.splitlines()[-1] == (
+        "Error: Invalid value for '--source': 'slak' is not one of 'slack', 'teams'."
+    )
 
     async def nightly() -> None:
         return None

@@ -218,7 +218,10 @@ def test_cli_template_import_yes_and_imports(db_url, tmp_path):
     wrong = runner.invoke(
         main, ["enrol", "template", "nope", "--out", str(tmp_path / "n.xlsx")], env=env
     )
-    assert wrong.exit_code != 0 and "no item" in wrong.output
+    assert wrong.exit_code == 1
+    assert wrong.output == (
+        "Error: There is no item `nope`. In Slack or Teams, `/enrol items` lists them.\n"
+    )
 
 
 def test_cli_import_says_through_what_people_are_told(db_url, tmp_path):

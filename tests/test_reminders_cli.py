@@ -71,5 +71,15 @@ def test_bad_reminder_days_and_zones_are_refused_with_a_sentence(tmp_path, db_ur
     assert zone.returncode != 0
     assert "not an IANA time zone" in zone.stderr
     bad = enrolbot("reminders", "run", "--now", "tomorrow", cwd=tmp_path, DATABASE_URL=db_url)
-    assert bad.returncode != 0
-    assert "ISO 8601" in bad.stderr
+    assert bad.returncode == 1
+    assert bad.stderr == (
+        "Error: --now takes a date and time written YYYY-MM-DDTHH:MM (ISO 8601, UTC unless an "
+        "offset such as +01:00 follows), such as 2027-03-15T09:00; “tomorrow” isn't one.\n"
+    )
+    nameless = enrolbot("org", "set", "--name", " ", cwd=tmp_path, DATABASE_URL=db_url)
+    assert nameless.returncode == 1
+    assert nameless.stderr == (
+        "Error: --name cannot be empty: give the organisation's name, such as --name 'Acme'.\n"
+    )
+    shown = enrolbot("org", "show", "--help", cwd=tmp_path)
+    assert "reminder days" in shown.stdout and "time zone" in shown.stdout

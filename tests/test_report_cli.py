@@ -21,7 +21,7 @@ def test_report_prints_the_summary_and_writes_the_csv(tmp_path, db_url):
     assert done.stdout.splitlines() == [
         "3 enrolments in Safety 101, 1 completed.",
         "By user type: 1 staff, 1 client, 1 prospect.",
-        "By source: by hand: 1, link: 1, spreadsheet: 1.",
+        "By source: by hand: 1, import (spreadsheet or completions file): 1, link: 1.",
         f"Wrote 3 enrolments to {out}.",
     ]
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode().removeprefix(BOM))))
@@ -29,6 +29,11 @@ def test_report_prints_the_summary_and_writes_the_csv(tmp_path, db_url):
         "done@acme.test",
         "formula@client.test",
         "pat@prospect.test",
+    ]
+    assert sorted(r["source"] for r in rows) == [
+        "by hand",
+        "import (spreadsheet or completions file)",
+        "link",
     ]
     formula = next(r for r in rows if r["email"] == "formula@client.test")
     assert (formula["first name"], formula["source"]) == ("'=cmd|' /C calc'!A0", "by hand")
@@ -61,6 +66,11 @@ def test_report_refuses_a_bad_date_and_an_unknown_item_in_one_line(tmp_path, db_
     unknown = enrolbot("report", "safety", cwd=tmp_path, DATABASE_URL=db_url)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "Error: There is no item safety. Did you mean safety-101?"
+    far = enrolbot("report", "zzz-000", cwd=tmp_path, DATABASE_URL=db_url)
+    assert far.returncode == 1
+    assert far.stderr == (
+        "Error: There is no item zzz-000. In Slack or Teams, /enrol items lists them.\n"
+    )
 
 
 def test_report_never_overwrites_a_file_and_writes_csv_only_to_a_csv_name(tmp_path, db_url):

@@ -106,7 +106,7 @@ async def test_report_counts_by_user_type_and_by_source(acme, enrolled):
         "token “Spring campaign”": 1,
         f"token {unnamed}": 1,
         "by hand": 1,
-        "spreadsheet": 1,
+        "import (spreadsheet or completions file)": 1,
         "rule": 1,
         "invitation": 1,
     }
@@ -155,7 +155,7 @@ async def test_the_csv_has_a_row_per_enrolment_with_its_source(acme, enrolled):
     assert anon["source detail"] == f"token {enrolled[1]}"
     assert [by_email[e]["source"] for e in ("formula@client.test", "tab@prospect.test")] == [
         "by hand",
-        "spreadsheet",
+        "import (spreadsheet or completions file)",
     ]
     assert by_email["inv@client.test"]["completed at (UTC)"] == ""
     assert ready.report.filename.startswith("safety-101-enrolments-")
@@ -182,7 +182,7 @@ async def test_type_filter(acme, enrolled):
     ready = await report(acme, "report safety-101 --type prospect")
     assert ready.report.by_type == {UserType.PROSPECT: 4}
     assert dict(ready.report.by_source) == {
-        "spreadsheet": 1,
+        "import (spreadsheet or completions file)": 1,
         "rule": 1,
         "token “Spring campaign”": 1,
         f"token {enrolled[1]}": 1,
