@@ -270,10 +270,12 @@ def catalog_group() -> None:
 @catalog_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def catalog_import(file: Path) -> None:
-    """Import items from FILE.csv: columns slug,kind,title[,source[,url]].
+    """Import items from FILE (.csv or .xlsx): columns slug,kind,title[,source[,url]]
+    [,moodle_course_id].
 
-    kind is topic, article or pathway; source is own (default) or library. New items get
-    their default enrolment link. Existing slugs are updated. The whole file is checked
+    kind is topic, article or pathway; source is own (default) or library; moodle_course_id
+    maps the item to a Moodle course (an empty cell unmaps it). New items get their default
+    enrolment link. Existing slugs are updated. The whole file is checked
     first: nothing is written if any row is wrong. Ctrl-C stops between batches; running
     the same file again finishes it.
     """

@@ -396,3 +396,32 @@ def test_serve_refuses_a_database_of_an_unknown_schema(tmp_path, db_url):
     result = enrolbot("serve", cwd=tmp_path, ENROLBOT_SECRET_KEY=KEY, DATABASE_URL=db_url)
     assert result.returncode == 1
     assert "holds tables enrolbot does not know (revision ffff)" in result.stderr
+
+
+def test_the_readme_synopsis_shows_every_command_and_option_and_no_other():
+    import re
+    from pathlib import Path
+
+    import click
+
+    from bot.cli import main
+
+    def options(command: click.Command) -> set[str]:
+        found = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        for sub in getattr(command, "commands", {}).values():
+            found |= options(sub)
+        return {o for o in found if o.startswith("--")} - {"--help"}
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("## The command line\n\n```\n", 1)[1].split("```", 1)[0]
+    shown: dict[str, set[str]] = {}
+    for line in block.splitlines():
+        name = line.split()[1]
+        if name.startswith("--"):  # enrolbot --version
+            continue
+        shown.setdefault(name, set()).update(re.findall(r"--[a-z][a-z-]*", line))
+        command = main.commands[name]
+        if isinstance(command, click.Group):
+            for sub in re.findall(rf"(?:enrolbot {name}|\| {name}) ([a-z]+)", line):
+                assert sub in command.commands, line
+    assert {name: options(c) for name, c in main.commands.items()} == shown
