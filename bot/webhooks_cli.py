@@ -18,7 +18,7 @@ from bot.webhooks import Answer, address_rules, send_test
 from handlers import webhooks
 from handlers.events import EVENT_TYPES
 from handlers.webhooks import WebhookProblem
-from store.models import EndpointKind, Organisation, WebhookEndpoint, utcnow
+from store.models import EndpointKind, EndpointState, Organisation, WebhookEndpoint, utcnow
 
 Work = Callable[[AsyncSession, Organisation], Awaitable[Any]]
 
@@ -139,12 +139,17 @@ def _resume(cli: Cli) -> click.Command:
     def resume(endpoint: str) -> None:
         """Deliver again to a paused ENDPOINT (its id or URL), starting with what waited."""
 
-        async def work(session: AsyncSession, org: Organisation) -> tuple[str, int]:
+        async def work(session: AsyncSession, org: Organisation) -> tuple[str, int | None]:
             found = await webhooks.find_any(session, org.id, endpoint)
+            if found.state is not EndpointState.PAUSED:
+                return found.url, None
             return found.url, await webhooks.resume(session, found, utcnow())
 
         url, waiting = cli.run(work)
-        click.echo(f"Resumed {url}: {waiting} waiting events go out now, in order.")
+        if waiting is None:
+            click.echo(f"{url} is not paused: its events go out as they happen.")
+        else:
+            click.echo(f"Resumed {url}: {waiting} waiting events go out now, in order.")
 
     return resume
 
@@ -187,6 +192,15 @@ def _test(cli: Cli) -> click.Command:
 
         found = cli.run(work, current)
         answer = asyncio.run(_send_test(found, current))
+
+        async def noted(session: AsyncSession, org: Organisation) -> None:
+            # The test is the endpoint's latest attempt, as `webhook list` shows; it is not an
+            # event, so `webhook log` and the pause after failures leave it out.
+            tried = await webhooks.find(session, org.id, endpoint)
+            tried.last_attempt_at, tried.last_status = utcnow(), answer.status
+            tried.last_error = None if answer.ok else answer.reason()[:500]
+
+        cli.run(noted, current)
         if answer.status is None:
             raise click.ClickException(f"{found.url} did not take the test event: {answer.error}.")
         click.echo(f"{found.url} answered HTTP {answer.status}")

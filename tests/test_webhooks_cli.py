@@ -37,14 +37,24 @@ def test_add_shows_the_secret_once_and_test_gets_the_receivers_answer(db_url):
         tested = cli(db_url, "webhook", "test", url)
         assert tested.exit_code == 0, tested.output
         assert f"{url} answered HTTP 204" in tested.output
+        # The test is the endpoint's last attempt, as `webhook list` shows it.
+        last = cli(db_url, "webhook", "list").output
+        assert re.fullmatch(
+            rf"1  {url}  enrolment.created  active  last \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d HTTP 204\n",
+            last,
+        ), last
+        resumed = cli(db_url, "webhook", "resume", "1")
+        assert resumed.output == f"{url} is not paused: its events go out as they happen.\n"
         [event] = receiver.received()
         assert event["type"] == "webhook.test" and receiver.unverified == 0
         receiver.mode = FAIL
         refused = cli(db_url, "webhook", "test", "1")
         assert refused.exit_code == 1
         assert "answered HTTP 500" in refused.output and "must answer 2xx" in refused.output
+    assert "HTTP 500 (HTTP 500" in cli(db_url, "webhook", "list").output
     gone = cli(db_url, "webhook", "test", "1")
     assert gone.exit_code == 1 and "did not take the test event: could not reach it" in gone.output
+    assert "no answer (could not reach it" in cli(db_url, "webhook", "list").output
     assert cli(db_url, "webhook", "log", "1").output == "No deliveries yet.\n"
     assert SyncDB(db_url).scalar(select(OutboxMessage.id)) is None  # tests are not kept
 
