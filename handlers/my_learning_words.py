@@ -74,7 +74,7 @@ def source_text(
     rule_id: int | None = None,
 ) -> str:
     """Why the enrolment is there, short: "rule: Sales department", "link: Intranet",
-    "by hand by Bo Boss", "token: Spring fair", "spreadsheet", "invitation", "API"."""
+    "by hand by Bo Boss", "token: Spring fair", "imported", "invitation", "API"."""
     if source is EnrolmentSource.RULE:
         return f"rule: {rule}" if rule else (f"rule {rule_id}" if rule_id else "a rule")
     if source is EnrolmentSource.LINK:
@@ -84,7 +84,7 @@ def source_text(
     if source is EnrolmentSource.REGISTRATION:
         return f"token: {token}" if token else "token"
     return {
-        EnrolmentSource.IMPORT: "spreadsheet",
+        EnrolmentSource.IMPORT: "imported",
         EnrolmentSource.INVITATION: "invitation",
         EnrolmentSource.API: "API",
         EnrolmentSource.ASSIGNMENT: "assignment",

@@ -168,7 +168,7 @@ async def test_sources_say_why(acme: Acme) -> None:
         "link: Intranet",
         "by hand by Bo Boss",
         "token: Spring fair",
-        "spreadsheet",
+        "imported",
         "API",
     ]
 

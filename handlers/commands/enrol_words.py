@@ -159,7 +159,7 @@ def source(kind: str, *, label: str | None = None, ref: str | None = None) -> st
     if kind == "manual":
         return f"by hand by {echo(ref, 80)}" if ref else "by hand"
     return {
-        "import": "spreadsheet",
+        "import": "import (spreadsheet or completions file)",
         "invitation": "invitation",
         "api": "the API",
         "assignment": "assignment",

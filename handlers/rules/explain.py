@@ -49,7 +49,7 @@ SOURCES = {
 WAYS = {
     EnrolmentSource.MANUAL: "by hand",
     EnrolmentSource.ASSIGNMENT: "by assignment",
-    EnrolmentSource.IMPORT: "by a spreadsheet import",
+    EnrolmentSource.IMPORT: "by an import (a spreadsheet or a completions file)",
     EnrolmentSource.INVITATION: "by invitation",
     EnrolmentSource.API: "through the API",
 }
