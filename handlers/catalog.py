@@ -12,6 +12,15 @@ from handlers.links import add_default_link
 from store.models import CatalogItem, ItemKind, ItemSource
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+SLUG_RULE = "lowercase letters, digits, '-', '_' or '.' (at most 100 characters)"
+
+
+def kind_cannot_change(slug: str, kind: ItemKind) -> str:
+    """What `catalog import` and the API say to a new kind for an existing item."""
+    return (
+        f"'{slug}' is already a {kind.value}; an item's kind cannot change "
+        "(give the new one another slug)"
+    )
 
 
 ITEMS_HINT = "`items` lists them."  # in chat, where `items` is a command

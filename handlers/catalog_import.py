@@ -8,7 +8,7 @@ from typing import NamedTuple, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.catalog import SLUG
+from handlers.catalog import SLUG, SLUG_RULE, kind_cannot_change
 from handlers.csvfile import CATALOG, ImportSummary, RowProblem
 from handlers.links import new_secret
 from handlers.moodle import queue as moodle_queue
@@ -51,10 +51,7 @@ class CatalogImport:
         if not slug:
             raise RowProblem("the slug is empty")
         if not SLUG.match(slug):
-            raise RowProblem(
-                f"slug '{row['slug']}' must be lowercase letters, digits, '-', '_' or '.' "
-                "(at most 100 characters)"
-            )
+            raise RowProblem(f"slug '{row['slug']}' must be {SLUG_RULE}")
         kind = _choice(_KINDS, row["kind"], "kind")
         source = _choice(_SOURCES, row["source"], "source") if row.get("source") else None
         title = row["title"]
@@ -79,11 +76,7 @@ class CatalogImport:
     ) -> list[tuple[int, str]]:
         kinds = await _existing_kinds(session, organisation_id, [r.slug for _, r in rows])
         return [
-            (
-                line,
-                f"'{row.slug}' is already a {kinds[row.slug].value}; an item's kind cannot "
-                "change (give the new one another slug)",
-            )
+            (line, kind_cannot_change(row.slug, kinds[row.slug]))
             for line, row in rows
             if row.slug in kinds and kinds[row.slug] != row.kind
         ]

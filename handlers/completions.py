@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
@@ -49,6 +49,15 @@ from store.models import (
 )
 
 _CHUNK = 500  # (user, item) pairs per IN list
+# A reporter's clock may run a little ahead of ours: a completion reported as it happens is
+# not "in the future" for that.
+CLOCK_LEEWAY = timedelta(minutes=5)
+
+
+def in_the_future(completed_at: datetime, now: datetime | None = None) -> bool:
+    """Whether a reported completion is in the future (a wrong year, a wrong clock): the
+    imports and the API refuse it, so nothing is completed ahead of the work."""
+    return completed_at > (now or utcnow()) + CLOCK_LEEWAY
 
 
 class CompletionOutcome(enum.StrEnum):

@@ -26,11 +26,11 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import catalog
-from handlers.completions import CompletionOutcome, Reported, complete_many
+from handlers.completions import CompletionOutcome, Reported, complete_many, in_the_future
 from handlers.csvfile import COMPLETIONS, ImportSummary, RowProblem
 from handlers.directory import users_by_email
 from handlers.users import normalise_email
-from store.models import CatalogItem, Enrolment, EnrolmentSource, Organisation, User, utcnow
+from store.models import CatalogItem, Enrolment, EnrolmentSource, Organisation, User
 
 BY = "enrolbot completions import"
 
@@ -93,7 +93,7 @@ class CompletionsImport:
         if not item:
             raise RowProblem("the item is empty: give the item's slug")
         when = moment(row["completed_at"])
-        if when > (self.now or utcnow()):
+        if in_the_future(when, self.now):
             raise RowProblem(f"completed_at {row['completed_at'].strip()} is in the future")
         return CompletionRow(email, item, when, score_of(row.get("score") or ""))
 

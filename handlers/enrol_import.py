@@ -224,18 +224,10 @@ async def _forget_expired(session: AsyncSession, organisation_id: int) -> None:
     await session.execute(delete(EnrolImport).where(EnrolImport.id.in_(old)))
 
 
-def staged_marks(
-    organisation_id: int,
-    import_id: int,
-    manager_id: int | None,
-    only: tuple[int, int, int] | None = None,
-) -> Subquery:
-    """Each staged mark with its person (if any), why they cannot be enrolled (NULL when they
-    can), and whether they are enrolled in the item already; `only` (item id, first line, last
-    line) narrows it inside, where the index finds the rows (SQLite would otherwise work out
-    every mark of the file for each batch)."""
-    r, u = EnrolImportRow, User
-    ident = Identity
+def refusals(manager_id: int | None = None) -> list[tuple[ColumnElement[bool], str]]:
+    """Why a person (a User row, or none) cannot be enrolled from a file, as CASE conditions in
+    the order they are told; `manager_id`: only that manager's direct reports may be."""
+    u, ident = User, Identity
     guest = (
         select(ident.id)
         .where(ident.user_id == u.id, ident.standing.in_([Standing.GUEST, Standing.EXTERNAL]))
@@ -249,6 +241,27 @@ def staged_marks(
     ]
     if manager_id is not None:
         whens.append((func.coalesce(u.manager_id, 0) != manager_id, NOT_ALLOWED))
+    return whens
+
+
+async def refusal(session: AsyncSession, user_id: int) -> str | None:
+    """Why `enrol import` would not enrol this person (DEACTIVATED, GUEST, PROSPECT), or None:
+    the file's rules for one person, for the API."""
+    return await session.scalar(select(case(*refusals(), else_=None)).where(User.id == user_id))
+
+
+def staged_marks(
+    organisation_id: int,
+    import_id: int,
+    manager_id: int | None,
+    only: tuple[int, int, int] | None = None,
+) -> Subquery:
+    """Each staged mark with its person (if any), why they cannot be enrolled (NULL when they
+    can), and whether they are enrolled in the item already; `only` (item id, first line, last
+    line) narrows it inside, where the index finds the rows (SQLite would otherwise work out
+    every mark of the file for each batch)."""
+    r, u = EnrolImportRow, User
+    whens = refusals(manager_id)
     narrowed = [r.item_id.is_not(None)]
     if only is not None:
         narrowed = [r.item_id == only[0], r.line.between(only[1], only[2])]

@@ -83,6 +83,9 @@ async def test_mapping_over_the_api_sends_the_enrolments_the_item_had(
 
         again = await client.put(ITEM, json=body, headers=auth)  # the same course: nothing new
         assert again.status_code == 200 and len(await pushes(sessions)) == 2
+        renamed = await client.put(ITEM, json={"title": "Safety 2"}, headers=auth)  # course kept
+        assert renamed.json()["external_ids"] == {"moodle": "101"}
+        assert len(await pushes(sessions)) == 2
 
         body["external_ids"] = {"moodle": "102"}
         moved = await client.put(ITEM, json=body, headers=auth)

@@ -32,9 +32,13 @@ async def test_the_api_maps_an_item_by_its_moodle_external_id(db_url, sessions):
         assert (await courses(sessions))["fire-drills"] == 42
         same = await client.put("/api/v1/catalog/items/fire-drills", json=body, headers=auth)
         assert same.json()["updated_at"] == made.json()["updated_at"]  # nothing changed
-        body["external_ids"] = {"lms": "F1"}
+        body["external_ids"] = {"lms": "F2"}  # merged key by key: the moodle one stays
+        kept = await client.put("/api/v1/catalog/items/fire-drills", json=body, headers=auth)
+        assert kept.json()["external_ids"] == {"moodle": "42", "lms": "F2"}
+        assert (await courses(sessions))["fire-drills"] == 42
+        body["external_ids"] = {"moodle": None}
         unmapped = await client.put("/api/v1/catalog/items/fire-drills", json=body, headers=auth)
-        assert unmapped.json()["external_ids"] == {"lms": "F1"}
+        assert unmapped.json()["external_ids"] == {"lms": "F2"}
         assert (await courses(sessions))["fire-drills"] is None
         body["external_ids"] = {"moodle": "course-42"}
         bad = await client.put("/api/v1/catalog/items/fire-drills", json=body, headers=auth)

@@ -41,7 +41,11 @@ async def get_item(call: Call) -> Answer:
     ITEM,
     operation_id="putCatalogItem",
     summary="Create or update a catalog item by its slug",
-    description="New items get their default enrolment link. An item's kind cannot change.",
+    description="A new item needs title and kind, and a lowercase slug (as `catalog import` "
+    "writes it; another gets 422 naming the lowercase one); it gets its default enrolment "
+    "link. On an existing item a field left out keeps its value, url null clears it, and "
+    "external_ids are merged key by key (a key set to null is removed). An item's kind cannot "
+    "change (409).",
     scope="catalog:write",
     params={"slug": "slug"},
     body=schemas.CatalogItemIn,
@@ -126,7 +130,9 @@ async def get_enrolment(call: Call) -> Answer:
     operation_id="createEnrolment",
     summary="Enrol a person in an item (source api)",
     description="201 when enrolled now; 200 when already enrolled or completed (nothing "
-    "changes). A withdrawn enrolment is made current again.",
+    "changes). A withdrawn enrolment is made current again. Whom `enrol import` refuses is "
+    "refused with 422: a deactivated person, a guest, a prospect (they enrol through their "
+    "registration token).",
     scope="enrolments:write",
     body=schemas.EnrolmentIn,
     answers={200: schemas.EnrolmentResult, 201: schemas.EnrolmentResult},
@@ -161,7 +167,8 @@ async def post_withdraw(call: Call) -> Answer:
     operation_id="createCompletion",
     summary="Report a completion: the person's current enrolment is marked completed",
     description="Someone not enrolled is enrolled (source api) and completed. 201 when "
-    "completed now; 200 when it was already completed (nothing changes).",
+    "completed now; 200 when it was already completed (nothing changes). completed_at in the "
+    "future is refused (422), as `completions import` refuses it.",
     scope="completions:write",
     body=schemas.CompletionIn,
     answers={200: schemas.CompletionResult, 201: schemas.CompletionResult},
@@ -178,8 +185,8 @@ async def post_completion(call: Call) -> Answer:
     operation_id="createCompletions",
     summary=f"Report up to {schemas.BATCH_MAX} completions at once, in one transaction",
     description="Each is recorded as POST /completions records one. A completion naming an "
-    "unknown person or item is refused on its own (outcome refused, with the reason); the "
-    "others are recorded.",
+    "unknown person or item, or a time in the future, is refused on its own (outcome refused, "
+    "with the reason); the others are recorded.",
     scope="completions:write",
     body=schemas.CompletionBatchIn,
     answers={200: schemas.CompletionBatchResult},

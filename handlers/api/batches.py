@@ -1,15 +1,17 @@
 """Completions in bulk: up to BATCH_MAX completions in one request and one transaction, for a
 platform catching up (a night's completions, a first sync). Each is recorded by
 handlers.completions.complete, as a single one is; people and items are looked up once for the
-whole batch. One that names an unknown person or item is refused on its own, the rest go on."""
+whole batch. One that names an unknown person or item, or a time in the future, is refused on
+its own, the rest go on."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
 from handlers.api import schemas
+from handlers.api.enrolments import future
 from handlers.api.paging import Listing
-from handlers.completions import Reported, complete_many
+from handlers.completions import Reported, complete_many, in_the_future
 from store.models import CatalogItem, EnrolmentSource, Organisation, User
 
 
@@ -65,6 +67,9 @@ async def complete_batch(
             refused[index] = (
                 f"No person {who} here." if user is None else f"No catalog item {row.item}."
             )
+            continue
+        if in_the_future(row.completed_at):
+            refused[index] = future(row.completed_at)
             continue
         reported.append(Reported(user, item, row.completed_at, row.score))
         positions.append(index)

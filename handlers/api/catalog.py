@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.api import schemas
 from handlers.api.paging import Listing, page
 from handlers.api.problems import ApiProblem, not_found
-from handlers.catalog import create_item
+from handlers.catalog import SLUG, SLUG_RULE, create_item, kind_cannot_change
 from handlers.moodle import queue as moodle_queue
-from store.models import CatalogItem, utcnow
+from store.models import CatalogItem, ItemSource, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,18 @@ def moodle_course(ids: dict[str, str]) -> int | None:
     return int(value)
 
 
+def merged_ids(ids: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
+    """The ids after a PUT: each key given replaces its value, or removes it when null; keys
+    left out stay."""
+    merged = dict(ids)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 async def list_items(listing: Listing, query: schemas.PageQuery) -> schemas.CatalogItemPage:
     statement = select(CatalogItem).where(CatalogItem.organisation_id == listing.organisation_id)
     rows, cursor = await page(
@@ -70,14 +82,18 @@ async def list_items(listing: Listing, query: schemas.PageQuery) -> schemas.Cata
     return schemas.CatalogItemPage(data=[item_out(r[0]) for r in rows], next_cursor=cursor)
 
 
-async def find_item(listing: Listing, slug: str) -> CatalogItem:
-    item = (
+async def _item(listing: Listing, slug: str) -> CatalogItem | None:
+    return (
         await listing.session.execute(
             select(CatalogItem).where(
                 CatalogItem.organisation_id == listing.organisation_id, CatalogItem.slug == slug
             )
         )
     ).scalar_one_or_none()
+
+
+async def find_item(listing: Listing, slug: str) -> CatalogItem:
+    item = await _item(listing, slug)
     if item is None:
         raise not_found("catalog item", slug)
     return item
@@ -86,47 +102,70 @@ async def find_item(listing: Listing, slug: str) -> CatalogItem:
 async def upsert_item(
     listing: Listing, slug: str, body: schemas.CatalogItemIn
 ) -> tuple[bool, schemas.CatalogItem]:
-    """Create the item with this slug (with its default link) or update it; whether it was new.
-    The caller commits."""
-    session = listing.session
-    course = moodle_course(body.external_ids)
-    try:
-        item = await find_item(listing, slug)
-    except ApiProblem:
-        item = await create_item(
-            session,
-            listing.organisation_id,
-            slug=slug,
-            kind=body.kind,
-            title=body.title,
-            source=body.source,
-            url=body.url,
-        )
-        item.external_ids, item.moodle_course_id = body.external_ids, course
-        item.updated_at = item.created_at
-        await session.flush()
-        return True, item_out(item)
-    if item.kind != body.kind:
-        raise ApiProblem(
-            "conflict",
-            f"'{slug}' is already a {item.kind.value}; an item's kind cannot change "
-            "(give the new one another slug).",
-        )
-    changed = (item.title, item.source, item.url, external_ids(item)) != (
-        body.title,
-        body.source,
-        body.url,
-        {k: v for k, v in body.external_ids.items() if k != MOODLE or course},
+    """Create the item with this slug (with its default link) or update what the body gives,
+    keeping what it leaves out; whether it was new. The caller commits."""
+    item = await _item(listing, slug)
+    if item is None:
+        return True, item_out(await _create(listing, slug, body))
+    if body.kind is not None and body.kind != item.kind:
+        raise ApiProblem("conflict", kind_cannot_change(slug, item.kind) + ".")
+    given = body.model_fields_set
+    ids = merged_ids(external_ids(item), body.external_ids or {})
+    course = moodle_course(ids)
+    after = (
+        body.title if body.title is not None else item.title,
+        body.source if body.source is not None else item.source,
+        body.url if "url" in given else item.url,
+        {k: v for k, v in ids.items() if k != MOODLE or course},
     )
-    if changed:
+    if after != (item.title, item.source, item.url, external_ids(item)):
         before = item.moodle_course_id
-        item.title, item.source, item.url = body.title, body.source, body.url
-        item.external_ids, item.moodle_course_id = body.external_ids, course
+        item.title, item.source, item.url, _ = after
+        item.external_ids = {k: v for k, v in ids.items() if k != MOODLE}
+        item.moodle_course_id = course
         item.updated_at = utcnow()
-        await session.flush()
+        await listing.session.flush()
         if course is not None and course != before:
-            await _backfill(session, item, course)
+            await _backfill(listing.session, item, course)
     return False, item_out(item)
+
+
+async def _create(listing: Listing, slug: str, body: schemas.CatalogItemIn) -> CatalogItem:
+    """A new item: its slug as `catalog import` would write it, a title and a kind."""
+    if not SLUG.match(slug):
+        lower = slug.lower()
+        raise ApiProblem(
+            "refused",
+            f"A new item's slug is {SLUG_RULE}, as `catalog import` writes it: "
+            f"PUT /api/v1/catalog/items/{lower} instead.",
+        )
+    missing = [name for name in ("title", "kind") if getattr(body, name) is None]
+    if missing:
+        raise ApiProblem(
+            "invalid-body",
+            f"'{slug}' is a new item: give its {' and '.join(missing)}.",
+            errors=[
+                schemas.FieldError(field=f"body.{name}", message="required for a new item")
+                for name in missing
+            ],
+        )
+    assert body.title is not None and body.kind is not None
+    ids = merged_ids({}, body.external_ids or {})
+    course = moodle_course(ids)
+    item = await create_item(
+        listing.session,
+        listing.organisation_id,
+        slug=slug,
+        kind=body.kind,
+        title=body.title,
+        source=body.source or ItemSource.OWN,
+        url=body.url,
+    )
+    item.external_ids = {k: v for k, v in ids.items() if k != MOODLE}
+    item.moodle_course_id = course
+    item.updated_at = item.created_at
+    await listing.session.flush()
+    return item
 
 
 async def _backfill(session: AsyncSession, item: CatalogItem, course: int) -> None:

@@ -3,6 +3,7 @@ through handlers.enrol.enrol), withdraw (handlers.withdrawals), complete (handle
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -12,12 +13,21 @@ from handlers.api.catalog import find_item
 from handlers.api.paging import Listing, page
 from handlers.api.people import find_user
 from handlers.api.problems import ApiProblem, not_found
-from handlers.completions import complete
+from handlers.completions import complete, in_the_future
 from handlers.enrol import Outcome, enrol
+from handlers.enrol_import import DEACTIVATED, GUEST, PROSPECT, refusal
+from handlers.enrol_import_text import REASONS
 from handlers.withdrawals import WithdrawOutcome, withdraw
 from store.models import CatalogItem, Enrolment, EnrolmentSource, Organisation, User
 
 _COLUMNS = (Enrolment, User.email, CatalogItem.slug)
+# Why `enrol import` refuses someone, and what to do about it over the API.
+REFUSED = {
+    DEACTIVATED: "they are deactivated (reactivate them first: POST /api/v1/people with "
+    '"active": true)',
+    GUEST: REASONS[GUEST],
+    PROSPECT: REASONS[PROSPECT] + ", not the API",
+}
 
 
 def _joined() -> Select:
@@ -45,6 +55,14 @@ def enrolment_out(row: Enrolment, email: str, slug: str) -> schemas.Enrolment:
         visible_from=row.visible_from,
         required=row.required,
         updated_at=row.updated_at,
+    )
+
+
+def future(completed_at: datetime) -> str:
+    """Why a completion in the future is refused, as `completions import` refuses it."""
+    return (
+        f"completed_at {completed_at.isoformat()} is in the future: send the time the person "
+        "completed the item, with its UTC offset."
     )
 
 
@@ -114,8 +132,12 @@ async def _person_item(listing: Listing, body: schemas.PersonRef, slug: str) -> 
 async def create_enrolment(
     listing: Listing, organisation: Organisation, body: schemas.EnrolmentIn, actor: str
 ) -> tuple[bool, schemas.EnrolmentResult]:
-    """Enrol the person (source api); whether a new enrolment was made. The caller commits."""
+    """Enrol the person (source api) unless `enrol import` would refuse them; whether a new
+    enrolment was made. The caller commits."""
     user, item = await _person_item(listing, body, body.item)
+    reason = await refusal(listing.session, user.id)
+    if reason is not None:
+        raise ApiProblem("refused", f"{user.email} cannot be enrolled: {REFUSED[reason]}.")
     outcome = await enrol(
         listing.session,
         organisation=organisation,
@@ -163,6 +185,12 @@ async def record_completion(
     listing: Listing, organisation: Organisation, body: schemas.CompletionIn, actor: str
 ) -> tuple[bool, schemas.CompletionResult]:
     """Mark the person's current enrolment completed; whether anything changed."""
+    if in_the_future(body.completed_at):
+        raise ApiProblem(
+            "invalid-body",
+            future(body.completed_at),
+            errors=[schemas.FieldError(field="body.completed_at", message="in the future")],
+        )
     user, item = await _person_item(listing, body, body.item)
     done = await complete(
         listing.session,

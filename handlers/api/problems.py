@@ -19,6 +19,7 @@ KINDS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "The body must be JSON"),
     "idempotency-key-reused": (422, "The Idempotency-Key was used for a different request"),
     "conflict": (409, "The request conflicts with what is there"),
+    "refused": (422, "A rule of the product refuses the request"),
     "rate-limited": (429, "Too many requests"),
 }
 

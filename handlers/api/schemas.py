@@ -4,7 +4,7 @@ against these, and the OpenAPI document's schemas are generated from them."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -46,10 +47,10 @@ def _web_url(value: str) -> str:
 WebUrl = Annotated[
     str, StringConstraints(max_length=2000, pattern=r"^\S+$"), AfterValidator(_web_url)
 ]
-ExternalIds = Annotated[
+ExternalIdsIn = Annotated[
     dict[
         Annotated[str, StringConstraints(min_length=1, max_length=50)],
-        Annotated[str, StringConstraints(min_length=1, max_length=200)],
+        Annotated[str, StringConstraints(min_length=1, max_length=200)] | None,
     ],
     Field(max_length=20),
 ]
@@ -81,16 +82,47 @@ class Problem(BaseModel):
 # Catalog -----------------------------------------------------------------------------------
 
 
+_KEPT = ("title", "kind", "source", "external_ids")  # may be left out, never null
+
+
+def _no_defaults(schema: dict[str, Any]) -> None:
+    """A field left out has no default value: it keeps what the item has."""
+    for field in schema["properties"].values():
+        field.pop("default", None)
+
+
 class CatalogItemIn(Strict):
-    title: Text
-    kind: ItemKind
-    source: ItemSource = ItemSource.OWN
-    url: WebUrl | None = Field(None, description="where the item is on the learning platform")
-    external_ids: ExternalIds = Field(
-        default_factory=dict,
-        description='ids in other systems, e.g. {"moodle": "42"}: "moodle" maps the item to '
-        "that Moodle course, where its enrolments are pushed and its completions read",
+    """A PUT of an item: a new one needs title and kind; on an existing one, a field left out
+    keeps its value (what `catalog import` does with a missing column). None below means left
+    out: an explicit null is refused, but for url, where it clears the URL."""
+
+    model_config = ConfigDict(json_schema_extra=_no_defaults)
+
+    title: Text = Field(None, description="required for a new item; left out: kept")
+    kind: ItemKind = Field(
+        None,
+        description="required for a new item; it cannot change, so on an existing item leave "
+        "it out or give the same (another kind: 409)",
     )
+    source: ItemSource = Field(None, description="a new item without it is own; left out: kept")
+    url: WebUrl | None = Field(
+        None,
+        description="where the item is on the learning platform; null clears it; left out: kept",
+    )
+    external_ids: ExternalIdsIn = Field(
+        None,
+        description='ids in other systems, e.g. {"moodle": "42"}: "moodle" maps the item to '
+        "that Moodle course, where its enrolments are pushed and its completions read. Merged "
+        "key by key into the ids the item has: a key left out is kept, a key set to null is "
+        'removed ({"moodle": null} unmaps the item)',
+    )
+
+    @field_validator(*_KEPT, mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null: leave it out to keep what the item has")
+        return value
 
 
 class CatalogItem(BaseModel):
