@@ -1,11 +1,19 @@
 """Self-registration: a person outside the organisation types their name, email and a token
 (seed 001) and is enrolled in the token's item.
 
-- Someone who is already a user is enrolled and told so, with the way to the item.
+Tokens are shared publicly, and anyone can type any address, so what the page answers and does
+never depends on whether the address has an account (the join page's rule too):
+
 - Someone new becomes a **prospect** user, is enrolled, and is sent an invitation email (through
   the outbox, in the same transaction) with a signed link that confirms their address and
-  leads to the item. A prospect who never confirmed gets a fresh invitation when they register
-  again.
+  leads to the item.
+- An address that already has an account (staff, client, a prospect, deactivated) is not
+  enrolled and nothing about it is said: it is sent an email whose link enrols it when opened
+  (handlers.registration_confirm), the person having shown they own the address. Seed 001's
+  "they will be logged in and begin the training" is that link.
+- The page's answer is the same for both: "check your email". Without a mail server nothing can
+  be checked: a new person is registered and enrolled, a known address is left as it is, and
+  one answer covers both.
 - A deactivated token refuses with "this token is currently disabled"; unknown, mistyped and
   deleted tokens get one and the same answer.
 
@@ -18,13 +26,20 @@ import enum
 import re
 from dataclasses import dataclass
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import audit, tokens, users
 from handlers.alert_message import INVITATION
 from handlers.alerts import email_destination
 from handlers.enrol import Outcome, enrol
+from handlers.registration_confirm import ACTOR
+from handlers.registration_confirm import CONFIRM_DAYS as CONFIRM_DAYS
+from handlers.registration_confirm import Confirmation as Confirmation
+from handlers.registration_confirm import ConfirmClaims as ConfirmClaims
+from handlers.registration_confirm import Confirmed as Confirmed
+from handlers.registration_confirm import ConfirmSigner as ConfirmSigner
+from handlers.registration_confirm import confirm as confirm
+from handlers.registration_confirm import confirm_url as confirm_url
 from handlers.signing import LinkSigner
 from store.models import (
     CatalogItem,
@@ -41,26 +56,29 @@ from store.upsert import insert_ignoring_conflict
 
 NAME_MAX = 100
 FIELD_MAX = 320  # what the page reads of any field
-CONFIRM_DAYS = 7
-ACTOR = "registration page"
 
 
 class Registered(enum.StrEnum):
-    ENROLLED = "enrolled"  # a known person, enrolled now
-    ALREADY_ENROLLED = "already_enrolled"
-    ALREADY_COMPLETED = "already_completed"
-    INVITED = "invited"  # a prospect, enrolled, with an invitation email on its way
-    REGISTERED = "registered"  # a prospect, enrolled; no email can be sent (SMTP is off)
+    """What a registration did. INVITED and LINK_SENT are told alike, as are REGISTERED and
+    UNCHECKED: the page must not say whether an address has an account."""
+
+    INVITED = "invited"  # a new prospect, enrolled, with an invitation email on its way
+    LINK_SENT = "link_sent"  # a known address, sent a link that enrols it when opened
+    REGISTERED = "registered"  # a new prospect, enrolled; no email can be sent (SMTP is off)
+    UNCHECKED = "unchecked"  # a known address, left as it is: no email to check it with
     TOKEN_UNKNOWN = "token_unknown"  # never existed, mistyped or deleted
     TOKEN_DISABLED = "token_disabled"
-    USER_DEACTIVATED = "user_deactivated"
 
     @property
     def refused(self) -> bool:
         return self in _REFUSALS
 
+    @property
+    def emailed(self) -> bool:
+        return self in (Registered.INVITED, Registered.LINK_SENT)
 
-_REFUSALS = {Registered.TOKEN_UNKNOWN, Registered.TOKEN_DISABLED, Registered.USER_DEACTIVATED}
+
+_REFUSALS = {Registered.TOKEN_UNKNOWN, Registered.TOKEN_DISABLED}
 
 # Who an Enrol button posted with a token offers registration to, instead of the refusal an
 # internal link gives them: guests, people of other organisations, and prospects (seed 001).
@@ -128,9 +146,10 @@ async def register(
     token_id: int | None = None,
     by: str = ACTOR,
 ) -> Registration:
-    """Register and enrol the applicant (whose fields have no problems); the caller commits.
-    The token is the code typed, or, from a registration button, the one `token_id` names;
-    `by` is who registered there (the page, or a chat account)."""
+    """Register the applicant (whose fields have no problems): a new address is made a prospect
+    and enrolled, an address with an account only emailed its link; the caller commits. The
+    token is the code typed, or, from a registration button, the one `token_id` names; `by` is
+    who registered there (the page, or a chat account)."""
     email = users.normalise_email(applicant.email)
     assert email is not None
     if token_id is None:
@@ -147,11 +166,11 @@ async def register(
         return Registration(outcome, check.item, email=email)
     token, item = check.token, check.item
     assert token is not None and item is not None
-    user = await _person(session, organisation, applicant, email)
-    if user.status is UserStatus.DEACTIVATED:
-        await _refused(session, organisation, Registered.USER_DEACTIVATED, item, token, by)
-        return Registration(Registered.USER_DEACTIVATED, item, user, email)
-    outcome = await enrol(
+    known = await users.find_by_email(session, organisation.id, email)
+    if known is not None:
+        return await _known(session, organisation, known, item, token, can_email, by, email)
+    user = await _prospect(session, organisation, applicant, email)
+    await enrol(
         session,
         organisation=organisation,
         user=user,
@@ -160,30 +179,44 @@ async def register(
         by=by,
         registration_token_id=token.id,
     )
-    if user.type is UserType.PROSPECT and user.email_confirmed_at is None:
-        if can_email:
-            _invite(session, organisation, user, item)
-            return Registration(Registered.INVITED, item, user, email)
-        return Registration(Registered.REGISTERED, item, user, email)
-    return Registration(_KNOWN[outcome], item, user, email)
+    if can_email:
+        _invite(session, organisation, user, item)
+        return Registration(Registered.INVITED, item, user, email)
+    return Registration(Registered.REGISTERED, item, user, email)
 
 
-_KNOWN = {
-    Outcome.ENROLLED: Registered.ENROLLED,
-    Outcome.ALREADY_ENROLLED: Registered.ALREADY_ENROLLED,
-    Outcome.ALREADY_COMPLETED: Registered.ALREADY_COMPLETED,
-}
+async def _known(
+    session: AsyncSession,
+    organisation: Organisation,
+    user: User,
+    item: CatalogItem,
+    token: RegistrationToken,
+    can_email: bool,
+    by: str,
+    email: str,
+) -> Registration:
+    """An address that has an account: nothing is enrolled or said until its owner opens the
+    emailed link. The audit row keeps who asked (`by`), never as the account's own act."""
+    if can_email:
+        _invite(session, organisation, user, item, token)
+    outcome = Registered.LINK_SENT if can_email else Registered.UNCHECKED
+    await audit.record(
+        session,
+        organisation_id=organisation.id,
+        action=f"register.{outcome.value}",
+        actor=by,
+        item_id=item.id,
+        token_id=token.id,
+        user_id=user.id,
+    )
+    return Registration(outcome, item, user, email)
 
 
-async def _person(
+async def _prospect(
     session: AsyncSession, organisation: Organisation, applicant: Applicant, email: str
 ) -> User:
-    """The user with this email, or a new prospect. A known person's names are left as they
-    are: anyone can type anything on a public page."""
-    user = await users.find_by_email(session, organisation.id, email)
-    if user is not None:
-        return user
-    # Two registrations of one address at once: the database's unique index decides.
+    """A new prospect with this email. Two registrations of one new address at once: the
+    database's unique index decides, and the second enrols the same person."""
     await insert_ignoring_conflict(
         session,
         User,
@@ -203,24 +236,32 @@ async def _person(
 
 
 def _invite(
-    session: AsyncSession, organisation: Organisation, user: User, item: CatalogItem
+    session: AsyncSession,
+    organisation: Organisation,
+    user: User,
+    item: CatalogItem,
+    token: RegistrationToken | None = None,
 ) -> None:
-    """The invitation email, in the outbox with the enrolment: sent once both are committed.
-    The confirmation link is signed when the email is sent, so no link is kept in the table."""
+    """The email with the confirmation link, in the outbox with the registration: sent once it
+    is committed. A known person's names the token, so that opening it enrols them. The link is
+    signed when the email is sent, so no link is kept in the table."""
+    payload = {
+        "organisation_id": organisation.id,
+        "organisation": organisation.name,
+        "user_id": user.id,
+        "email": user.email.lower(),
+        "first_name": user.first_name,
+        "item_id": item.id,
+        "item": item.title,
+    }
+    if token is not None:
+        payload["token_id"] = token.id
     session.add(
         OutboxMessage(
             organisation_id=organisation.id,
             kind=INVITATION,
             destination=email_destination(user.email),
-            payload={
-                "organisation_id": organisation.id,
-                "organisation": organisation.name,
-                "user_id": user.id,
-                "email": user.email.lower(),
-                "first_name": user.first_name,
-                "item_id": item.id,
-                "item": item.title,
-            },
+            payload=payload,
             not_before=utcnow(),
             attempts=0,
         )
@@ -244,103 +285,3 @@ async def _refused(
         item_id=item.id if item else None,
         **detail,
     )
-
-
-# The confirmation link -------------------------------------------------------------------------
-
-
-class ConfirmProblem(enum.StrEnum):
-    TAMPERED = "tampered"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True)
-class ConfirmClaims:
-    organisation_id: int
-    user_id: int
-    email: str
-    item_id: int
-
-
-class ConfirmSigner:
-    """Signs the link an invitation carries: who, which address, which item; for CONFIRM_DAYS.
-    The same keys as links, newest first, so keys rotate without breaking emails on their way."""
-
-    def __init__(self, keys: tuple[str, ...] | list[str], max_age_days: int = CONFIRM_DAYS):
-        self._serializer = URLSafeTimedSerializer(
-            list(reversed(keys)), salt="enrolbot.register-confirm"
-        )
-        self._max_age = max_age_days * 86400
-
-    def sign(self, claims: ConfirmClaims) -> str:
-        return self._serializer.dumps(
-            [claims.organisation_id, claims.user_id, claims.email, claims.item_id]
-        )
-
-    def read(self, token: str) -> ConfirmClaims | ConfirmProblem:
-        if not token or len(token) > 1000:
-            return ConfirmProblem.TAMPERED
-        try:
-            payload = self._serializer.loads(token, max_age=self._max_age)
-        except SignatureExpired:
-            return ConfirmProblem.EXPIRED
-        except BadData:
-            return ConfirmProblem.TAMPERED
-        match payload:
-            case [int(org), int(user), str(email), int(item)]:
-                return ConfirmClaims(org, user, email, item)
-        return ConfirmProblem.TAMPERED
-
-
-def confirm_url(public_url: str, signer: ConfirmSigner, payload: dict) -> str:
-    """The link in an invitation email, from the invitation's outbox payload."""
-    claims = ConfirmClaims(
-        int(payload["organisation_id"]),
-        int(payload["user_id"]),
-        str(payload["email"]),
-        int(payload["item_id"]),
-    )
-    return f"{public_url}/register/confirm?t={signer.sign(claims)}"
-
-
-class Confirmed(enum.StrEnum):
-    CONFIRMED = "confirmed"
-    TAMPERED = "tampered"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    outcome: Confirmed
-    item: CatalogItem | None = None
-    user: User | None = None
-
-
-async def confirm(
-    session: AsyncSession, signer: ConfirmSigner, organisation: Organisation, token: str
-) -> Confirmation:
-    """Mark the address in an invitation's link as confirmed (once; opening it again is fine)."""
-    claims = signer.read(token)
-    if isinstance(claims, ConfirmProblem):
-        return Confirmation(Confirmed(claims.value))
-    user = await session.get(User, claims.user_id)
-    item = await session.get(CatalogItem, claims.item_id)
-    if (
-        user is None
-        or item is None
-        or claims.organisation_id != organisation.id
-        or user.organisation_id != organisation.id
-        or user.email.lower() != claims.email
-    ):
-        return Confirmation(Confirmed.TAMPERED)
-    if user.email_confirmed_at is None:
-        user.email_confirmed_at = utcnow()
-        await audit.record(
-            session,
-            organisation_id=organisation.id,
-            action="register.email_confirmed",
-            actor=ACTOR,
-            actor_user_id=user.id,
-            item_id=item.id,
-        )
-    return Confirmation(Confirmed.CONFIRMED, item, user)

@@ -7,12 +7,13 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from handlers.enrol import Outcome
 from handlers.registration import CONFIRM_DAYS, Confirmation, Confirmed, Registered, Registration
 
 FORM_HEADING = "Register for training"
 FORM_INTRO = (
-    "Enter your name, your email address and the token you were given. You'll be enrolled in "
-    "the training the token is for."
+    "Enter your name, your email address and the token you were given, to register for the "
+    "training the token is for."
 )
 FORM_EXPIRED = (
     "This form was open for too long, or your browser didn't keep its cookie. Check your "
@@ -44,11 +45,6 @@ def refusal(registration: Registration) -> tuple[str, str]:
             "This token is currently disabled. Ask whoever gave it to you when it will work "
             "again, or for another token."
         )
-    if outcome is Registered.USER_DEACTIVATED:
-        return "email", (
-            "The account for this email address is deactivated, so it can't be enrolled. "
-            "Contact the training team of the organisation that gave you the token."
-        )
     return "token", (
         "There is no registration token with that code. Check it against the one you were "
         "given (10 letters and digits, like ABCDE-FGHJK), or ask whoever gave it to you for a "
@@ -63,48 +59,53 @@ def _way_in(title: str, url: str | None, email: str) -> tuple[tuple[str, ...], t
 
 
 def answer(registration: Registration) -> Answer:
-    """The page after a registration that went through."""
+    """The page after a registration that went through. A new address and one that has an
+    account read the same, with SMTP and without: the page is public, and must not tell anyone
+    who has an account or what it holds (that is said to the owner, through the emailed link)."""
     item = registration.item
     assert item is not None
     title, email = item.title, registration.email
+    if registration.outcome.emailed:
+        return Answer(
+            "Check your email",
+            (
+                f"We've sent an email to {email}. Open the link in it within {CONFIRM_DAYS} "
+                f"days to confirm your address and start {title}.",
+                "No email after a few minutes? Look in your spam folder, or send this form "
+                "again with the same details for a new one.",
+            ),
+        )
     more, link = _way_in(title, item.url, email)
-    match registration.outcome:
-        case Registered.ENROLLED:
-            return Answer("You're enrolled", (f"You're enrolled in {title}.", *more), link)
-        case Registered.ALREADY_ENROLLED:
-            return Answer(
-                "You're already enrolled",
-                (f"You're already enrolled in {title}, so nothing changed.", *more),
-                link,
-            )
-        case Registered.ALREADY_COMPLETED:
-            return Answer(
-                "Already completed",
-                (f"You've already completed {title}. Your completion stands and nothing changed.",),
-                link,
-            )
-        case Registered.INVITED:
-            return Answer(
-                "Check your email",
-                (
-                    f"You're registered and enrolled in {title}.",
-                    f"We've sent an email to {email}. Open the link in it within "
-                    f"{CONFIRM_DAYS} days to confirm your address and start {title}.",
-                    "No email after a few minutes? Look in your spam folder, or send this form "
-                    "again with the same details for a new one.",
-                ),
-            )
-    return Answer("You're registered", (f"You're registered and enrolled in {title}.", *more), link)
+    return Answer(
+        "Thank you for registering",
+        (
+            f"If {email} is new to us, you're now registered and enrolled in {title}.",
+            *more,
+            f"If {email} already has an account with us, this page can't check that the address "
+            "is yours, so it changes nothing for it: sign in to your learning platform the way "
+            f"your organisation gives you, or ask your training team to enrol you in {title}.",
+        ),
+        link,
+    )
+
+
+_ENROLLED = {
+    Outcome.ENROLLED: "You're enrolled in {}.",
+    Outcome.ALREADY_ENROLLED: "You're already enrolled in {}, so nothing changed.",
+    Outcome.ALREADY_COMPLETED: "You've already completed {}. Your completion stands and nothing "
+    "changed.",
+}
 
 
 def confirmation(result: Confirmation) -> Answer:
-    """The page a confirmation link opens."""
+    """The page a confirmation link opens: its owner has shown the address is theirs, so it
+    says where they stand."""
     if result.outcome is Confirmed.EXPIRED:
         return Answer(
             "This link has expired",
             (
                 f"This confirmation link has expired: links work for {CONFIRM_DAYS} days. "
-                "Register again with your token to get a new email; your enrolment is kept.",
+                "Register again with your token to get a new email.",
             ),
         )
     if result.outcome is Confirmed.TAMPERED:
@@ -118,17 +119,51 @@ def confirmation(result: Confirmation) -> Answer:
         )
     item, user = result.item, result.user
     assert item is not None and user is not None
+    refused = _confirm_refusal(result.outcome, item.title)
+    if refused is not None:
+        return refused
     more, link = _way_in(item.title, item.url, user.email)
+    enrolled = _ENROLLED[result.enrolled or Outcome.ENROLLED].format(item.title)
     return Answer(
         "Email address confirmed",
         (
             f"Thank you, {user.first_name or user.email}: your email address {user.email} is "
             "confirmed.",
-            f"You're enrolled in {item.title}.",
-            *more,
+            enrolled,
+            *(() if result.enrolled is Outcome.ALREADY_COMPLETED else more),
         ),
         link,
     )
+
+
+def _confirm_refusal(outcome: Confirmed, title: str) -> Answer | None:
+    if outcome is Confirmed.DEACTIVATED:
+        return Answer(
+            "Your account is deactivated",
+            (
+                f"The account for this email address is deactivated, so it can't be enrolled "
+                f"in {title}. Contact the training team of the organisation that gave you the "
+                "token.",
+            ),
+        )
+    if outcome is Confirmed.TOKEN_DISABLED:
+        return Answer(
+            "This token is currently disabled",
+            (
+                f"Your address is confirmed, but the token you registered with is currently "
+                f"disabled, so you weren't enrolled in {title}. Ask whoever gave it to you when "
+                "it will work again, then open this link again.",
+            ),
+        )
+    if outcome is Confirmed.TOKEN_UNKNOWN:
+        return Answer(
+            "This token no longer works",
+            (
+                f"Your address is confirmed, but the token you registered with was deleted, so "
+                f"you weren't enrolled in {title}. Ask whoever gave it to you for a current one.",
+            ),
+        )
+    return None
 
 
 def too_many(per_token: bool, retry_after: float, now: datetime) -> str:
@@ -155,16 +190,28 @@ def invitation(payloads: list[dict], urls: list[str]) -> tuple[str, str]:
     else:
         subject = "Confirm your email address to start your training"
     lines = [f"Hello {name},", ""]
-    for title, url in zip(titles, urls, strict=True):
-        lines += [
-            f"You registered for {title} with {organisation}, and you're enrolled. Confirm "
-            f"your email address and start it here (the link works for {CONFIRM_DAYS} days):",
-            url,
-            "",
-        ]
-    lines.append(
-        "If it wasn't you who registered, ignore this email: nothing more will be sent to you."
-    )
+    for payload, title, url in zip(payloads, titles, urls, strict=True):
+        if "token_id" in payload:  # an address with an account: the link enrols it
+            said = (
+                f"Your email address was given on {organisation}'s registration page for "
+                f"{title}. To be enrolled, confirm that the address is yours here (the link "
+                f"works for {CONFIRM_DAYS} days):"
+            )
+        else:
+            said = (
+                f"You registered for {title} with {organisation}, and you're enrolled. Confirm "
+                f"your email address and start it here (the link works for {CONFIRM_DAYS} "
+                "days):"
+            )
+        lines += [said, url, ""]
+    if any("token_id" in p for p in payloads):
+        lines.append(
+            "If it wasn't you, ignore this email: nothing changes unless the link is opened."
+        )
+    else:
+        lines.append(
+            "If it wasn't you who registered, ignore this email: nothing more will be sent to you."
+        )
     return subject, "\n".join(lines) + "\n"
 
 
@@ -197,19 +244,15 @@ class RegistrationForm:
     @property
     def intro(self) -> str:
         return (
-            f"Register for {self.item_title}: check your name and email address, and you'll be "
-            "enrolled. If you're new to our training, we'll email you a link to confirm your "
-            "address."
+            f"Register for {self.item_title}: check your name and email address, then send "
+            "this form."
         )
 
 
 def button_refusal(registration: Registration) -> tuple[str, str]:
     """(field, sentence) for a registration through a button that was refused: a disabled or
-    deleted token has no field of its own in the form (field ""), a deactivated account's
-    sentence goes on the email field."""
+    deleted token has no field of its own in the form (field "")."""
     outcome = registration.outcome
-    if outcome is Registered.USER_DEACTIVATED:
-        return refusal(registration)
     if outcome is Registered.TOKEN_DISABLED:
         return "", (
             "This token is currently disabled, so this button can't register you. Ask whoever "

@@ -11,8 +11,17 @@ from bot.slack.alert_blocks import alert_message
 from handlers import tokens
 from handlers.alert_message import compose
 from handlers.alert_message import plain as plain_text
+from handlers.enrol import Outcome
 from handlers.outbox import Batch, Channel, Delivery
-from handlers.registration import Applicant, Registered, register
+from handlers.registration import (
+    Applicant,
+    Confirmed,
+    ConfirmSigner,
+    Registered,
+    confirm,
+    confirm_url,
+    register,
+)
 from handlers.signing import LinkSigner
 from handlers.subscriptions import Where, set_external_email, subscribe
 from store.models import DigestMode, OutboxMessage
@@ -76,9 +85,32 @@ async def test_a_registration_alerts_the_subscribed_channel_marked_external(sess
     assert alert.subject() == "1 external enrolment in Safety 101"
     message = alert_message(alert)
     assert "registered as an outsider" in message["blocks"][0]["text"]["text"]
-    # Registering again enrols nobody new, so nothing more is said.
-    assert (await _register(session, org, code)).outcome is Registered.INVITED
+    # Registering again enrols nobody (the address has an account now), so nothing more is said.
+    assert (await _register(session, org, code)).outcome is Registered.LINK_SENT
     assert len(await _alerts(session)) == 1
+
+
+async def test_a_known_person_who_opens_the_emailed_link_is_an_external_enrolment(session):
+    """An address with an account is enrolled only through its email's link; then it is the
+    same external enrolment, with the same alert, as a registration ever was."""
+    org, _, token, code = await _world(session)
+    await factories.user(session, org, "ann@acme.test", first_name="Ann", last_name="Lee")
+    await session.commit()
+    assert (await _register(session, org, code, "ANN@acme.test")).outcome is Registered.LINK_SENT
+    assert await _alerts(session) == []
+    (invite,) = (
+        await session.execute(select(OutboxMessage).where(OutboxMessage.kind == "invitation"))
+    ).scalars()
+    confirms = ConfirmSigner(SIGNER.keys)
+    link = confirm_url("https://learn.acme.test", confirms, invite.payload)
+    done = await confirm(session, confirms, org, link.split("?t=", 1)[1])
+    await session.commit()
+    assert (done.outcome, done.enrolled) == (Confirmed.CONFIRMED, Outcome.ENROLLED)
+    (row,) = await _alerts(session)
+    assert row.payload["external"] is True and row.payload["token_id"] == token.id
+    assert plain_text(compose("alert", [row.payload], 1).entries[0].sentence()).startswith(
+        "Ann Lee (staff) registered as an outsider and enrolled in Safety 101 with token "
+    )
 
 
 async def test_a_token_without_a_nickname_is_named_by_its_number(session):

@@ -1,5 +1,7 @@
 """GET/POST /register: outsiders register with a self-registration token; GET /register/confirm:
-the link in their invitation email (handlers.registration decides, this page renders).
+the link in their email, which confirms the address and, for an address that has an account,
+enrols it (handlers.registration and handlers.registration_confirm decide, this page renders).
+The answer to a registration never says whether the address has an account.
 
 The form is plain HTML, no JavaScript. Against cross-site posts it carries a signed form token
 bound to a cookie set with the form: a post whose token and cookie disagree is shown the form
@@ -44,12 +46,15 @@ FORM_MAX_AGE = 2 * 3600  # seconds a form may stay open before it must be sent a
 COOKIE = "enrolbot_register"
 # Nothing on these pages may be kept by a cache, nor leave a token in a Referer header.
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-_REFUSED_STATUS = {
-    Registered.TOKEN_UNKNOWN: 404,
-    Registered.TOKEN_DISABLED: 403,
-    Registered.USER_DEACTIVATED: 403,
+_REFUSED_STATUS = {Registered.TOKEN_UNKNOWN: 404, Registered.TOKEN_DISABLED: 403}
+_CONFIRM_STATUS = {
+    Confirmed.CONFIRMED: 200,
+    Confirmed.TAMPERED: 400,
+    Confirmed.EXPIRED: 410,
+    Confirmed.DEACTIVATED: 403,
+    Confirmed.TOKEN_DISABLED: 403,
+    Confirmed.TOKEN_UNKNOWN: 410,
 }
-_CONFIRM_STATUS = {Confirmed.CONFIRMED: 200, Confirmed.TAMPERED: 400, Confirmed.EXPIRED: 410}
 
 
 @dataclass
