@@ -49,10 +49,15 @@ def create(run: Run, name: str, scopes: tuple[str, ...]) -> None:
     except keys.UnknownScope as exc:
         raise click.ClickException(str(exc)) from None
 
-    async def work(session: AsyncSession, org: Organisation) -> keys.NewKey:
-        return await keys.create_key(session, org.id, name.strip(), list(scopes))
+    async def work(session: AsyncSession, org: Organisation) -> keys.NewKey | str:
+        try:
+            return await keys.create_key(session, org.id, name.strip(), list(scopes))
+        except keys.KeyRefused as exc:
+            return str(exc)
 
     made = run(work)
+    if isinstance(made, str):
+        raise click.ClickException(made)
     assert isinstance(made, keys.NewKey)
     click.echo(f"Made API key {made.row.id} '{made.row.name}' ({', '.join(made.row.scopes)}).")
     click.echo("Copy it now: it is shown this once and cannot be read back.")
@@ -81,15 +86,23 @@ def list_(run: Run) -> None:
 @click.argument("key")
 @click.pass_obj
 def revoke(run: Run, key: str) -> None:
-    """Revoke the key with this name or id: it stops working at once."""
+    """Revoke the key with this id or name: it stops working at once. A name that several live
+    keys share is refused, with their ids."""
 
-    async def work(session: AsyncSession, org: Organisation) -> list[str]:
-        return [f"{k.id} '{k.name}'" for k in await keys.revoke_key(session, org.id, key)]
+    async def work(session: AsyncSession, org: Organisation) -> tuple[str, bool]:
+        try:
+            row = await keys.revoke_key(session, org.id, key)
+        except keys.KeyRefused as exc:
+            return str(exc), False
+        if row is None:
+            return (
+                f"No live API key is named {key!r} or has that id: `enrolbot apikey list` "
+                "shows them.",
+                False,
+            )
+        return f"Revoked API key {row.id} '{row.name}'.", True
 
-    revoked = run(work)
-    assert isinstance(revoked, list)
-    if not revoked:
-        raise click.ClickException(
-            f"No live API key is named {key!r} or has that id: `enrolbot apikey list` shows them."
-        )
-    click.echo(f"Revoked API key {', '.join(revoked)}.")
+    said, done = run(work)
+    if not done:
+        raise click.ClickException(said)
+    click.echo(said)

@@ -3,6 +3,8 @@ in a child process: the served API answers, and stops answering once the key is 
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 
 from tests.support.processes import Server, enrolbot
@@ -45,3 +47,27 @@ def test_a_key_made_by_the_cli_calls_the_served_api_until_revoked(tmp_path):
     assert key not in output
     again = run("apikey", "revoke", "lms")
     assert again.returncode != 0 and "No live API key" in again.stderr
+
+
+def test_the_cli_refuses_a_live_keys_name_and_a_revoke_that_would_hit_several_keys(tmp_path):
+    run = lambda *args: enrolbot(*args, cwd=tmp_path, ENROLBOT_SECRET_KEY=KEY)  # noqa: E731
+    assert run("apikey", "create", "review", "--scope", "catalog:read").returncode == 0
+    twice = run("apikey", "create", "review", "--scope", "catalog:read")
+    assert twice.returncode != 0
+    assert twice.stderr.strip() == (
+        "Error: The live API key 1 is already named 'review': choose another name, or revoke "
+        "that key first with `enrolbot apikey revoke 1`."
+    )
+    # A second live "review", as a database made before names were kept apart may hold.
+    with sqlite3.connect(tmp_path / "enrolbot.db") as db:
+        db.execute(
+            "INSERT INTO api_key (organisation_id, name, prefix, key_hash, scopes, created_at) "
+            "SELECT organisation_id, name, 'eb_live_x', 'x', scopes, created_at FROM api_key"
+        )
+    both = run("apikey", "revoke", "review")
+    assert both.returncode != 0
+    assert "2 live API keys are named 'review' (ids 1, 2): revoke the one you mean" in both.stderr
+    assert run("apikey", "list").stdout.count("\tlive") == 2
+    one = run("apikey", "revoke", "2")
+    assert one.stdout == "Revoked API key 2 'review'.\n"
+    assert run("apikey", "list").stdout.count("\tlive") == 1

@@ -56,10 +56,35 @@ def check_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
+class KeyRefused(Exception):
+    """A key that cannot be made or revoked as asked; the message is one sentence saying how to
+    do it instead."""
+
+
+async def _live(session: AsyncSession, organisation_id: int, *where) -> list[ApiKey]:
+    statement = select(ApiKey).where(
+        ApiKey.organisation_id == organisation_id, ApiKey.revoked_at.is_(None), *where
+    )
+    return list((await session.execute(statement.order_by(ApiKey.id))).scalars())
+
+
 async def create_key(
     session: AsyncSession, organisation_id: int, name: str, scopes: list[str]
 ) -> NewKey:
-    """A new key with `scopes` (checked); the caller commits and shows `key` once."""
+    """A new key with `scopes` (checked); the caller commits and shows `key` once. A name is
+    what `revoke` takes, so a live key's name is not given twice, and a name is never a number
+    (that would be read as an id)."""
+    if name.isdigit():
+        raise KeyRefused(
+            f"A key's name can't be a number ({name!r} would be read as a key's id): "
+            "give it a name with a letter in it."
+        )
+    taken = await _live(session, organisation_id, ApiKey.name == name)
+    if taken:
+        raise KeyRefused(
+            f"The live API key {taken[0].id} is already named {name!r}: choose another name, "
+            f"or revoke that key first with `enrolbot apikey revoke {taken[0].id}`."
+        )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         organisation_id=organisation_id,
@@ -78,29 +103,26 @@ async def list_keys(session: AsyncSession, organisation_id: int) -> list[ApiKey]
     return list((await session.execute(statement)).scalars())
 
 
-async def revoke_key(session: AsyncSession, organisation_id: int, name_or_id: str) -> list[ApiKey]:
-    """Revoke the live keys named so (or with that id); those revoked, empty if none matched."""
-    match = ApiKey.name == name_or_id
+async def revoke_key(session: AsyncSession, organisation_id: int, name_or_id: str) -> ApiKey | None:
+    """Revoke the one live key with this id (a number) or name; None when none matched.
+    KeyRefused when the name is that of several live keys (made before names were kept
+    apart): revoking them all could cut off an integration that is still in use."""
     if name_or_id.isdigit():
-        match = match | (ApiKey.id == int(name_or_id))
-    rows = list(
-        (
-            await session.execute(
-                select(ApiKey).where(
-                    ApiKey.organisation_id == organisation_id,
-                    ApiKey.revoked_at.is_(None),
-                    match,
-                )
-            )
-        ).scalars()
-    )
-    if rows:
-        await session.execute(
-            update(ApiKey).where(ApiKey.id.in_([r.id for r in rows])).values(revoked_at=utcnow())
+        rows = await _live(session, organisation_id, ApiKey.id == int(name_or_id))
+    else:
+        rows = await _live(session, organisation_id, ApiKey.name == name_or_id)
+    if len(rows) > 1:
+        ids = ", ".join(str(r.id) for r in rows)
+        raise KeyRefused(
+            f"{len(rows)} live API keys are named {name_or_id!r} (ids {ids}): revoke the one "
+            f"you mean by its id, like `enrolbot apikey revoke {rows[0].id}`; "
+            "`enrolbot apikey list` shows which is which."
         )
-        for row in rows:
-            await session.refresh(row)
-    return rows
+    if not rows:
+        return None
+    await session.execute(update(ApiKey).where(ApiKey.id == rows[0].id).values(revoked_at=utcnow()))
+    await session.refresh(rows[0])
+    return rows[0]
 
 
 async def authenticate(session: AsyncSession, presented: str) -> ApiKey | None:

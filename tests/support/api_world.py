@@ -26,7 +26,11 @@ class ApiWorld:
     client: httpx.AsyncClient
     org: Organisation
 
-    async def key(self, *scopes: str, name: str = "lms") -> str:
+    made: int = 0  # keys made so far: a live key's name is not given twice
+
+    async def key(self, *scopes: str, name: str | None = None) -> str:
+        self.made += 1
+        name = name or ("lms" if self.made == 1 else f"lms-{self.made}")
         async with self.sessions() as session, session.begin():
             made = await create_key(session, self.org.id, name, list(scopes or ALL))
         return made.key
