@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from store.private_files import PRIVATE
+
 _REASONS = {
     errno.ENOENT: "no such directory",
     errno.ENOTDIR: "part of its path is not a directory",
@@ -54,7 +56,7 @@ def check(out: Path, suffix: str, holds: str) -> None:
 def write(out: Path, data: bytes) -> None:
     """Write `data` to the new file `out`; one line, not a traceback, when that cannot be done."""
     try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)  # people's data
     except OSError as exc:
         raise click.ClickException(problem(out, exc)) from None
     try:

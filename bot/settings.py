@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from store.private_files import replace_private
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./enrolbot.db"
 ENV_FILE = Path(".env")
 # A key an attacker can search through lets them sign their own Enrol buttons and links;
@@ -370,7 +372,7 @@ def ensure_secret_key(env_file: Path = ENV_FILE) -> tuple[list[str], list[str]]:
             text = _key_line(name).sub(lambda _: entry.rstrip("\n"), text, count=1)
         else:
             text = text + ("\n" if text and not text.endswith("\n") else "") + entry
-        _write_private(env_file, text)
+        replace_private(env_file, text)
     except OSError as exc:
         raise SettingsError(
             f"{name} is not set and ./{env_file} cannot be written ({exc.strerror}): make a key "
@@ -383,13 +385,3 @@ def ensure_secret_key(env_file: Path = ENV_FILE) -> tuple[list[str], list[str]]:
 
 def _keys(value: str) -> list[str]:
     return [k.strip() for k in value.split(",") if k.strip()]
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write `path` readable by its owner only, replacing it whole (no half-written key)."""
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)

@@ -9,7 +9,6 @@ that no token is made whose code was lost), or else printed after the import.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +24,7 @@ from handlers.csvfile import FileProblem, RowProblems
 from handlers.replies import plural
 from handlers.signing import LinkSigner
 from store.models import Organisation
+from store.private_files import write_private
 
 T = TypeVar("T")
 InOrganisation = Callable[[Callable[[AsyncSession, Organisation], Awaitable[T]]], T]
@@ -162,11 +162,7 @@ def _code_rows(created: list[imp.Created], public_url: str) -> list[tuple[str, .
 def _write_codes(out: Path, created: list[imp.Created], public_url: str) -> None:
     data = csvwrite.write(CODES_HEADER, _code_rows(created, public_url))
     try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        write_private(out, data, exclusive=True)
     except OSError as exc:
         raise click.ClickException(
             f"Cannot write {out} ({exc.strerror or exc}); nothing was changed."

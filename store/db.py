@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from store import sqlite_driver
+from store.private_files import create_private
 
 SQLITE_CONNECTIONS = 4
 
@@ -49,6 +50,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`, with the back end's settings that the product relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private(database)  # it holds people's data: not readable by everyone
         url = parsed.set(drivername=sqlite_driver.NAME).render_as_string(hide_password=False)
         # A few connections, the last one used first: statements run on the loop one at a
         # time, so one warm connection does the work, and the others are there for whoever

@@ -425,3 +425,34 @@ def test_the_readme_synopsis_shows_every_command_and_option_and_no_other():
             for sub in re.findall(rf"(?:enrolbot {name}|\| {name}) ([a-z]+)", line):
                 assert sub in command.commands, line
     assert {name: options(c) for name, c in main.commands.items()} == shown
+
+
+def test_the_database_and_a_report_are_created_readable_by_their_owner_only(tmp_path):
+    """They hold people's names, emails and enrolments, as .env holds the key: 0600 when we
+    create them; a file someone made already keeps the mode they gave it."""
+    server = Server(tmp_path, ENROLBOT_SECRET_KEY=KEY)
+    try:
+        server.wait_healthy()
+        made = [p for p in tmp_path.iterdir() if p.name.startswith("enrolbot.db")]
+        assert {p.name for p in made} >= {"enrolbot.db", "enrolbot.db-wal", "enrolbot.db-shm"}
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in made} == {
+            p.name: 0o600 for p in made
+        }
+    finally:
+        server.stop()
+    (tmp_path / "items.csv").write_text("slug,kind,title\nsafety-101,topic,Safety 101\n")
+    assert enrolbot("catalog", "import", "items.csv", cwd=tmp_path).returncode == 0
+    done = enrolbot("report", "safety-101", "--csv", "out.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o600
+
+    group_readable = tmp_path / "team.db"
+    group_readable.touch(mode=0o640)
+    group_readable.chmod(0o640)
+    upgraded = enrolbot("db", "upgrade", cwd=tmp_path, DATABASE_URL="sqlite:///./team.db")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert stat.S_IMODE(group_readable.stat().st_mode) == 0o640
+    assert (
+        enrolbot("db", "upgrade", cwd=tmp_path, DATABASE_URL="sqlite:///./new.db").returncode == 0
+    )
+    assert stat.S_IMODE((tmp_path / "new.db").stat().st_mode) == 0o600
