@@ -140,21 +140,7 @@ async def complete_many(
             hidden.append(enrolment_id)
         results.append(Completion(CompletionOutcome.COMPLETED, enrolment_id))
         changes.append({"eid": enrolment_id, "at": r.completed_at, "score": r.score})
-        detail = {"completed_at": r.completed_at.isoformat()}
-        if r.score is not None:
-            detail["score"] = r.score
-        audits.append(
-            {
-                "organisation_id": organisation.id,
-                "at": now,
-                "action": "complete.completed",
-                "actor": by,
-                "actor_user_id": r.user.id,
-                "item_id": r.item.id,
-                "link_id": None,
-                "detail": detail,
-            }
-        )
+        audits.append(_audit_row(organisation, r, by, now))
     if hidden:
         await reveal_early(session, hidden, now)
     if changes:
@@ -164,6 +150,22 @@ async def complete_many(
         await events.enrolments(session, events.ENROLMENT_COMPLETED, completed, now=now)
         results = await _open_next_periods(session, organisation, reported, results, now)
     return results
+
+
+def _audit_row(organisation: Organisation, r: Reported, by: str, now: datetime) -> dict:
+    detail: dict = {"completed_at": r.completed_at.isoformat()}
+    if r.score is not None:
+        detail["score"] = r.score
+    return {
+        "organisation_id": organisation.id,
+        "at": now,
+        "action": "complete.completed",
+        "actor": by,
+        "actor_user_id": r.user.id,
+        "item_id": r.item.id,
+        "link_id": None,
+        "detail": detail,
+    }
 
 
 async def _open_next_periods(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +29,16 @@ from bot.teams import cards
 from bot.teams.activity import PROVIDER, tenant_of
 from bot.teams.connector import Connector, ConnectorError
 from bot.teams.directory import profile_of
+from bot.teams.roster_shapes import (
+    Known,
+    Roster,
+    accounts,
+    all_members,
+    known_members,
+    subject_of,
+    team_of,
+    uninstalled,
+)
 from handlers import admin_notices, directory
 from handlers.commands.context import TeamHere
 from handlers.commands.group_links import team_unlinked_text
@@ -43,50 +52,6 @@ log = logging.getLogger(__name__)
 SOURCE = GroupSource.TEAMS_TEAM
 ORIGIN = Origin(SOURCE.value)
 MAX_PAGES = 1000  # 500,000 members: far beyond a team's limit; a loop that never ends is a bug
-
-
-@dataclass
-class Roster:
-    """A team's members as the connector listed them; `complete` False if a page failed."""
-
-    members: list[dict] = field(default_factory=list)
-    complete: bool = True
-
-
-@dataclass
-class Known:
-    """Members mapped to portal users, and who was left out and why."""
-
-    users: dict[str, int] = field(default_factory=dict)  # aadObjectId -> user id
-    created: int = 0
-    not_users: int = 0
-    guests: int = 0
-
-
-def _uninstalled(activity: dict) -> bool:
-    """An installationUpdate saying the app was removed from where it was sent (the team)."""
-    return activity.get("type") == "installationUpdate" and activity.get("action") == "remove"
-
-
-def team_of(activity: dict) -> tuple[str, str | None] | None:
-    """(the team's id, its name if given) of an activity sent in a team, or None."""
-    team = (activity.get("channelData") or {}).get("team")
-    if not isinstance(team, dict) or not isinstance(team.get("id"), str) or not team["id"]:
-        return None
-    name = team.get("name")
-    return team["id"], name if isinstance(name, str) and name.strip() else None
-
-
-def _accounts(value: object) -> list[dict]:
-    """membersAdded / membersRemoved, keeping only entries shaped as Teams sends them."""
-    if not isinstance(value, list):
-        return []
-    return [m for m in value if isinstance(m, dict) and isinstance(m.get("id"), str)]
-
-
-def _subject(member: dict) -> str | None:
-    subject = member.get("aadObjectId") or member.get("objectId")
-    return subject if isinstance(subject, str) and subject else None
 
 
 class Rosters:
@@ -160,15 +125,15 @@ class Rosters:
         service_url = activity["serviceUrl"]
         await self._remember_team(team_id, service_url)
         bot = (activity.get("recipient") or {}).get("id")
-        added = _accounts(activity.get("membersAdded"))
-        removed = _accounts(activity.get("membersRemoved"))
+        added = accounts(activity.get("membersAdded"))
+        removed = accounts(activity.get("membersRemoved"))
         event = (activity.get("channelData") or {}).get("eventType")
         group = await self._group(team_id)
         if any(m["id"] == bot for m in added) and group is None:
             await self._offer(service_url, team_id)
         if group is None:
             return
-        if any(m["id"] == bot for m in removed) or _uninstalled(activity):
+        if any(m["id"] == bot for m in removed) or uninstalled(activity):
             await self._unlink(group, deleted=False)
             return
         if event == "teamDeleted":
@@ -179,7 +144,7 @@ class Rosters:
         people = [m for m in added if m["id"] != bot]
         if people:
             await self._joined(group, service_url, team_id, people)
-        gone = [s for m in removed if m["id"] != bot and (s := _subject(m))]
+        gone = [s for m in removed if m["id"] != bot and (s := subject_of(m))]
         if gone:
             async with self.runtime.transaction() as session:
                 users = await directory.users_by_subject(session, self.key, gone)
@@ -194,11 +159,11 @@ class Rosters:
         ids), then mapped as a sync maps them."""
         async with self.runtime.transaction() as session:
             seen = await directory.users_by_subject(
-                session, self.key, [s for m in added if (s := _subject(m))]
+                session, self.key, [s for m in added if (s := subject_of(m))]
             )
         members = []
         for member in added:
-            subject = _subject(member)
+            subject = subject_of(member)
             if subject in seen:
                 members.append(member)
                 continue
@@ -291,7 +256,7 @@ class Rosters:
             outcome.failed = True
             return outcome
         async with run.sessions() as session, session.begin():
-            known = await self._people(session, run.organisation_id, _all(rosters.values()))
+            known = await self._people(session, run.organisation_id, all_members(rosters.values()))
         outcome.created, outcome.not_users, outcome.guests = (
             known.created,
             known.not_users,
@@ -299,7 +264,7 @@ class Rosters:
         )
         for complete in (True, False):
             records = [
-                GroupRecord(team_id, name, _members(rosters[team_id], known))
+                GroupRecord(team_id, name, known_members(rosters[team_id], known))
                 for team_id, name, _ in teams
                 if rosters[team_id].complete is complete
             ]
@@ -348,7 +313,7 @@ class Rosters:
                 log.warning("a page of a Teams team's members failed (%s); additions only", exc)
                 roster.complete = False
                 return roster
-            roster.members.extend(_accounts(page.get("members")))
+            roster.members.extend(accounts(page.get("members")))
             continuation = page.get("continuationToken")
             if not continuation or not isinstance(continuation, str):
                 return roster
@@ -366,7 +331,7 @@ class Rosters:
         known = Known()
         eligible: dict[str, dict] = {}
         for member in members:
-            subject = _subject(member)
+            subject = subject_of(member)
             if subject is None or profile_of(member, self.tenant).standing is not Standing.MEMBER:
                 known.guests += 1
             else:
@@ -397,11 +362,3 @@ class Rosters:
         known.users = await directory.users_by_subject(session, self.key, list(eligible))
         known.not_users = len(eligible) - len(known.users)
         return known
-
-
-def _all(rosters: object) -> list[dict]:
-    return [m for roster in rosters for m in roster.members]  # type: ignore[attr-defined]
-
-
-def _members(roster: Roster, known: Known) -> list[str]:
-    return [s for m in roster.members if (s := _subject(m)) and s in known.users]

@@ -53,6 +53,19 @@ class Context:
 def problem(errorcode: str, message: str, at: Context) -> Problem:
     """The admins' sentence for a Moodle error code (or NO_USER)."""
     course = f"Moodle course {at.course_id}" if at.course_id else "a Moodle course"
+    text = _about_the_site(errorcode, at) or _about_a_course(errorcode, course, at)
+    if text is None:
+        text = (
+            f"Moodle refused {at.function} for {course} ({errorcode}: {message}). Check the "
+            "course and MOODLE_TOKEN's permissions in Moodle; enrolbot tries again later."
+        )
+    key = f"{errorcode}:{at.course_id}" if errorcode in PER_COURSE else errorcode
+    reason = f"{errorcode}: {message}" if message else errorcode
+    return Problem(key[:100], text, reason[:300])
+
+
+def _about_the_site(errorcode: str, at: Context) -> str | None:
+    """What to change for an error that stops every course: the token, the service, the plugin."""
     if errorcode == "invalidtoken":
         text = (
             "Moodle refused MOODLE_TOKEN: the token is wrong or has expired (invalidtoken). "
@@ -67,18 +80,25 @@ def problem(errorcode: str, message: str, at: Context) -> Problem:
             "administration > Server > Web services > External services > Functions) and "
             "make sure the token's user is allowed to use that service."
         )
-    elif errorcode == "wsnoinstance":
-        text = (
-            f"{course} has no manual enrolment method, so enrolbot cannot enrol or unenrol "
-            "anyone there (wsnoinstance). In the course open Participants > Enrolment methods "
-            'and add (or enable) "Manual enrolments"; the waiting pushes are sent on the next '
-            "try."
-        )
     elif errorcode == "manualpluginnotinstalled":
         text = (
             "The Manual enrolments plugin is off in Moodle, so enrolbot cannot enrol or unenrol "
             "anyone (manualpluginnotinstalled). Enable it under Site administration > Plugins > "
             "Enrolments > Manage enrol plugins; the waiting pushes are sent on the next try."
+        )
+    else:
+        return None
+    return text
+
+
+def _about_a_course(errorcode: str, course: str, at: Context) -> str | None:
+    """What to change for an error about one course or person."""
+    if errorcode == "wsnoinstance":
+        text = (
+            f"{course} has no manual enrolment method, so enrolbot cannot enrol or unenrol "
+            "anyone there (wsnoinstance). In the course open Participants > Enrolment methods "
+            'and add (or enable) "Manual enrolments"; the waiting pushes are sent on the next '
+            "try."
         )
     elif errorcode == UNENROL_REFUSED and at.function == "enrol_manual_unenrol_users":
         text = (
@@ -116,13 +136,8 @@ def problem(errorcode: str, message: str, at: Context) -> Problem:
             "waiting."
         )
     else:
-        text = (
-            f"Moodle refused {at.function} for {course} ({errorcode}: {message}). Check the "
-            "course and MOODLE_TOKEN's permissions in Moodle; enrolbot tries again later."
-        )
-    key = f"{errorcode}:{at.course_id}" if errorcode in PER_COURSE else errorcode
-    reason = f"{errorcode}: {message}" if message else errorcode
-    return Problem(key[:100], text, reason[:300])
+        return None
+    return text
 
 
 async def tell_once(
